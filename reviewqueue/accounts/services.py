@@ -1,0 +1,120 @@
+"""Every write to people, roles and personal tokens. Each is audited in the same transaction."""
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from reviewqueue.accounts.models import ApiToken, hash_token
+from reviewqueue.accounts.roles import ROLES, role_group
+from reviewqueue.audit.services import Actor, RequestOrigin, audit_record
+
+User = get_user_model()
+
+
+class UnknownRole(ValueError):
+    pass
+
+
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise UnknownRole(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
+
+
+@transaction.atomic
+def user_ensure(*, username: str, actor: Actor, email: str = "", password: str | None = None) -> tuple[User, bool]:
+    """The user named `username`, created (unusable password unless one is given) when missing."""
+    user, created = User.objects.get_or_create(username=username, defaults={"email": email})
+    if created:
+        if password is None:
+            user.set_unusable_password()
+        else:
+            user.set_password(password)
+        user.save()
+        audit_record(
+            actor=actor,
+            action="user.created",
+            target_type="user",
+            target_id=user.pk,
+            payload={"username": username, "email": email},
+        )
+    elif password is not None:
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        audit_record(
+            actor=actor,
+            action="user.password_set",
+            target_type="user",
+            target_id=user.pk,
+            payload={"username": username},
+        )
+    return user, created
+
+
+@transaction.atomic
+def role_grant(*, user: User, role: str, actor: Actor, origin: RequestOrigin | None = None) -> bool:
+    """Give `user` the role; False when they already held it."""
+    _check_role(role)
+    group = role_group(role)
+    if user.groups.filter(pk=group.pk).exists():
+        return False
+    user.groups.add(group)
+    audit_record(
+        actor=actor,
+        action="role.granted",
+        target_type="user",
+        target_id=user.pk,
+        payload={"username": user.get_username(), "role": role},
+        origin=origin,
+    )
+    return True
+
+
+@transaction.atomic
+def role_revoke(*, user: User, role: str, actor: Actor, origin: RequestOrigin | None = None) -> bool:
+    _check_role(role)
+    group = role_group(role)
+    if not user.groups.filter(pk=group.pk).exists():
+        return False
+    user.groups.remove(group)
+    audit_record(
+        actor=actor,
+        action="role.revoked",
+        target_type="user",
+        target_id=user.pk,
+        payload={"username": user.get_username(), "role": role},
+        origin=origin,
+    )
+    return True
+
+
+@transaction.atomic
+def api_token_issue(
+    *, user: User, name: str, actor: Actor, origin: RequestOrigin | None = None
+) -> tuple[ApiToken, str]:
+    """A new personal API token; the raw key is returned once and never stored."""
+    raw = ApiToken.new_raw_key()
+    token = ApiToken.objects.create(user=user, name=name, key_hash=hash_token(raw), key_hint=raw[:10])
+    audit_record(
+        actor=actor,
+        action="api_token.issued",
+        target_type="api_token",
+        target_id=token.pk,
+        payload={"username": user.get_username(), "name": name, "hint": token.key_hint},
+        origin=origin,
+    )
+    return token, raw
+
+
+@transaction.atomic
+def api_token_revoke(*, token: ApiToken, actor: Actor, origin: RequestOrigin | None = None) -> bool:
+    changed = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    if changed:
+        audit_record(
+            actor=actor,
+            action="api_token.revoked",
+            target_type="api_token",
+            target_id=token.pk,
+            payload={"username": token.user.get_username(), "name": token.name},
+            origin=origin,
+        )
+    return bool(changed)

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class IntercomConfig(AppConfig):
+    name = "reviewqueue.integrations.intercom"
+    label = "intercom"

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class MultimailConfig(AppConfig):
+    name = "reviewqueue.integrations.multimail"
+    label = "multimail"

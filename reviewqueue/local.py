@@ -1,0 +1,129 @@
+"""`make run`: the whole system on one machine, on the embedded default unless URLs are given.
+
+Migrates, creates demo users (only on the embedded default), then starts the web server, a Celery
+worker, Celery beat and the sandboxes as child processes. Ctrl-C (or SIGTERM) stops all of them.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+WEB_ADDRESS = os.environ.get("REVIEWQUEUE_ADDRESS", "127.0.0.1:8000")
+DEMO_USERS = {"reviewer": "reviewer", "auditor": "auditor", "admin": "admin"}
+
+
+def processes() -> dict[str, list[str]]:
+    """The processes `make run` starts, by name. The sandboxes add theirs in sandbox/local.py."""
+    celery = [PYTHON, "-m", "celery", "-A", "reviewqueue"]
+    found = {
+        "web": [
+            PYTHON,
+            "-m",
+            "gunicorn",
+            "reviewqueue.wsgi",
+            "--bind",
+            WEB_ADDRESS,
+            "--workers",
+            "2",
+            "--threads",
+            "4",
+            "--access-logfile",
+            "-",
+        ],
+        "worker": [*celery, "worker", "--loglevel", "INFO", "--concurrency", "4"],
+        "beat": [*celery, "beat", "--loglevel", "INFO", "--schedule", str(BASE_DIR / "var" / "celerybeat-schedule")],
+    }
+    try:
+        from reviewqueue.sandbox.local import sandbox_processes
+    except ImportError:  # the sandboxes are optional: the app starts without them
+        return found
+    return {**sandbox_processes(PYTHON), **found}
+
+
+def manage(*args: str) -> None:
+    subprocess.run([PYTHON, str(BASE_DIR / "manage.py"), *args], check=True, cwd=BASE_DIR)
+
+
+def prepare_environment() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "reviewqueue.settings")
+    if "DATABASE_URL" not in os.environ:
+        # The local default: a development server with the sandboxes standing in for the vendors.
+        os.environ.setdefault("DEBUG", "1")
+        os.environ.setdefault("REVIEWQUEUE_SANDBOX", "1")
+    import django
+
+    django.setup()  # starts the embedded PostgreSQL and Redis when their URLs are absent
+    from django.conf import settings
+
+    if settings.EMBEDDED:
+        # Children must reach the same servers without each racing to start them.
+        os.environ["DATABASE_URL"] = _database_url(settings.DATABASES["default"])
+        os.environ["REDIS_URL"] = settings.REDIS_URL
+        os.environ["SECRET_KEY"] = settings.SECRET_KEY
+        os.environ["REVIEWQUEUE_EMBEDDED"] = "1"
+
+
+def _database_url(db: dict) -> str:
+    return f"postgres://{db['USER']}@/{db['NAME']}?host={db['HOST']}"
+
+
+def create_demo_users() -> None:
+    for username, role in DEMO_USERS.items():
+        env = {**os.environ, "DEMO_PASSWORD": f"{username}-demo-pass"}
+        subprocess.run(
+            [PYTHON, "manage.py", "grant_role", username, role, "--password-env", "DEMO_PASSWORD"],
+            check=True,
+            cwd=BASE_DIR,
+            env=env,
+            stdout=subprocess.DEVNULL,
+        )
+    print("\nDemo users (local default only):")
+    for username, role in DEMO_USERS.items():
+        print(f"  {role:9} log in as {username!r} with password '{username}-demo-pass'")
+
+
+def run_all() -> int:
+    children = {name: subprocess.Popen(cmd, cwd=BASE_DIR) for name, cmd in processes().items()}
+    print(f"\nreviewqueue is up on http://{WEB_ADDRESS}/  (Ctrl-C stops everything)\n", flush=True)
+    stopping = False
+
+    def stop(*_):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    while not stopping:
+        exited = [name for name, child in children.items() if child.poll() is not None]
+        if exited:
+            print(f"{', '.join(exited)} exited; stopping the rest", file=sys.stderr)
+            break
+        time.sleep(0.5)
+    for child in children.values():
+        if child.poll() is None:
+            child.terminate()
+    deadline = time.monotonic() + 10
+    for child in children.values():
+        try:
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+    return 0
+
+
+def main() -> int:
+    prepare_environment()
+    manage("migrate", "--noinput")
+    manage("collectstatic", "--noinput", "--verbosity", "0")
+    if os.environ.get("REVIEWQUEUE_EMBEDDED") == "1":
+        create_demo_users()
+    return run_all()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,216 @@
+"""reviewqueue settings: one file, every value from the environment (see README, "Configuration").
+
+A `.env` file beside manage.py is read when present. With DATABASE_URL / REDIS_URL absent the app
+runs on the embedded local default (reviewqueue/embedded.py); production passes both URLs.
+"""
+
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
+from dotenv import load_dotenv
+
+from reviewqueue import embedded
+from reviewqueue.env import database_from_url, env_bool, env_int, env_list, env_str, env_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+load_dotenv(BASE_DIR / ".env", override=False)
+
+DEBUG = env_bool("DEBUG", False)
+
+# --- Where the data lives ---------------------------------------------------------------------
+DATABASE_URL = env_url("DATABASE_URL", schemes=("postgres", "postgresql"))
+REDIS_URL = env_url("REDIS_URL", schemes=("redis", "rediss", "unix"))
+EMBEDDED = DATABASE_URL is None
+DATABASES = {"default": database_from_url(DATABASE_URL or embedded.postgres_url())}
+DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+REDIS_URL = REDIS_URL or embedded.redis_url()
+
+# --- Secrets: none has a production default ----------------------------------------------------
+SECRET_KEY = env_str("SECRET_KEY")
+if not SECRET_KEY:
+    if not EMBEDDED:
+        raise ImproperlyConfigured("SECRET_KEY must be set (50+ random characters) when DATABASE_URL is set")
+    SECRET_KEY = embedded.local_secret_key()
+elif len(SECRET_KEY) < 32:
+    raise ImproperlyConfigured("SECRET_KEY must be at least 32 characters long")
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if (DEBUG or EMBEDDED) else [])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+# --- External services -------------------------------------------------------------------------
+SANDBOX = env_bool("REVIEWQUEUE_SANDBOX", False)
+MULTIMAIL_API_URL = env_url("MULTIMAIL_API_URL", schemes=("https", "http"), default="https://api.multimail.dev")
+MULTIMAIL_API_KEY = env_str("MULTIMAIL_API_KEY", "")  # oversight scope: pending, decide
+MULTIMAIL_SEND_API_KEY = env_str("MULTIMAIL_SEND_API_KEY", "")  # send scope: intake, tags, cancel
+MULTIMAIL_ADMIN_API_KEY = env_str("MULTIMAIL_ADMIN_API_KEY", "")  # admin: mailboxes, webhooks, audit log
+MULTIMAIL_WEBHOOK_SECRET = env_str("MULTIMAIL_WEBHOOK_SECRET", "")
+INTERCOM_API_URL = env_url("INTERCOM_API_URL", schemes=("https", "http"), default="https://api.intercom.io")
+INTERCOM_ACCESS_TOKEN = env_str("INTERCOM_ACCESS_TOKEN", "")
+INTERCOM_CLIENT_SECRET = env_str("INTERCOM_CLIENT_SECRET", "")
+INTERCOM_ADMIN_ID = env_str("INTERCOM_ADMIN_ID", "")  # empty: asked of GET /me
+INTERCOM_API_VERSION = env_str("INTERCOM_API_VERSION", "2.14")
+
+# --- Review behaviour --------------------------------------------------------------------------
+POLL_INTERVAL = env_int("POLL_INTERVAL", 30, minimum=5)  # seconds between polls of pending drafts
+CLAIM_TTL = env_int("CLAIM_TTL", 600, minimum=30)  # seconds a claim holds before it expires
+# Key for encrypting secrets at rest (webhook signing secrets) and signing audit checkpoints.
+# Derived from SECRET_KEY unless given, so the local default needs nothing.
+FIELD_ENCRYPTION_KEY = env_str("FIELD_ENCRYPTION_KEY", "") or SECRET_KEY
+AUDIT_SIGNING_KEY = env_str("AUDIT_SIGNING_KEY", "") or SECRET_KEY
+
+# --- Django ------------------------------------------------------------------------------------
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "reviewqueue.accounts",
+    "reviewqueue.audit",
+    "reviewqueue.routing",
+    "reviewqueue.review",
+    "reviewqueue.integrations.multimail",
+    "reviewqueue.integrations.intercom",
+    "reviewqueue.sandbox",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "reviewqueue.urls"
+WSGI_APPLICATION = "reviewqueue.wsgi.application"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.csp",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "reviewqueue.accounts.context_processors.roles",
+            ],
+        },
+    },
+]
+
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)  # per username and per address
+LOGIN_FAILURE_WINDOW = env_int("LOGIN_FAILURE_WINDOW", 900, minimum=60)  # seconds
+
+# Sessions: an idle timeout (the cookie's age is renewed on every request), hardened cookies.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+SESSION_COOKIE_AGE = env_int("SESSION_IDLE_TIMEOUT", 1800, minimum=60)
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = not DEBUG and not EMBEDDED
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+CSRF_COOKIE_HTTPONLY = True
+# Behind a TLS-terminating proxy (Heroku-style Procfile deployments) the scheme arrives in a header.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", SESSION_COOKIE_SECURE)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000 if SESSION_COOKIE_SECURE else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# /healthz and /readyz are probed over plain HTTP from inside the platform.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+
+# Content-Security-Policy (Django 6's built-in middleware): our own files only, scripts by nonce,
+# no inline styles, no remote images: drafts and conversations are untrusted content.
+SECURE_CSP = {
+    "default-src": [CSP.NONE],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "object-src": [CSP.NONE],
+}
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Hashed, far-future-cacheable names once collectstatic has written its manifest (deployments);
+    # plain names before it (tests, a fresh checkout), so a page never fails over a missing manifest.
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if (STATIC_ROOT / "staticfiles.json").exists()
+        else "whitenoise.storage.CompressedStaticFilesStorage"
+    },
+}
+# Without collectstatic (tests, a fresh checkout) files come from the finders, under their plain names.
+WHITENOISE_USE_FINDERS = True
+
+# --- Celery (https://docs.celeryq.dev/en/stable/userguide/configuration.html) -------------------
+# kombu spells a unix-socket Redis "redis+socket://"; redis-py and Django's cache spell it "unix://".
+CELERY_BROKER_URL = REDIS_URL.replace("unix://", "redis+socket://", 1)
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_ACKS_LATE = True  # a task killed mid-way is delivered again (they are idempotent)
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TIME_LIMIT = 120
+CELERY_TASK_SOFT_TIME_LIMIT = 90
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 600}
+# Periodic tasks, by task name; each component lists its own here.
+CELERY_BEAT_SCHEDULE: dict = {}
+
+# --- Logging: one JSON object per line on stdout; secrets are never passed to a logger ----------
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "reviewqueue.logs.JsonFormatter"}},
+    "handlers": {"stdout": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "json"}},
+    "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
+    "loggers": {
+        # httpx logs every request line at INFO; ours are logged by the clients with less detail.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+        "pgserver": {"level": "WARNING"},
+    },
+}
+
+# Behind a proxy that appends the client's address to X-Forwarded-For, take the client IP from it.
+TRUST_X_FORWARDED_FOR = env_bool("TRUST_X_FORWARDED_FOR", False)

@@ -1,0 +1,14 @@
+from django.urls import include, path
+
+from reviewqueue import health
+from reviewqueue.accounts import views as account_views
+
+urlpatterns = [
+    path("", account_views.home, name="home"),
+    path("accounts/", include("reviewqueue.accounts.urls")),
+    path("queue/", include("reviewqueue.review.urls")),
+    path("audit/", include("reviewqueue.audit.urls")),
+    path("manage/", include("reviewqueue.routing.urls")),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+]

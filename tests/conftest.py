@@ -1,0 +1,88 @@
+"""Personas and guards shared by every test.
+
+Tests run against real PostgreSQL and Redis (DATABASE_URL / REDIS_URL, else the embedded ones).
+External services are reached only through httpx.MockTransport or the sandboxes on loopback:
+any other outbound connection fails.
+"""
+
+import ipaddress
+import socket
+
+import pytest
+from django.test import Client
+
+from reviewqueue.accounts.roles import role_group
+
+PASSWORD = "correct-horse-battery-staple"
+_real_connect = socket.socket.connect
+
+
+def _guarded_connect(sock, address):
+    host = address[0] if isinstance(address, tuple) else None
+    if host is not None:
+        try:
+            loopback = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = host == "localhost"
+        if not loopback:
+            raise ConnectionRefusedError(f"tests may not reach the network ({host})")
+    return _real_connect(sock, address)
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch):
+    monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
+
+
+@pytest.fixture(autouse=True)
+def plain_http(settings):
+    # Django's test client speaks plain HTTP; production redirects it to HTTPS.
+    settings.SECURE_SSL_REDIRECT = False
+
+
+def make_user(django_user_model, username: str, *roles: str):
+    user = django_user_model.objects.create_user(username=username, password=PASSWORD, email=f"{username}@example.com")
+    for role in roles:
+        user.groups.add(role_group(role))
+    return user
+
+
+@pytest.fixture
+def reviewer(db, django_user_model):
+    return make_user(django_user_model, "rita", "reviewer")
+
+
+@pytest.fixture
+def auditor(db, django_user_model):
+    return make_user(django_user_model, "aldo", "auditor")
+
+
+@pytest.fixture
+def admin_user(db, django_user_model):
+    return make_user(django_user_model, "ada", "admin")
+
+
+@pytest.fixture
+def outsider(db, django_user_model):
+    return make_user(django_user_model, "otto")
+
+
+def logged_in_client(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def reviewer_client(reviewer):
+    return logged_in_client(reviewer)
+
+
+@pytest.fixture
+def auditor_client(auditor):
+    return logged_in_client(auditor)
+
+
+@pytest.fixture
+def admin_client_(admin_user):
+    return logged_in_client(admin_user)
