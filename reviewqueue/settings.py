@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "reviewqueue.audit",
     "reviewqueue.routing",
     "reviewqueue.review",
+    "reviewqueue.integrations.inbound",
     "reviewqueue.integrations.multimail",
     "reviewqueue.integrations.intercom",
     "reviewqueue.sandbox",

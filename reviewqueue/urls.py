@@ -9,6 +9,9 @@ urlpatterns = [
     path("queue/", include("reviewqueue.review.urls")),
     path("audit/", include("reviewqueue.audit.urls")),
     path("manage/", include("reviewqueue.routing.urls")),
+    path("api/v1/", include("reviewqueue.review.api_urls")),
+    path("webhooks/multimail", include("reviewqueue.integrations.multimail.urls")),
+    path("webhooks/intercom", include("reviewqueue.integrations.intercom.urls")),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
 ]
