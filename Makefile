@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 # Tests need a SECRET_KEY only when DATABASE_URL is set (the embedded default makes its own).
 TEST_SECRET := $(or $(SECRET_KEY),tests-only-secret-key-not-for-production-0123456789)
 
-.PHONY: run test lint format bench clean-var
+.PHONY: run test test-faults bench-scale lint format bench clean-var
 
 $(INSTALLED): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "reviewqueue needs Python 3.12 or newer, found " + sys.version.split()[0] + ": run make PYTHON=python3.12 ...")'
@@ -18,8 +18,21 @@ $(INSTALLED): requirements.txt requirements-dev.txt
 run: $(INSTALLED)
 	$(BIN)/python -m reviewqueue.local
 
+# Everything but the long fault and scale runs (marked slow), which have their own targets below.
 test: $(INSTALLED)
-	SECRET_KEY=$(TEST_SECRET) $(BIN)/python -m pytest $(PYTEST_ARGS)
+	SECRET_KEY=$(TEST_SECRET) $(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+# Faults with real processes: sandbox errors and stalls, killed workers, Redis and PostgreSQL restarts.
+test-faults: $(INSTALLED)
+	SECRET_KEY=$(TEST_SECRET) $(BIN)/python -m pytest tests/faults -m slow $(PYTEST_ARGS)
+
+# The full flow at scale, 1 then 4 workers (DRAFTS=500 to try it small).
+bench-scale: $(INSTALLED)
+	SECRET_KEY=$(TEST_SECRET) $(BIN)/python bench/scale.py $(if $(DRAFTS),--drafts $(DRAFTS))
+
+# Every benchmark in bench/, one table in bench/RESULTS.md (BENCH_ARGS=--quick to try it small).
+bench: $(INSTALLED)
+	SECRET_KEY=$(TEST_SECRET) bench/run $(BENCH_ARGS)
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

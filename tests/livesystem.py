@@ -1,0 +1,249 @@
+"""Real processes for end-to-end tests and benchmarks: gunicorn, Celery workers and the sandboxes.
+
+Everything binds 127.0.0.1 on a port found free at runtime, logs to a file in a temporary folder
+(shown when a process fails to come up) and is stopped by `LiveSystem.stop()`. The browser suite,
+the fault suite and bench/scale.py all start the system through here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+TEST_SECRET_KEY = "tests-only-secret-key-not-for-production-0123456789"
+
+# Sandbox credentials: any value works against the sandboxes as long as both sides agree.
+SANDBOX_KEYS = {
+    "MULTIMAIL_API_KEY": "mm_live_sandbox_oversight_key",
+    "MULTIMAIL_SEND_API_KEY": "mm_live_sandbox_send_key",
+    "MULTIMAIL_ADMIN_API_KEY": "mm_live_sandbox_admin_key",
+    "MULTIMAIL_WEBHOOK_SECRET": "whsec_sandbox_live_system_secret",
+    "INTERCOM_ACCESS_TOKEN": "intercom_sandbox_live_system_token",
+    "INTERCOM_CLIENT_SECRET": "intercom_sandbox_live_system_client_secret",
+}
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def database_url(settings_dict: dict) -> str:
+    """A postgres:// URL for a Django DATABASES entry (the test database, when called from a test)."""
+    user = quote(settings_dict.get("USER") or "", safe="")
+    password = quote(settings_dict.get("PASSWORD") or "", safe="")
+    auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+    host = settings_dict.get("HOST") or ""
+    port = settings_dict.get("PORT") or ""
+    if host.startswith("/"):  # a socket directory
+        return f"postgres://{auth}/{settings_dict['NAME']}?host={host}"
+    return f"postgres://{auth}{host}{':' + str(port) if port else ''}/{settings_dict['NAME']}"
+
+
+@dataclass
+class Process:
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    log_path: Path
+    popen: subprocess.Popen | None = None
+
+    def start(self) -> Process:
+        self.log = open(self.log_path, "ab")  # noqa: SIM115 (closed in stop)
+        self.popen = subprocess.Popen(
+            self.argv, cwd=BASE_DIR, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        return self
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def alive(self) -> bool:
+        return self.popen is not None and self.popen.poll() is None
+
+    def log_text(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def log_tail(self, chars: int = 3000) -> str:
+        return self.log_text()[-chars:]
+
+    def signal_group(self, signum: int) -> None:
+        """Signal the process and its children (gunicorn workers, Celery's pool)."""
+        if self.alive():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.popen.pid, signum)
+
+    def kill(self) -> None:
+        self.signal_group(signal.SIGKILL)
+        if self.popen is not None:
+            self.popen.wait(timeout=10)
+
+    def stop(self, timeout: float = 10) -> None:
+        if self.popen is None:
+            return
+        if self.alive():
+            self.signal_group(signal.SIGTERM)
+            try:
+                self.popen.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        # Children that outlived their parent (a killed Celery master leaves its pool behind).
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.popen.pid, signal.SIGKILL)
+        self.log.close()
+
+
+class NotReady(RuntimeError):
+    pass
+
+
+def wait_until(check, *, timeout: float, what: str, process: Process | None = None, interval: float = 0.1):
+    deadline = time.monotonic() + timeout
+    last_error = None
+    while time.monotonic() < deadline:
+        if process is not None and not process.alive():
+            raise NotReady(f"{what}: {process.name} exited with {process.popen.returncode}\n{process.log_tail()}")
+        try:
+            result = check()
+            if result:
+                return result
+        except Exception as error:  # not up yet; report the last error if it never comes up
+            last_error = error
+        time.sleep(interval)
+    tail = process.log_tail() if process else ""
+    raise NotReady(f"{what} not ready after {timeout}s (last error: {last_error!r})\n{tail}")
+
+
+def http_ok(url: str) -> bool:
+    return httpx.get(url, timeout=2).status_code < 500
+
+
+@dataclass
+class LiveSystem:
+    """The app, its workers and the sandboxes, wired together on loopback."""
+
+    database_url: str
+    redis_url: str
+    workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="rq-live-")))
+    multimail_port: int = field(default_factory=free_port)
+    intercom_port: int = field(default_factory=free_port)
+    web_port: int = field(default_factory=free_port)
+    extra_env: dict[str, str] = field(default_factory=dict)
+    processes: dict[str, Process] = field(default_factory=dict)
+
+    @property
+    def web_url(self) -> str:
+        return f"http://127.0.0.1:{self.web_port}"
+
+    @property
+    def multimail_url(self) -> str:
+        return f"http://127.0.0.1:{self.multimail_port}"
+
+    @property
+    def intercom_url(self) -> str:
+        return f"http://127.0.0.1:{self.intercom_port}"
+
+    def env(self) -> dict[str, str]:
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "reviewqueue.settings",
+            "DATABASE_URL": self.database_url,
+            "REDIS_URL": self.redis_url,
+            "SECRET_KEY": os.environ.get("SECRET_KEY") or TEST_SECRET_KEY,
+            "DEBUG": "0",
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "CSRF_TRUSTED_ORIGINS": self.web_url,
+            "SECURE_SSL_REDIRECT": "0",
+            "SECURE_HSTS_SECONDS": "0",
+            "REVIEWQUEUE_SANDBOX": "1",
+            "MULTIMAIL_API_URL": self.multimail_url,
+            "INTERCOM_API_URL": self.intercom_url,
+            "POLL_INTERVAL": "5",
+            "LOG_LEVEL": "WARNING",
+            "PYTHONUNBUFFERED": "1",
+            **SANDBOX_KEYS,
+        }
+        env.update(self.extra_env)
+        return env
+
+    def _process(self, name: str, argv: list[str]) -> Process:
+        process = Process(name=name, argv=argv, env=self.env(), log_path=self.workdir / f"{name}.log").start()
+        self.processes[name] = process
+        return process
+
+    # --- the sandboxes -----------------------------------------------------------------------
+    def start_multimail(self, *extra: str) -> Process:
+        argv = [PYTHON, "-m", "reviewqueue.sandbox.multimail", "--port", str(self.multimail_port)]
+        argv += ["--webhook-url", f"{self.web_url}/webhooks/multimail", *extra]
+        process = self._process("multimail", argv)
+        wait_until(
+            lambda: http_ok(f"{self.multimail_url}/healthz"), timeout=20, what="MultiMail sandbox", process=process
+        )
+        return process
+
+    def start_intercom(self, *extra: str) -> Process:
+        argv = [PYTHON, "-m", "reviewqueue.sandbox.intercom", "--port", str(self.intercom_port)]
+        argv += ["--webhook-url", f"{self.web_url}/webhooks/intercom", *extra]
+        process = self._process("intercom", argv)
+        wait_until(
+            lambda: http_ok(f"{self.intercom_url}/healthz"), timeout=20, what="Intercom sandbox", process=process
+        )
+        return process
+
+    # --- our processes -----------------------------------------------------------------------
+    def start_web(self, *, workers: int = 2, threads: int = 4) -> Process:
+        argv = [PYTHON, "-m", "gunicorn", "reviewqueue.wsgi", "--bind", f"127.0.0.1:{self.web_port}"]
+        argv += ["--workers", str(workers), "--threads", str(threads), "--graceful-timeout", "3"]
+        process = self._process("web", argv)
+        wait_until(
+            lambda: httpx.get(f"{self.web_url}/healthz", timeout=2).status_code == 200,
+            timeout=30,
+            what="gunicorn",
+            process=process,
+        )
+        return process
+
+    def start_worker(self, *, name: str = "worker", concurrency: int = 2, queues: str | None = None) -> Process:
+        argv = [PYTHON, "-m", "celery", "-A", "reviewqueue", "worker", "--loglevel", "INFO", "--without-heartbeat"]
+        argv += ["--without-gossip", "--without-mingle", "--concurrency", str(concurrency), "-n", f"{name}@%h"]
+        if queues:
+            argv += ["-Q", queues]
+        process = self._process(name, argv)
+        wait_until(lambda: " ready." in process.log_text(), timeout=40, what="Celery worker", process=process)
+        return process
+
+    def start_beat(self) -> Process:
+        schedule = self.workdir / "celerybeat-schedule"
+        argv = [PYTHON, "-m", "celery", "-A", "reviewqueue", "beat", "--loglevel", "INFO", "--schedule", str(schedule)]
+        return self._process("beat", argv)
+
+    def stop(self) -> None:
+        for process in reversed(list(self.processes.values())):
+            process.stop()
+        self.processes.clear()
+
+    def cleanup(self) -> None:
+        self.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def logs(self) -> str:
+        return "\n".join(f"===== {name} =====\n{p.log_tail()}" for name, p in self.processes.items())
