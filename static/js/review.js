@@ -1,0 +1,167 @@
+/* reviewqueue — keyboard for the review queue and the draft page.
+ *
+ * Loaded once per page with `defer` (a nonce'd <script src>; no inline script, no eval, no hx-on),
+ * and it keeps working across htmx swaps because every listener sits on `document`.
+ *
+ * The pages declare what each key does with data attributes, so this file knows no URLs:
+ *   data-key="a"  on a button   → pressing "a" clicks it (approve, claim, skip, …)
+ *   data-key="r"  on a field    → pressing "r" focuses it (the reject reason)
+ *   [data-queue-row]            → rows of the queue; j/k move the selection, Enter/o opens it
+ *   #keyboard-help (<dialog>)   → "?" opens it, Esc closes it
+ * Keys are ignored while typing in a field, and when Ctrl, Alt or Meta is held.
+ */
+(function () {
+  "use strict";
+
+  var SELECTED = "is-selected";
+  var selectedDraftId = null; // survives the queue table being swapped by polling
+
+  function isTyping(target) {
+    if (!target || !target.tagName) return false;
+    var tag = target.tagName.toLowerCase();
+    return tag === "input" || tag === "textarea" || tag === "select" || target.isContentEditable;
+  }
+
+  function isVisible(element) {
+    return !!(element.offsetWidth || element.offsetHeight || element.getClientRects().length);
+  }
+
+  function keyTarget(key) {
+    var candidates = document.querySelectorAll('[data-key="' + key + '"]');
+    for (var i = 0; i < candidates.length; i++) {
+      var candidate = candidates[i];
+      if (!candidate.disabled && (isVisible(candidate) || candidate.hasAttribute("data-key-hidden-ok"))) {
+        return candidate;
+      }
+    }
+    return null;
+  }
+
+  function activate(element) {
+    if (isTyping(element)) {
+      var section = element.closest("details");
+      if (section) section.open = true;
+      element.focus();
+      if (element.scrollIntoView) element.scrollIntoView({ block: "center" });
+    } else {
+      element.click();
+    }
+  }
+
+  // --- the queue ---------------------------------------------------------------------------------
+
+  function queueRows() {
+    return Array.prototype.slice.call(document.querySelectorAll("[data-queue-row]"));
+  }
+
+  function select(rows, index) {
+    rows.forEach(function (row, i) {
+      var on = i === index;
+      row.classList.toggle(SELECTED, on);
+      row.setAttribute("aria-selected", on ? "true" : "false");
+    });
+    if (rows[index]) {
+      selectedDraftId = rows[index].getAttribute("data-draft-id");
+      if (rows[index].scrollIntoView) rows[index].scrollIntoView({ block: "nearest" });
+    }
+  }
+
+  function moveInQueue(step) {
+    var rows = queueRows();
+    if (!rows.length) return false;
+    var current = rows.findIndex(function (row) {
+      return row.classList.contains(SELECTED);
+    });
+    var next = current < 0 ? 0 : Math.min(rows.length - 1, Math.max(0, current + step));
+    select(rows, next);
+    return true;
+  }
+
+  function openSelectedRow() {
+    var row = document.querySelector("[data-queue-row]." + SELECTED);
+    var link = row && row.querySelector("a[data-draft-link]");
+    if (!link) return false;
+    link.click();
+    return true;
+  }
+
+  function restoreSelection() {
+    if (selectedDraftId === null) return;
+    var rows = queueRows();
+    var index = rows.findIndex(function (row) {
+      return row.getAttribute("data-draft-id") === selectedDraftId;
+    });
+    if (index >= 0) select(rows, index);
+  }
+
+  // --- help --------------------------------------------------------------------------------------
+
+  function help() {
+    return document.getElementById("keyboard-help");
+  }
+
+  function toggleHelp() {
+    var dialog = help();
+    if (!dialog) return;
+    if (dialog.open) {
+      dialog.close();
+    } else if (dialog.showModal) {
+      dialog.showModal();
+    } else {
+      dialog.setAttribute("open", "");
+    }
+  }
+
+  // --- dispatch ----------------------------------------------------------------------------------
+
+  function onKeydown(event) {
+    if (event.ctrlKey || event.metaKey || event.altKey || event.defaultPrevented) return;
+    var key = event.key;
+    if (key === "Escape") {
+      var dialog = help();
+      if (dialog && dialog.open) {
+        dialog.close();
+        event.preventDefault();
+      } else if (isTyping(event.target)) {
+        event.target.blur();
+      }
+      return;
+    }
+    if (isTyping(event.target)) return;
+    if (key === "?") {
+      toggleHelp();
+      event.preventDefault();
+      return;
+    }
+    if (help() && help().open) return;
+
+    var onQueue = queueRows().length > 0;
+    if (onQueue && (key === "j" || key === "k")) {
+      if (moveInQueue(key === "j" ? 1 : -1)) event.preventDefault();
+      return;
+    }
+    if (onQueue && (key === "Enter" || key === "o")) {
+      if (openSelectedRow()) event.preventDefault();
+      return;
+    }
+    if (key.length !== 1) return;
+    var target = keyTarget(key);
+    if (target) {
+      event.preventDefault();
+      activate(target);
+    }
+  }
+
+  // The "Other reason" option needs the free-text field: make it required only then.
+  function onChange(event) {
+    var select = event.target;
+    if (!select.matches || !select.matches("select[data-reason-preset]")) return;
+    var form = select.form;
+    var other = form && form.querySelector("[data-reason-other]");
+    if (other) other.required = select.value === "";
+  }
+
+  document.addEventListener("keydown", onKeydown);
+  document.addEventListener("change", onChange);
+  document.addEventListener("htmx:afterSwap", restoreSelection);
+})();
