@@ -111,6 +111,13 @@ def page(browser, page_watch, live_system):
     context.close()
 
 
+def _module_exists(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:
+        return False
+
+
 @pytest.fixture(scope="package")
 def live_system(django_db_setup, django_db_blocker):
     """The whole system on loopback, against the test database."""
@@ -120,9 +127,9 @@ def live_system(django_db_setup, django_db_blocker):
     redis.Redis.from_url(redis_url).flushdb()  # this run's own Redis database: stale tasks would confuse it
     system = LiveSystem(database_url=url, redis_url=redis_url)
     try:
-        if importlib.util.find_spec("reviewqueue.sandbox.multimail"):
+        if _module_exists("reviewqueue.sandbox.multimail.__main__"):
             system.start_multimail()
-        if importlib.util.find_spec("reviewqueue.sandbox.intercom"):
+        if _module_exists("reviewqueue.sandbox.intercom.__main__"):
             system.start_intercom()
         system.start_web()
         system.start_worker(concurrency=2)
