@@ -12,6 +12,7 @@ from dotenv import load_dotenv
 
 from reviewqueue import embedded
 from reviewqueue.env import database_from_url, env_bool, env_int, env_list, env_str, env_url
+from reviewqueue.sandbox.intercom import defaults as intercom_sandbox
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 load_dotenv(BASE_DIR / ".env", override=False)
@@ -46,9 +47,14 @@ MULTIMAIL_API_KEY = env_str("MULTIMAIL_API_KEY", "")  # oversight scope: pending
 MULTIMAIL_SEND_API_KEY = env_str("MULTIMAIL_SEND_API_KEY", "")  # send scope: intake, tags, cancel
 MULTIMAIL_ADMIN_API_KEY = env_str("MULTIMAIL_ADMIN_API_KEY", "")  # admin: mailboxes, webhooks, audit log
 MULTIMAIL_WEBHOOK_SECRET = env_str("MULTIMAIL_WEBHOOK_SECRET", "")
-INTERCOM_API_URL = env_url("INTERCOM_API_URL", schemes=("https", "http"), default="https://api.intercom.io")
-INTERCOM_ACCESS_TOKEN = env_str("INTERCOM_ACCESS_TOKEN", "")
-INTERCOM_CLIENT_SECRET = env_str("INTERCOM_CLIENT_SECRET", "")
+# With the sandbox on, Intercom defaults to the local one (reviewqueue/sandbox/intercom); real values win.
+INTERCOM_API_URL = env_url(
+    "INTERCOM_API_URL",
+    schemes=("https", "http"),
+    default=intercom_sandbox.API_URL if SANDBOX else "https://api.intercom.io",
+)
+INTERCOM_ACCESS_TOKEN = env_str("INTERCOM_ACCESS_TOKEN", "") or (intercom_sandbox.ACCESS_TOKEN if SANDBOX else "")
+INTERCOM_CLIENT_SECRET = env_str("INTERCOM_CLIENT_SECRET", "") or (intercom_sandbox.CLIENT_SECRET if SANDBOX else "")
 INTERCOM_ADMIN_ID = env_str("INTERCOM_ADMIN_ID", "")  # empty: asked of GET /me
 INTERCOM_API_VERSION = env_str("INTERCOM_API_VERSION", "2.14")
 
@@ -196,6 +202,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 600}
 # Periodic tasks, by task name; each component lists its own here.
 CELERY_BEAT_SCHEDULE: dict = {}
+# Intercom notifications whose enqueue was lost (the receiver publishes from a background thread).
+CELERY_BEAT_SCHEDULE["intercom-webhooks-redrive"] = {"task": "intercom_webhooks_redrive", "schedule": 60.0}
 
 # --- Logging: one JSON object per line on stdout; secrets are never passed to a logger ----------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()

@@ -1,3 +1,5 @@
-from django.urls import path  # noqa: F401  (the receiver's route is added with it)
+from django.urls import path
 
-urlpatterns: list = []
+from reviewqueue.integrations.intercom import webhooks
+
+urlpatterns = [path("", webhooks.intercom_webhook, name="intercom-webhook")]

@@ -1,0 +1,90 @@
+"""Handling a stored Intercom notification: dispatch on its topic through a dict.
+
+Each conversation topic means "this conversation changed": refresh its snapshot from the API and
+tell the review queue, which marks drafts written before the change. Notifications arrive out of
+order and more than once, so a notification is skipped when the latest snapshot already shows
+Intercom's state after it (the conversation's `updated_at` is later than the notification's
+`created_at`, both on Intercom's clock).
+"""
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from reviewqueue.integrations.inbound.models import InboundWebhook
+from reviewqueue.integrations.inbound.services import inbound_settle
+from reviewqueue.integrations.intercom.services import snapshot_is_newer_than, snapshot_refresh
+
+logger = logging.getLogger(__name__)
+
+PING_TOPIC = "ping"
+CONVERSATION_TOPICS = frozenset(
+    {
+        "conversation.user.created",
+        "conversation.user.replied",
+        "conversation.admin.replied",
+        "conversation.admin.noted",
+        "conversation.admin.closed",
+        "conversation.admin.opened",
+        "conversation.admin.assigned",
+        "conversation.admin.snoozed",
+        "conversation.admin.unsnoozed",
+        "conversation.operator.replied",
+    }
+)
+
+
+def conversation_id_of(notification: dict) -> str:
+    data = notification.get("data")
+    item = data.get("item") if isinstance(data, dict) else None
+    found = item.get("id") if isinstance(item, dict) else None
+    return str(found) if isinstance(found, str | int) and found != "" else ""
+
+
+def notified_at(notification: dict) -> datetime | None:
+    value = notification.get("created_at")
+    if isinstance(value, int | float) and value > 0:
+        return datetime.fromtimestamp(value, tz=UTC)
+    return None
+
+
+def conversation_changed(notification: dict) -> str:
+    """Refresh the snapshot and flag drafts; returns what was done (for the record's error/note)."""
+    conversation_id = conversation_id_of(notification)
+    moment = notified_at(notification)
+    if moment is not None and snapshot_is_newer_than(conversation_id, moment):
+        return "superseded: the latest snapshot is newer than this notification"
+    snapshot = snapshot_refresh(conversation_id=conversation_id)
+    flagged = _drafts_context_changed(conversation_id=conversation_id, snapshot_id=snapshot.pk)
+    return f"snapshot {snapshot.pk}; {flagged} draft(s) flagged"
+
+
+def _drafts_context_changed(*, conversation_id: str, snapshot_id: int) -> int:
+    # Imported here: the review app depends on this one, not the other way round.
+    from reviewqueue.review.services import drafts_context_changed
+
+    return drafts_context_changed(conversation_id=conversation_id, snapshot_id=snapshot_id)
+
+
+TOPIC_HANDLERS: dict[str, Callable[[dict], str]] = dict.fromkeys(CONVERSATION_TOPICS, conversation_changed)
+
+
+def notification_handle(*, record_id: int) -> str | None:
+    """Handle one stored notification once it is `received`; settles it. Returns the settled status.
+
+    Raises IntercomError from the fetch (the task retries); the row stays `received` meanwhile.
+    """
+    record = InboundWebhook.objects.filter(
+        pk=record_id, source=InboundWebhook.Source.INTERCOM, status=InboundWebhook.Status.RECEIVED
+    ).first()
+    if record is None:  # already handled (a redriven or duplicated task), or not ours
+        return None
+    InboundWebhook.objects.filter(pk=record_id).update(attempts=record.attempts + 1)
+    handler = TOPIC_HANDLERS.get(record.topic)
+    if handler is None:
+        inbound_settle(record_id=record_id, status=InboundWebhook.Status.IGNORED)
+        return InboundWebhook.Status.IGNORED
+    outcome = handler(record.payload)
+    logger.info("intercom %s %s: %s", record.topic, record.delivery_id, outcome)
+    inbound_settle(record_id=record_id, status=InboundWebhook.Status.PROCESSED)
+    return InboundWebhook.Status.PROCESSED

@@ -1,0 +1,67 @@
+"""Celery tasks for Intercom: thin, by id; they own the retry policy."""
+
+import logging
+from datetime import timedelta
+
+from celery import shared_task
+from django.db.models import Q
+from django.utils import timezone
+
+from reviewqueue.integrations.inbound.models import InboundWebhook
+from reviewqueue.integrations.inbound.services import inbound_settle
+from reviewqueue.integrations.intercom.client import (
+    IntercomError,
+    IntercomRateLimited,
+    IntercomServerError,
+    IntercomUnavailable,
+)
+from reviewqueue.integrations.intercom.notifications import notification_handle
+
+logger = logging.getLogger(__name__)
+
+MAX_RETRIES = 8
+# A `received` row never attempted after this long lost its task message; one attempted but still
+# `received` after the longest retry schedule (about 15 minutes) lost its retry.
+REDRIVE_UNSTARTED_AFTER = timedelta(minutes=2)
+REDRIVE_STALLED_AFTER = timedelta(minutes=30)
+
+
+def _retry_delay(error: IntercomError, retries: int) -> float:
+    if isinstance(error, IntercomRateLimited) and (wait := error.wait_seconds()) is not None:
+        return wait + 1
+    return min(300, 5 * 2**retries)
+
+
+@shared_task(bind=True, name="intercom_webhook_handle", max_retries=MAX_RETRIES)
+def intercom_webhook_handle(self, record_id: int) -> str | None:
+    try:
+        return notification_handle(record_id=record_id)
+    except (IntercomRateLimited, IntercomServerError, IntercomUnavailable) as error:
+        if self.request.retries >= MAX_RETRIES:
+            inbound_settle(record_id=record_id, status=InboundWebhook.Status.FAILED, error=str(error))
+            return InboundWebhook.Status.FAILED
+        raise self.retry(countdown=_retry_delay(error, self.request.retries)) from None
+    except IntercomError as error:  # not found, unauthorized, bad request: retrying will not help
+        logger.warning("intercom notification %s failed: %s", record_id, error)
+        inbound_settle(record_id=record_id, status=InboundWebhook.Status.FAILED, error=str(error))
+        return InboundWebhook.Status.FAILED
+
+
+@shared_task(name="intercom_webhooks_redrive")
+def intercom_webhooks_redrive() -> int:
+    """Re-enqueue notifications still `received` long after arrival (their enqueue was lost)."""
+    now = timezone.now()
+    stale = (
+        InboundWebhook.objects.filter(
+            source=InboundWebhook.Source.INTERCOM, status=InboundWebhook.Status.RECEIVED, attempts__lt=MAX_RETRIES
+        )
+        .filter(
+            Q(attempts=0, received_at__lt=now - REDRIVE_UNSTARTED_AFTER)
+            | Q(received_at__lt=now - REDRIVE_STALLED_AFTER)
+        )
+        .values_list("pk", flat=True)[:500]
+    )
+    ids = list(stale)
+    for record_id in ids:
+        intercom_webhook_handle.delay(record_id)
+    return len(ids)

@@ -1,0 +1,71 @@
+"""POST/HEAD /webhooks/intercom: verify → parse → store once → enqueue after commit → answer.
+
+Intercom waits 5 s and prioritises endpoints that answer within 500 ms, so nothing slow happens
+here: the handling (fetching the conversation, marking drafts) runs in `intercom_webhook_handle`.
+"""
+
+import json
+
+from django.conf import settings
+from django.http import HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from reviewqueue.integrations.background import enqueue_in_background
+from reviewqueue.integrations.inbound.models import InboundWebhook
+from reviewqueue.integrations.inbound.services import body_fingerprint, inbound_store
+from reviewqueue.integrations.intercom.notifications import CONVERSATION_TOPICS, PING_TOPIC, conversation_id_of
+from reviewqueue.integrations.intercom.signature import verify_signature
+
+
+def _error(status: int, message: str) -> JsonResponse:
+    return JsonResponse({"error": message}, status=status)
+
+
+def _enqueue_handling(record_id: int) -> None:
+    from reviewqueue.integrations.intercom.tasks import intercom_webhook_handle
+
+    enqueue_in_background(intercom_webhook_handle, record_id)
+
+
+@csrf_exempt
+@require_http_methods(["POST", "HEAD"])
+def intercom_webhook(request):
+    if request.method == "HEAD":  # Intercom validates the URL with a HEAD request
+        return HttpResponse(status=200)
+    secret = settings.INTERCOM_CLIENT_SECRET
+    if not secret:
+        return _error(503, "INTERCOM_CLIENT_SECRET is not set: webhooks cannot be verified")
+    raw = request.body
+    if not verify_signature(raw, request.headers.get("X-Hub-Signature"), secret):
+        return _error(401, "X-Hub-Signature is missing or does not match (expected sha1=<hex HMAC-SHA1 of the body>)")
+
+    try:
+        notification = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return _error(400, "body is not valid JSON")
+    if not isinstance(notification, dict) or not isinstance(notification.get("topic"), str):
+        return _error(400, "expected a notification_event object with a topic")
+    topic = notification["topic"]
+
+    if topic == PING_TOPIC:
+        status, on_stored = InboundWebhook.Status.PROCESSED, None
+    elif topic in CONVERSATION_TOPICS:
+        if not conversation_id_of(notification):
+            return _error(400, f"{topic} notification has no data.item.id")
+        status, on_stored = InboundWebhook.Status.RECEIVED, _enqueue_handling
+    else:  # kept for the record, acted on by nobody
+        status, on_stored = InboundWebhook.Status.IGNORED, None
+
+    delivery_id = notification.get("id")
+    if not isinstance(delivery_id, str) or not delivery_id:
+        delivery_id = body_fingerprint(raw)
+    _, stored = inbound_store(
+        source=InboundWebhook.Source.INTERCOM,
+        delivery_id=delivery_id,
+        topic=topic,
+        payload=notification,
+        status=status,
+        on_stored=on_stored,
+    )
+    return JsonResponse({"status": "accepted" if stored else "duplicate"})
