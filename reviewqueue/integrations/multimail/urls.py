@@ -1,3 +1,5 @@
-from django.urls import path  # noqa: F401  (the receiver's route is added with it)
+from django.urls import path
 
-urlpatterns: list = []
+from reviewqueue.integrations.multimail.webhooks import multimail_webhook
+
+urlpatterns = [path("", multimail_webhook, name="multimail-webhook")]

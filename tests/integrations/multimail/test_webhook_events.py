@@ -1,0 +1,107 @@
+"""Handling a stored MultiMail delivery: dispatch by event type, then settle the record."""
+
+import pytest
+
+from reviewqueue.integrations.inbound.services import inbound_store
+from reviewqueue.integrations.multimail.events import (
+    HANDLERS,
+    PayloadError,
+    draft_event,
+    email_id_of,
+    mailbox_id_of,
+    oversight_pending,
+    webhook_event_handle,
+)
+from reviewqueue.integrations.multimail.tasks import multimail_webhook_handle
+
+
+def stored(topic, payload=None, source="multimail"):
+    payload = {"event_type": topic, "message_id": "em_1", "mailbox_id": "mb_1"} if payload is None else payload
+    record, _ = inbound_store(source=source, delivery_id=f"{topic}-{id(payload)}", topic=topic, payload=payload)
+    return record
+
+
+def status_of(record):
+    record.refresh_from_db()
+    return record.status
+
+
+def test_every_oversight_and_message_event_we_act_on_has_a_handler():
+    assert HANDLERS["oversight.pending"] is oversight_pending
+    for event in (
+        "oversight.approved",
+        "oversight.rejected",
+        "message.delivered",
+        "message.bounced",
+        "message.received",
+    ):
+        assert HANDLERS[event] is draft_event
+    assert "message.complained" not in HANDLERS
+
+
+def test_dispatches_to_the_handler_for_the_event_and_marks_processed(db):
+    seen = []
+    record = stored("oversight.pending")
+    result = webhook_event_handle(record_id=record.pk, handlers={"oversight.pending": lambda p: seen.append(p) or True})
+    assert result == "processed" and status_of(record) == "processed"
+    assert seen == [record.payload]
+
+
+def test_handler_that_had_nothing_to_do_marks_ignored(db):
+    record = stored("message.delivered")
+    assert webhook_event_handle(record_id=record.pk, handlers={"message.delivered": lambda p: False}) == "ignored"
+    assert status_of(record) == "ignored"
+
+
+def test_unknown_event_is_marked_ignored(db):
+    record = stored("message.complained")
+    assert webhook_event_handle(record_id=record.pk, handlers={}) == "ignored"
+    assert status_of(record) == "ignored"
+
+
+def test_payload_without_an_email_id_is_marked_failed_with_the_reason(db):
+    record = stored("oversight.pending", payload={"event_type": "oversight.pending", "mailbox_id": "mb_1"})
+    assert webhook_event_handle(record_id=record.pk) == "failed"
+    record.refresh_from_db()
+    assert record.status == "failed" and "message_id" in record.error
+
+
+def test_settled_record_is_not_handled_twice(db):
+    calls = []
+    record = stored("oversight.pending")
+    handlers = {"oversight.pending": lambda p: calls.append(1) or True}
+    webhook_event_handle(record_id=record.pk, handlers=handlers)
+    webhook_event_handle(record_id=record.pk, handlers=handlers)
+    assert calls == [1]
+
+
+def test_records_of_another_source_are_not_touched(db):
+    record = stored("oversight.pending", source="intercom")
+    assert webhook_event_handle(record_id=record.pk, handlers={"oversight.pending": lambda p: True}) == "missing"
+    assert status_of(record) == "received"
+
+
+def test_task_runs_the_handling_by_record_id(db):
+    record = stored("message.complained")
+    assert multimail_webhook_handle.apply(args=(record.pk,)).get() == "ignored"
+    assert status_of(record) == "ignored"
+
+
+@pytest.mark.parametrize(
+    ("payload", "email_id", "mailbox_id"),
+    [
+        ({"message_id": "em_1", "mailbox": "mb_1"}, "em_1", "mb_1"),
+        ({"email_id": "em_2", "mailbox_id": "mb_2"}, "em_2", "mb_2"),
+        ({"data": {"message_id": "em_3", "mailbox_id": "mb_3"}}, "em_3", "mb_3"),
+        ({}, "", ""),
+    ],
+)
+def test_ids_are_read_from_the_documented_and_tolerated_fields(payload, email_id, mailbox_id):
+    assert email_id_of(payload) == email_id and mailbox_id_of(payload) == mailbox_id
+
+
+def test_handlers_refuse_payloads_missing_what_they_need():
+    with pytest.raises(PayloadError, match="mailbox"):
+        oversight_pending({"event_type": "oversight.pending", "message_id": "em_1"})
+    with pytest.raises(PayloadError, match="message_id"):
+        draft_event({"event_type": "message.bounced"})
