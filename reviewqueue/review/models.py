@@ -1,0 +1,215 @@
+"""Drafts held in MultiMail, the claims on them, the one decision each gets, and the outbox that carries it out.
+
+Invariants live here as constraints: one draft per MultiMail email id, one claim per draft, one
+decision per draft. Every write goes through review/services.py.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class Draft(models.Model):
+    """An outbound email MultiMail holds for approval, with what the reviewer needs beside it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "pending"  # waiting for a person
+        DECIDED = "decided", "decided"  # decided here; see its Decision
+        DECIDED_ELSEWHERE = "decided_elsewhere", "decided elsewhere"  # left MultiMail's pending list without us
+        FAILED = "failed", "failed"  # could not be fetched from MultiMail (fetch_error says why)
+
+    class Source(models.TextChoices):
+        WEBHOOK = "webhook"
+        POLL = "poll"
+        INTAKE = "intake"
+
+    class ConversationLink(models.TextChoices):
+        INTAKE = "intake"  # the agent named the conversation when it submitted the draft
+        TAG = "tag"  # the email's intercom_conversation_id tag
+        GUESS = "guess"  # the recipient's most recent open conversation, found by search
+        NONE = "", "none"
+
+    email_id = models.CharField(max_length=128, unique=True)
+    mailbox_id = models.CharField(max_length=128)
+    mailbox_address = models.CharField(max_length=320, blank=True)
+    mailbox_display_name = models.CharField(max_length=255, blank=True)
+    source = models.CharField(max_length=16, choices=Source.choices)
+    status = models.CharField(max_length=24, choices=Status.choices, default=Status.PENDING)
+
+    # The email as MultiMail holds it (GET /v1/mailboxes/{id}/emails/{email_id}).
+    from_address = models.CharField(max_length=320, blank=True, help_text="the sender identity a recipient sees")
+    to = models.JSONField(default=list)
+    cc = models.JSONField(default=list)
+    subject = models.TextField(blank=True)
+    markdown = models.TextField(blank=True)
+    attachments = models.JSONField(default=list, help_text="[{name, content_type, size}]")
+    tags = models.JSONField(default=dict)
+    spam_verdict = models.CharField(max_length=64, blank=True)
+    spam_score = models.FloatField(null=True, blank=True)
+    received_at = models.DateTimeField(null=True, blank=True, help_text="when MultiMail received the draft")
+    email_status = models.CharField(max_length=64, blank=True, help_text="MultiMail's status, as last read")
+    thread_id = models.CharField(max_length=128, blank=True)
+    content_hash = models.CharField(max_length=64, blank=True, help_text="sha256 of the exact content shown")
+    fetched_at = models.DateTimeField(null=True, blank=True)
+    fetch_error = models.TextField(blank=True)
+
+    # The Intercom conversation it answers.
+    conversation_id = models.CharField(max_length=64, blank=True)
+    conversation_link = models.CharField(max_length=8, choices=ConversationLink.choices, blank=True, default="")
+    # intercom.ConversationSnapshot id (kept as a plain id: snapshots are owned by the Intercom app).
+    snapshot_id = models.BigIntegerField(null=True, blank=True, help_text="the conversation snapshot taken at ingest")
+    latest_snapshot_id = models.BigIntegerField(null=True, blank=True)
+    routing_version_id = models.BigIntegerField(null=True, blank=True, help_text="routing.RoutingRuleSet version")
+    # The queue's sort key: the conversation's waiting_since, else when the draft arrived.
+    waiting_since = models.DateTimeField(default=timezone.now)
+
+    # Flags (computed at ingest and whenever the conversation changes).
+    flag_customer_replied = models.BooleanField(default=False, help_text="customer replied after the draft")
+    flag_recipient_not_contact = models.BooleanField(default=False)
+    flag_spam = models.BooleanField(default=False, help_text="spam verdict not clean")
+    flag_attachments = models.BooleanField(default=False)
+    flag_unknown_links = models.BooleanField(default=False, help_text="links to domains not seen in the conversation")
+    unknown_link_domains = models.JSONField(default=list)
+
+    # What happened after (decided elsewhere, delivery, bounce, reply).
+    status_detail = models.TextField(blank=True, help_text="what MultiMail says, for decided-elsewhere drafts")
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    bounced_at = models.DateTimeField(null=True, blank=True)
+    bounce_type = models.CharField(max_length=64, blank=True)
+    reply_received_at = models.DateTimeField(null=True, blank=True)
+
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    FLAG_FIELDS = (
+        "flag_customer_replied",
+        "flag_recipient_not_contact",
+        "flag_spam",
+        "flag_attachments",
+        "flag_unknown_links",
+    )
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["status", "waiting_since", "id"], name="draft_queue"),
+            models.Index(fields=["status", "mailbox_id", "waiting_since"], name="draft_queue_mailbox"),
+            models.Index(fields=["conversation_id", "status"], name="draft_conversation"),
+        ]
+
+    def __str__(self) -> str:
+        return f"draft {self.pk} ({self.email_id})"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == self.Status.PENDING
+
+    @property
+    def flags(self) -> list[str]:
+        """The set flags by short name: customer_replied, recipient_not_contact, spam, attachments, unknown_links."""
+        return [name.removeprefix("flag_") for name in self.FLAG_FIELDS if getattr(self, name)]
+
+
+class Claim(models.Model):
+    """A reviewer's hold on a draft. One per draft; it expires at expires_at (CLAIM_TTL after claiming)."""
+
+    draft = models.OneToOneField(Draft, on_delete=models.CASCADE, related_name="claim")
+    holder = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="claims")
+    claimed_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["holder", "expires_at"])]
+
+    def __str__(self) -> str:
+        return f"claim on draft {self.draft_id} by {self.holder_id}"
+
+    def is_live(self, now=None) -> bool:
+        return self.expires_at > (now or timezone.now())
+
+
+class Decision(models.Model):
+    """The one decision on a draft, with who made it, from where, and on which evidence."""
+
+    class Action(models.TextChoices):
+        APPROVE = "approve"
+        REJECT = "reject"
+
+    class Origin(models.TextChoices):
+        WEB = "web"
+        API = "api"
+
+    draft = models.OneToOneField(Draft, on_delete=models.PROTECT, related_name="decision")
+    action = models.CharField(max_length=8, choices=Action.choices)
+    reason = models.TextField(blank=True)
+    origin = models.CharField(max_length=8, choices=Origin.choices)
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="decisions")
+    reviewer_username = models.CharField(max_length=150)
+    reviewer_name = models.CharField(max_length=300, blank=True)
+    reviewer_email = models.CharField(max_length=320, blank=True)
+    decided_at = models.DateTimeField(default=timezone.now)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=512, blank=True)
+    content_hash = models.CharField(max_length=64)
+    snapshot_id = models.BigIntegerField(null=True, blank=True, help_text="the conversation snapshot the reviewer saw")
+    # What MultiMail answered, once the outbox has carried the decision out.
+    multimail_status = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["reviewer", "decided_at"]), models.Index(fields=["decided_at"])]
+
+    def __str__(self) -> str:
+        return f"decision {self.pk}: {self.action} draft {self.draft_id} by {self.reviewer_username}"
+
+    @property
+    def verb(self) -> str:
+        """approved / rejected"""
+        return "approved" if self.action == self.Action.APPROVE else "rejected"
+
+    @property
+    def reviewer_label(self) -> str:
+        return self.reviewer_name or self.reviewer_username
+
+
+class OutboxItem(models.Model):
+    """One side effect to carry out at least once, after its transaction committed.
+
+    Items of one decision run in `sequence` order: the Intercom note waits until MultiMail took
+    the decision. A worker takes an item with a guarded update (status and lease), so two workers
+    never run the same item at once; an item whose lease ran out (worker killed) is taken again.
+    """
+
+    class Kind(models.TextChoices):
+        DECIDE = "decide"  # POST /v1/oversight/decide
+        TAG_EMAIL = "tag_email"  # reviewed_by / review_decision_id tags (needs a send key)
+        INTERCOM_NOTE = "intercom_note"  # internal note on the conversation
+        INTERCOM_TAG = "intercom_tag"  # email-approved / email-rejected
+        EVENT_NOTE = "event_note"  # a later MultiMail event (delivered, bounced, reply) told to the conversation
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"  # permanent; an admin can retry it
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    draft = models.ForeignKey(Draft, on_delete=models.PROTECT, related_name="outbox_items")
+    decision = models.ForeignKey(Decision, on_delete=models.PROTECT, null=True, blank=True, related_name="outbox_items")
+    sequence = models.PositiveSmallIntegerField(default=0, help_text="order among the items of one decision")
+    payload = models.JSONField(default=dict)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="outbox_due"),
+            models.Index(fields=["decision", "sequence"], name="outbox_decision_order"),
+        ]
+
+    def __str__(self) -> str:
+        return f"outbox {self.pk} {self.kind} ({self.status})"

@@ -1,0 +1,331 @@
+"""Carrying out outbox items: at least once, idempotently, one worker per item at a time.
+
+A worker takes an item with a guarded update (due and pending, or running with a lapsed lease);
+only the worker whose update changed the row runs it. Transient failures go back to pending with
+a backoff; permanent ones are marked failed with the error, for the admins' retry button. A
+`decide` that answers 404 is reconciled by reading the email, never retried blindly. The
+sweeper re-drives items whose broker message was lost (Redis flushed, worker killed).
+"""
+
+import logging
+import random
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from reviewqueue.audit.services import Actor, audit_record
+from reviewqueue.review.models import Decision, Draft, OutboxItem
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(
+    seconds=150
+)  # longer than a task may run (CELERY_TASK_TIME_LIMIT): a lapsed lease means a dead worker
+BACKOFF_BASE = 2.0  # seconds; doubles per attempt
+BACKOFF_CAP = 300.0
+MAX_ATTEMPTS = 15  # about half an hour of trying before an item is failed for a person to look at
+SWEEP_GRACE = timedelta(seconds=30)  # an item due this long and not taken has lost its broker message
+SWEEP_BATCH = 500
+APPROVED_STATUSES = frozenset({"approved", "approved_and_sent", "sent", "scheduled", "delivered"})
+REJECTED_STATUSES = frozenset({"rejected"})
+
+
+class Transient(Exception):
+    def __init__(self, message: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class Permanent(Exception):
+    pass
+
+
+def _runnable(item: OutboxItem) -> bool:
+    """Every item of a decision after `decide` waits until MultiMail took the decision."""
+    if item.decision_id is None or item.kind == OutboxItem.Kind.DECIDE:
+        return True
+    return not OutboxItem.objects.filter(
+        decision_id=item.decision_id, kind=OutboxItem.Kind.DECIDE, status__in=["pending", "running", "failed"]
+    ).exists()
+
+
+def _due(now) -> Q:
+    return Q(status=OutboxItem.Status.PENDING, next_attempt_at__lte=now) | Q(
+        status=OutboxItem.Status.RUNNING, locked_until__lt=now
+    )
+
+
+def outbox_run(*, item_id: int, multimail=None, intercom=None) -> str:
+    """Run one item if it is due and nobody else runs it. Returns what happened (for logs and tests)."""
+    item = OutboxItem.objects.filter(pk=item_id).first()
+    if item is None or item.status in (OutboxItem.Status.DONE, OutboxItem.Status.FAILED):
+        return "missing" if item is None else item.status
+    if not _runnable(item):
+        return "waiting"
+    now = timezone.now()
+    taken = OutboxItem.objects.filter(_due(now), pk=item_id).update(
+        status=OutboxItem.Status.RUNNING, locked_until=now + LEASE, attempts=F("attempts") + 1
+    )
+    if not taken:
+        return "busy"
+    item.refresh_from_db()
+    try:
+        result = _HANDLERS[item.kind](item, _Clients(multimail, intercom))
+    except Transient as error:
+        return _retry_later(item, str(error), error.retry_after)
+    except Permanent as error:
+        _fail(item, str(error))
+        return "failed"
+    _done(item, result or {})
+    return "done"
+
+
+class _Clients:
+    def __init__(self, multimail, intercom):
+        self._multimail, self._intercom = multimail, intercom
+
+    @property
+    def multimail(self):
+        if self._multimail is None:
+            from reviewqueue.integrations.multimail.client import get_multimail_client
+
+            self._multimail = get_multimail_client()
+        return self._multimail
+
+    @property
+    def intercom(self):
+        if self._intercom is None:
+            from reviewqueue.integrations.intercom.client import get_intercom_client
+
+            self._intercom = get_intercom_client()
+        return self._intercom
+
+
+def _backoff(attempts: int, retry_after: float | None) -> float:
+    delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** max(0, attempts - 1)) * random.uniform(0.8, 1.2)
+    return max(delay, retry_after or 0)
+
+
+def _retry_later(item: OutboxItem, error: str, retry_after: float | None) -> str:
+    if item.attempts >= MAX_ATTEMPTS:
+        _fail(item, f"gave up after {item.attempts} attempts: {error}")
+        return "failed"
+    delay = _backoff(item.attempts, retry_after)
+    OutboxItem.objects.filter(pk=item.pk, status=OutboxItem.Status.RUNNING).update(
+        status=OutboxItem.Status.PENDING,
+        next_attempt_at=timezone.now() + timedelta(seconds=delay),
+        locked_until=None,
+        last_error=error[:2000],
+    )
+    from reviewqueue.review.tasks import outbox_run_task
+
+    outbox_run_task.apply_async((item.pk,), countdown=delay)
+    return "retry"
+
+
+def _fail(item: OutboxItem, error: str) -> None:
+    with transaction.atomic():
+        OutboxItem.objects.filter(pk=item.pk).update(
+            status=OutboxItem.Status.FAILED, locked_until=None, last_error=error[:2000]
+        )
+        if item.kind == OutboxItem.Kind.DECIDE:
+            audit_record(
+                actor=Actor.system("review.outbox"),
+                action="decide.failed",
+                target_type="draft",
+                target_id=item.draft_id,
+                payload={"decision_id": item.decision_id, "outbox_item_id": item.pk, "error": error[:2000]},
+            )
+    log.warning("outbox item failed", extra={"item": item.pk, "kind": item.kind})
+
+
+def _done(item: OutboxItem, result: dict) -> None:
+    audit_action = result.pop("_audit", None)
+    with transaction.atomic():
+        OutboxItem.objects.filter(pk=item.pk).update(
+            status=OutboxItem.Status.DONE, done_at=timezone.now(), locked_until=None, result=result, last_error=""
+        )
+        if audit_action:
+            audit_record(
+                actor=Actor.system("review.outbox"),
+                action=audit_action,
+                target_type="draft",
+                target_id=item.draft_id,
+                payload={"decision_id": item.decision_id, "outbox_item_id": item.pk, **result},
+            )
+        if item.kind == OutboxItem.Kind.DECIDE:
+            transaction.on_commit(lambda: outbox_enqueue_next(decision_id=item.decision_id))
+
+
+def outbox_enqueue_next(*, decision_id: int) -> int:
+    """Enqueue the items of a decision that can run now: `decide` first, the rest once it is done."""
+    from reviewqueue.review.tasks import outbox_run_task
+
+    items = list(OutboxItem.objects.filter(decision_id=decision_id, status=OutboxItem.Status.PENDING))
+    decide_open = (
+        any(i.kind == OutboxItem.Kind.DECIDE for i in items)
+        or OutboxItem.objects.filter(
+            decision_id=decision_id, kind=OutboxItem.Kind.DECIDE, status__in=["running", "failed"]
+        ).exists()
+    )
+    runnable = [i for i in items if i.kind == OutboxItem.Kind.DECIDE or not decide_open]
+    for item in runnable:
+        outbox_run_task.delay(item.pk)
+    return len(runnable)
+
+
+def outbox_sweep(*, grace: timedelta = SWEEP_GRACE) -> int:
+    """Re-drive items whose broker message was lost: due for longer than `grace`, or running on a lapsed lease.
+
+    Enqueueing an item twice is harmless: outbox_run takes it with a guarded update. Drafts whose
+    fetch message was lost are re-driven the same way.
+    """
+    from reviewqueue.review.tasks import draft_fetch_task, outbox_run_task
+
+    now = timezone.now()
+    stale = Q(status=OutboxItem.Status.PENDING, next_attempt_at__lte=now - grace) | Q(
+        status=OutboxItem.Status.RUNNING, locked_until__lt=now
+    )
+    ids = list(OutboxItem.objects.filter(stale).order_by("next_attempt_at").values_list("pk", flat=True)[:SWEEP_BATCH])
+    for item_id in ids:
+        outbox_run_task.delay(item_id)
+    unfetched = Draft.objects.filter(
+        status=Draft.Status.PENDING, fetched_at__isnull=True, created_at__lte=now - grace
+    ).values_list("pk", flat=True)[:SWEEP_BATCH]
+    for draft_id in unfetched:
+        draft_fetch_task.delay(draft_id, False)
+    return len(ids)
+
+
+# --- What each kind does ---------------------------------------------------------------------------
+
+
+def _multimail_errors():
+    from reviewqueue.integrations.multimail import client
+
+    return client
+
+
+def _intercom_errors():
+    from reviewqueue.integrations.intercom import client
+
+    return client
+
+
+def _translate_multimail(error) -> Exception:
+    mm = _multimail_errors()
+    if isinstance(error, mm.MultiMailRateLimited):
+        return Transient(f"MultiMail rate limited: {error}", getattr(error, "retry_after", None))
+    if isinstance(error, mm.MultiMailServerError | mm.MultiMailUnavailable):
+        return Transient(f"MultiMail unavailable: {error}")
+    return Permanent(f"MultiMail refused: {type(error).__name__}: {error}")
+
+
+def _translate_intercom(error) -> Exception:
+    ic = _intercom_errors()
+    if isinstance(error, ic.IntercomRateLimited):
+        reset_at = getattr(error, "reset_at", None)
+        wait = None
+        if reset_at is not None:
+            wait = max(0.0, (reset_at - timezone.now()).total_seconds()) if hasattr(reset_at, "tzinfo") else None
+        return Transient(f"Intercom rate limited: {error}", wait)
+    if isinstance(error, ic.IntercomServerError | ic.IntercomUnavailable):
+        return Transient(f"Intercom unavailable: {error}")
+    return Permanent(f"Intercom refused: {type(error).__name__}: {error}")
+
+
+def _run_decide(item: OutboxItem, clients: _Clients) -> dict:
+    mm = _multimail_errors()
+    decision = Decision.objects.select_related("draft").get(pk=item.decision_id)
+    draft = decision.draft
+    try:
+        answer = clients.multimail.decide(
+            email_id=draft.email_id, action=decision.action, reason=item.payload["reason"]
+        )
+    except (mm.MultiMailNotFound, mm.MultiMailConflict):
+        return _reconcile_decide(decision, clients)
+    except mm.MultiMailError as error:
+        raise _translate_multimail(error) from error
+    _record_multimail_status(decision, answer.status)
+    return {"_audit": "decide.sent", "email_id": draft.email_id, "multimail_status": answer.status}
+
+
+def _reconcile_decide(decision: Decision, clients: _Clients) -> dict:
+    """decide said 404/409: maybe our earlier call went through and its answer was lost. Read the email."""
+    mm = _multimail_errors()
+    draft = decision.draft
+    try:
+        email = clients.multimail.get_email(mailbox_id=draft.mailbox_id, email_id=draft.email_id)
+    except mm.MultiMailNotFound as error:
+        raise Permanent("MultiMail no longer knows this email (404 on decide and on read)") from error
+    except mm.MultiMailError as error:
+        raise _translate_multimail(error) from error
+    expected = APPROVED_STATUSES if decision.action == Decision.Action.APPROVE else REJECTED_STATUSES
+    if email.status not in expected:
+        raise Permanent(f"MultiMail refused the decision (404) and says the email is {email.status!r}")
+    _record_multimail_status(decision, email.status)
+    return {"_audit": "decide.reconciled", "email_id": draft.email_id, "multimail_status": email.status}
+
+
+def _record_multimail_status(decision: Decision, status: str) -> None:
+    Decision.objects.filter(pk=decision.pk).update(multimail_status=status)
+    Draft.objects.filter(pk=decision.draft_id).update(email_status=status, updated_at=timezone.now())
+
+
+def _run_tag_email(item: OutboxItem, clients: _Clients) -> dict:
+    mm = _multimail_errors()
+    draft = item.draft
+    try:
+        # Tags are replaced as a whole: read the current ones so the conversation tag survives.
+        current = clients.multimail.get_email(mailbox_id=draft.mailbox_id, email_id=draft.email_id).tags
+        tags = clients.multimail.set_tags(
+            mailbox_id=draft.mailbox_id, email_id=draft.email_id, tags={**current, **item.payload["tags"]}
+        )
+    except mm.MultiMailError as error:
+        raise _translate_multimail(error) from error
+    return {"tags": tags}
+
+
+def _note_marker(item: OutboxItem) -> str:
+    return f"(reviewqueue decision {item.decision_id})" if item.decision_id else f"(reviewqueue event {item.pk})"
+
+
+def _run_note(item: OutboxItem, clients: _Clients) -> dict:
+    ic = _intercom_errors()
+    draft = item.draft
+    marker = _note_marker(item)
+    body = item.payload["body_html"].removesuffix("</p>") + f" {marker}</p>"
+    try:
+        if item.attempts > 1 and _note_already_written(clients.intercom, draft.conversation_id, marker):
+            return {"_audit": "intercom.note_written", "conversation_id": draft.conversation_id, "repeated": True}
+        part_id = clients.intercom.add_note(conversation_id=draft.conversation_id, body_html=body)
+    except ic.IntercomError as error:
+        raise _translate_intercom(error) from error
+    return {"_audit": "intercom.note_written", "conversation_id": draft.conversation_id, "part_id": part_id}
+
+
+def _note_already_written(intercom, conversation_id: str, marker: str) -> bool:
+    """An earlier attempt may have written the note and died before recording it: look before writing again."""
+    conversation = intercom.get_conversation(conversation_id)
+    return any(marker in (part.body or "") for part in conversation.parts)
+
+
+def _run_tag_conversation(item: OutboxItem, clients: _Clients) -> dict:
+    ic = _intercom_errors()
+    try:
+        tag = clients.intercom.ensure_tag(name=item.payload["tag"])
+        clients.intercom.tag_conversation(conversation_id=item.draft.conversation_id, tag_id=tag.id)
+    except ic.IntercomError as error:
+        raise _translate_intercom(error) from error
+    return {"tag": tag.name, "tag_id": tag.id}
+
+
+_HANDLERS = {
+    OutboxItem.Kind.DECIDE: _run_decide,
+    OutboxItem.Kind.TAG_EMAIL: _run_tag_email,
+    OutboxItem.Kind.INTERCOM_NOTE: _run_note,
+    OutboxItem.Kind.INTERCOM_TAG: _run_tag_conversation,
+    OutboxItem.Kind.EVENT_NOTE: _run_note,
+}

@@ -1,0 +1,163 @@
+"""Reads the queue page, the draft page and the API share. Each answers in a constant number of queries."""
+
+from dataclasses import dataclass, field
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from reviewqueue.review.models import Claim, Decision, Draft, OutboxItem
+
+FLAG_NAMES = ("customer_replied", "recipient_not_contact", "spam", "attachments", "unknown_links")
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    mailbox_id: str = ""
+    flag: str = ""  # one of FLAG_NAMES, or ""
+    claimed_by_me: bool = False
+
+    def __post_init__(self):
+        if self.flag and self.flag not in FLAG_NAMES:
+            raise ValueError(f"unknown flag {self.flag!r}; expected one of {', '.join(FLAG_NAMES)}")
+
+
+@dataclass
+class QueuePage:
+    drafts: list[Draft]  # each with .claim_holder (User|None) and .claim_expires_at set
+    page: int
+    per_page: int
+    total: int
+    filters: QueueFilters = field(default_factory=QueueFilters)
+
+    @property
+    def has_next(self) -> bool:
+        return self.page * self.per_page < self.total
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def pending_drafts(*, user, filters: QueueFilters) -> QuerySet:
+    """Pending drafts in queue order: the customer who has waited longest first."""
+    drafts = Draft.objects.filter(status=Draft.Status.PENDING)
+    if filters.mailbox_id:
+        drafts = drafts.filter(mailbox_id=filters.mailbox_id)
+    if filters.flag:
+        drafts = drafts.filter(**{f"flag_{filters.flag}": True})
+    if filters.claimed_by_me:
+        drafts = drafts.filter(claim__holder=user, claim__expires_at__gt=timezone.now())
+    return drafts.order_by("waiting_since", "id")
+
+
+def queue_page(
+    *, user, filters: QueueFilters | None = None, page: int = 1, per_page: int = DEFAULT_PAGE_SIZE
+) -> QueuePage:
+    """One page of the queue: two queries (the count and the page, claims joined)."""
+    filters = filters or QueueFilters()
+    per_page = max(1, min(per_page, MAX_PAGE_SIZE))
+    drafts = pending_drafts(user=user, filters=filters)
+    total = drafts.count()
+    page = max(1, min(page, max(1, -(-total // per_page))))
+    rows = list(
+        drafts.select_related("claim__holder").defer("markdown", "tags")[(page - 1) * per_page : page * per_page]
+    )
+    now = timezone.now()
+    for draft in rows:
+        _annotate_claim(draft, now)
+    return QueuePage(drafts=rows, page=page, per_page=per_page, total=total, filters=filters)
+
+
+def _annotate_claim(draft: Draft, now) -> None:
+    try:
+        claim = draft.claim
+    except Claim.DoesNotExist:
+        claim = None
+    live = claim is not None and claim.is_live(now)
+    draft.claim_holder = claim.holder if live else None
+    draft.claim_expires_at = claim.expires_at if live else None
+
+
+@dataclass
+class DraftDetail:
+    draft: Draft  # with .claim_holder / .claim_expires_at
+    decision: Decision | None
+    snapshot: object | None  # intercom ConversationSnapshot the page shows (the latest), or None
+    conversation: object | None  # its typed Conversation
+    outbox_items: list[OutboxItem]
+
+    @property
+    def shown_snapshot_id(self) -> int | None:
+        """Put this in the decision form: draft_decide(shown_snapshot_id=…) compares it with the latest."""
+        return self.snapshot.pk if self.snapshot is not None else None
+
+
+def draft_detail(*, draft_id: int) -> DraftDetail | None:
+    """Everything the draft page shows: three queries (draft+decision+claim, snapshot, outbox)."""
+    draft = Draft.objects.select_related("decision", "claim__holder").filter(pk=draft_id).first()
+    if draft is None:
+        return None
+    _annotate_claim(draft, timezone.now())
+    try:
+        decision = draft.decision
+    except Decision.DoesNotExist:
+        decision = None
+    snapshot = None
+    if draft.latest_snapshot_id is not None:
+        from reviewqueue.integrations.intercom.models import ConversationSnapshot
+
+        snapshot = ConversationSnapshot.objects.filter(pk=draft.latest_snapshot_id).first()
+    outbox_items = list(OutboxItem.objects.filter(draft_id=draft.pk).order_by("sequence", "pk"))
+    return DraftDetail(
+        draft=draft,
+        decision=decision,
+        snapshot=snapshot,
+        conversation=snapshot.conversation if snapshot is not None else None,
+        outbox_items=outbox_items,
+    )
+
+
+def queue_neighbour_id(
+    *, user, draft: Draft, filters: QueueFilters | None = None, previous: bool = False
+) -> int | None:
+    """The next (or previous) pending draft after `draft` in queue order; the first one when `draft` left the queue.
+
+    One query. "After a decision the next draft opens": call it with the decided draft.
+    """
+    drafts = pending_drafts(user=user, filters=filters or QueueFilters()).exclude(pk=draft.pk)
+    key = Q(waiting_since__gt=draft.waiting_since) | Q(waiting_since=draft.waiting_since, id__gt=draft.pk)
+    if previous:
+        key = Q(waiting_since__lt=draft.waiting_since) | Q(waiting_since=draft.waiting_since, id__lt=draft.pk)
+        return drafts.filter(key).order_by("-waiting_since", "-id").values_list("pk", flat=True).first()
+    found = drafts.filter(key).values_list("pk", flat=True).first()
+    return found if found is not None else drafts.values_list("pk", flat=True).first()
+
+
+def failed_outbox_items(*, limit: int = 100) -> list[OutboxItem]:
+    """For the admins' health page: permanent failures, newest first, with their drafts (one query)."""
+    return list(
+        OutboxItem.objects.filter(status=OutboxItem.Status.FAILED).select_related("draft").order_by("-pk")[:limit]
+    )
+
+
+def queue_mailboxes() -> list[tuple[str, str]]:
+    """(mailbox_id, label) of the mailboxes with pending drafts, for the queue's mailbox filter (one query).
+
+    Added by the review-UI engineer for the queue page.
+    """
+    rows = (
+        Draft.objects.filter(status=Draft.Status.PENDING)
+        .values_list("mailbox_id", "mailbox_address")
+        .order_by("mailbox_id")
+        .distinct()
+    )
+    labels: dict[str, str] = {}
+    for mailbox_id, address in rows:
+        labels[mailbox_id] = labels.get(mailbox_id) or address or mailbox_id
+    return sorted(labels.items(), key=lambda item: item[1])

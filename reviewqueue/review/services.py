@@ -1,0 +1,921 @@
+"""Every write of the review queue: ingest, claims, decisions, later MultiMail events.
+
+For the pages and the API (what a view calls and what it must handle)
+--------------------------------------------------------------------
+- `draft_claim(draft=, reviewer=, take_over=False) -> Claim`
+    raises DraftClaimedByOther(claim) when another reviewer holds a live claim (`claim.holder`,
+    `claim.expires_at`); pass take_over=True after the person confirmed, which is audited as
+    `draft.claim_taken_over`. Claiming your own claim again extends it. DraftNotPending when the
+    draft left the queue.
+- `draft_release(draft=, reviewer=) -> bool` — drops the reviewer's own claim (False if none).
+- `draft_decide(draft=, reviewer=, action="approve"|"reject", reason=, origin="web"|"api",
+   shown_snapshot_id=None, confirm_changed=False, request_origin=RequestOrigin(ip, ua)) -> Decision`
+    * reject needs a reason (presets in review/reasons.py: PRESET_REJECT_REASONS, plus free text);
+      else InvalidDecision (a ValueError; message for the person).
+    * DraftAlreadyDecided(decision): someone decided first — `decision.reviewer_label`,
+      `decision.decided_at`, `decision.action`; str(error) is "already approved by X at T UTC".
+      The API answers 409 with it.
+    * DraftClaimedByOther(claim): someone else holds a live claim; take it over first.
+    * ConversationChangedSinceOpened(changes, snapshot_id): approving when the conversation has a
+      newer snapshot than `shown_snapshot_id` (the `draft.latest_snapshot_id` the page showed; put it
+      in a hidden field). Show `error.changes` and ask again; the second submit passes
+      confirm_changed=True (and the new snapshot id). Rejecting never asks. With
+      shown_snapshot_id=None (the API) no check is made and the latest snapshot is recorded.
+    * DraftNotPending(draft): decided in MultiMail's dashboard, cancelled, or failed to load.
+    All of these subclass ReviewError. On success the draft's status is "decided" and the outbox
+    carries the decision out after commit.
+- Reads live in review/selectors.py (queue_page, draft_detail, queue_neighbour_id).
+
+For other engineers
+-------------------
+- `draft_receive(...)` — the single ingest entry point (webhook, poll, intake).
+- `drafts_context_changed(conversation_id=, snapshot_id=) -> int` — Intercom calls it after a refresh.
+- `draft_event_from_multimail(event_type=, email_id=, payload=) -> bool` — MultiMail's webhook task.
+- `outbox_retry(item=, actor=) -> OutboxItem` — the admins' retry button for a failed outbox item.
+"""
+
+import contextlib
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, close_old_connections, connection, transaction
+from django.utils import timezone
+from django.utils.html import escape
+
+from reviewqueue.audit.services import Actor, RequestOrigin, audit_record
+from reviewqueue.review.errors import (
+    ConversationChangedSinceOpened,
+    DraftAlreadyDecided,
+    DraftClaimedByOther,
+    DraftNotPending,
+    InvalidDecision,
+    ReviewError,
+)
+from reviewqueue.review.flags import content_hash, conversation_changes, draft_flags
+from reviewqueue.review.models import Claim, Decision, Draft, OutboxItem
+
+__all__ = [
+    "ConversationChangedSinceOpened",
+    "DraftAlreadyDecided",
+    "DraftClaimedByOther",
+    "DraftNotPending",
+    "InvalidDecision",
+    "ReviewError",
+]
+
+log = logging.getLogger(__name__)
+
+# MultiMail statuses meaning "still waiting for a person" (pending_scan comes just before it).
+MULTIMAIL_PENDING_STATUSES = frozenset({"pending_send_approval", "pending_scan"})
+INGEST_CONCURRENCY = 16  # simultaneous fetches during a poll (I/O bound: threads)
+
+
+# --- Ingest -------------------------------------------------------------------------------------
+
+
+def draft_receive(
+    *,
+    email_id: str,
+    mailbox_id: str,
+    source: str,
+    actor: Actor,
+    conversation_id: str | None = None,
+    conversation_link: str = "",
+    routing_version_id: int | None = None,
+    fetch: bool = True,
+) -> tuple[Draft, bool]:
+    """Record that MultiMail holds `email_id` for approval. Idempotent: (draft, created).
+
+    A new draft is audited as `draft.received`; after commit a task fetches the full email and
+    the conversation (`fetch=False` when the caller fetches itself, as the poll does). A repeat
+    with a conversation from our own intake upgrades a guessed or missing link.
+    """
+    if source not in Draft.Source.values:
+        raise ValueError(f"unknown draft source {source!r}")
+    if conversation_link not in Draft.ConversationLink.values:
+        raise ValueError(f"unknown conversation link {conversation_link!r}")
+    if conversation_id and not conversation_link:
+        conversation_link = Draft.ConversationLink.INTAKE
+    try:
+        with transaction.atomic():
+            draft = Draft.objects.create(
+                email_id=email_id,
+                mailbox_id=mailbox_id,
+                source=source,
+                conversation_id=conversation_id or "",
+                conversation_link=conversation_link if conversation_id else "",
+                routing_version_id=routing_version_id,
+            )
+            audit_record(
+                actor=actor,
+                action="draft.received",
+                target_type="draft",
+                target_id=draft.pk,
+                payload={
+                    "email_id": email_id,
+                    "mailbox_id": mailbox_id,
+                    "source": source,
+                    "conversation_id": conversation_id or "",
+                    "routing_version_id": routing_version_id,
+                },
+            )
+            if fetch:
+                transaction.on_commit(lambda: _enqueue_fetch(draft.pk))
+            return draft, True
+    except IntegrityError:  # the unique email_id: it was received before (or just now, concurrently)
+        pass
+    draft = Draft.objects.get(email_id=email_id)
+    intake_upgrade = conversation_id and conversation_link == Draft.ConversationLink.INTAKE
+    if intake_upgrade and draft.conversation_link != Draft.ConversationLink.INTAKE and draft.is_pending:
+        Draft.objects.filter(pk=draft.pk).update(
+            conversation_id=conversation_id,
+            conversation_link=Draft.ConversationLink.INTAKE,
+            routing_version_id=routing_version_id,
+            updated_at=timezone.now(),
+        )
+        draft.refresh_from_db()
+        if fetch:
+            transaction.on_commit(lambda: _enqueue_fetch(draft.pk, refresh=True))
+    return draft, False
+
+
+def _enqueue_fetch(draft_id: int, refresh: bool = False) -> None:
+    from reviewqueue.review.tasks import draft_fetch_task
+
+    draft_fetch_task.delay(draft_id, refresh)
+
+
+class FetchTransientError(Exception):
+    """A fetch that may succeed later (MultiMail or Intercom unavailable, rate limited)."""
+
+
+def draft_fetch(*, draft_id: int, refresh: bool = False, multimail=None, intercom=None) -> Draft:
+    """Load the full email, link its conversation, snapshot it and compute the flags.
+
+    Network first, then one short transaction. MultiMail 404 marks the draft failed (visible);
+    transient errors raise FetchTransientError for the caller's retry. An Intercom failure leaves
+    the draft reviewable without its conversation (fetch_error says why); the next refresh retries.
+    """
+    from reviewqueue.integrations.multimail.client import (
+        MultiMailError,
+        MultiMailNotFound,
+        get_multimail_client,
+    )
+
+    draft = Draft.objects.get(pk=draft_id)
+    if draft.fetched_at is not None and not refresh:
+        return draft
+    multimail = multimail or get_multimail_client()
+    try:
+        email = multimail.get_email(mailbox_id=draft.mailbox_id, email_id=draft.email_id)
+    except MultiMailNotFound:
+        return _draft_fetch_failed(draft, "MultiMail has no such email (404)")
+    except MultiMailError as error:
+        if _is_transient(error):
+            raise FetchTransientError(str(error)) from error
+        return _draft_fetch_failed(draft, f"MultiMail refused the fetch: {error}")
+
+    conversation_id, link = draft.conversation_id, draft.conversation_link
+    problems = []
+    if link != Draft.ConversationLink.INTAKE:
+        try:
+            conversation_id, link = _link_conversation(email, intercom)
+        except Exception as error:  # Intercom trouble must not keep the draft out of the queue
+            problems.append(f"conversation search failed: {error}")
+            conversation_id, link = draft.conversation_id, draft.conversation_link
+    snapshot = None
+    if conversation_id:
+        try:
+            snapshot = _snapshot_refresh(conversation_id, intercom)
+        except Exception as error:
+            problems.append(f"conversation {conversation_id} could not be loaded: {error}")
+    return _draft_store_fetch(draft, email, conversation_id, link, snapshot, "; ".join(problems))
+
+
+def _is_transient(error) -> bool:
+    from reviewqueue.integrations.multimail.client import (
+        MultiMailRateLimited,
+        MultiMailServerError,
+        MultiMailUnavailable,
+    )
+
+    return isinstance(error, MultiMailRateLimited | MultiMailServerError | MultiMailUnavailable)
+
+
+def _draft_fetch_failed(draft: Draft, reason: str) -> Draft:
+    Draft.objects.filter(pk=draft.pk, status=Draft.Status.PENDING).update(
+        status=Draft.Status.FAILED, fetch_error=reason, fetched_at=timezone.now(), updated_at=timezone.now()
+    )
+    draft.refresh_from_db()
+    return draft
+
+
+def _link_conversation(email, intercom) -> tuple[str, str]:
+    """The email's intercom_conversation_id tag, else the recipient's most recent open conversation (a guess)."""
+    tagged = (email.tags or {}).get("intercom_conversation_id", "")
+    if tagged:
+        return str(tagged), Draft.ConversationLink.TAG
+    if not email.to:
+        return "", ""
+    if intercom is None:
+        from reviewqueue.integrations.intercom.client import get_intercom_client
+
+        intercom = get_intercom_client()
+    candidates = []
+    for contact in intercom.search_contacts(email=email.to[0])[:5]:
+        candidates += intercom.search_conversations(contact_id=contact.id, open_only=True)
+    if not candidates:
+        return "", ""
+    latest = max(candidates, key=lambda c: c.updated_at or c.created_at or datetime.min.replace(tzinfo=None))
+    return latest.id, Draft.ConversationLink.GUESS
+
+
+def _snapshot_refresh(conversation_id: str, intercom):
+    from reviewqueue.integrations.intercom.services import snapshot_refresh
+
+    return snapshot_refresh(conversation_id=conversation_id, client=intercom)
+
+
+def _mailbox_identity(mailbox_id: str) -> tuple[str, str]:
+    """The mailbox's address and display name from the routing mirror, when it has them."""
+    from reviewqueue.routing.models import Mailbox
+
+    mailbox = Mailbox.objects.filter(mailbox_id=mailbox_id).values_list("address", "display_name").first()
+    return mailbox or ("", "")
+
+
+def _own_domains(*addresses: str) -> set[str]:
+    return {a.rsplit("@", 1)[-1].lower() for a in addresses if a and "@" in a}
+
+
+def _draft_store_fetch(draft: Draft, email, conversation_id, link, snapshot, problem: str) -> Draft:
+    address, display_name = _mailbox_identity(draft.mailbox_id)
+    attachments = [{"name": a.name, "content_type": a.content_type, "size": a.size} for a in email.attachments]
+    conversation = snapshot.conversation if snapshot is not None else None
+    written_at = email.received_at or draft.created_at
+    flags = draft_flags(
+        to=list(email.to),
+        markdown=email.markdown or "",
+        attachments=attachments,
+        spam_verdict=email.spam_verdict or "",
+        written_at=written_at,
+        conversation=conversation,
+        own_domains=_own_domains(email.from_address, address),
+    )
+    now = timezone.now()
+    fields = {
+        "mailbox_address": address or email.from_address or "",
+        "mailbox_display_name": display_name,
+        "from_address": email.from_address or "",
+        "to": list(email.to),
+        "cc": list(email.cc or []),
+        "subject": email.subject or "",
+        "markdown": email.markdown or "",
+        "attachments": attachments,
+        "tags": dict(email.tags or {}),
+        "spam_verdict": email.spam_verdict or "",
+        "spam_score": email.spam_score,
+        "received_at": email.received_at,
+        "email_status": email.status or "",
+        "thread_id": email.thread_id or "",
+        "content_hash": content_hash(
+            from_address=email.from_address or "",
+            to=list(email.to),
+            cc=list(email.cc or []),
+            subject=email.subject or "",
+            markdown=email.markdown or "",
+            attachments=attachments,
+        ),
+        "conversation_id": conversation_id or "",
+        "conversation_link": link if conversation_id else "",
+        "latest_snapshot_id": snapshot.pk if snapshot else None,
+        "waiting_since": (conversation.waiting_since if conversation else None) or written_at,
+        "fetched_at": now,
+        "fetch_error": problem,
+        "updated_at": now,
+        **flags.as_fields(),
+    }
+    with transaction.atomic():
+        locked = Draft.objects.select_for_update().get(pk=draft.pk)
+        if locked.snapshot_id is None and snapshot is not None:
+            fields["snapshot_id"] = snapshot.pk
+        Draft.objects.filter(pk=draft.pk).update(**fields)
+        locked.refresh_from_db()
+        if locked.is_pending and email.status and email.status not in MULTIMAIL_PENDING_STATUSES:
+            _mark_decided_elsewhere(locked, email)
+    return locked
+
+
+def _mark_decided_elsewhere(draft: Draft, email) -> bool:
+    """Inside a transaction holding the draft's lock: MultiMail says it is no longer pending."""
+    detail = f"MultiMail status: {email.status}"
+    if getattr(email, "approved_by", None):
+        detail += f" (approved by {email.approved_by}"
+        detail += f" at {email.approved_at:%Y-%m-%d %H:%M:%S} UTC)" if getattr(email, "approved_at", None) else ")"
+    changed = Draft.objects.filter(pk=draft.pk, status=Draft.Status.PENDING).update(
+        status=Draft.Status.DECIDED_ELSEWHERE,
+        email_status=email.status,
+        status_detail=detail,
+        updated_at=timezone.now(),
+    )
+    if changed:
+        Claim.objects.filter(draft_id=draft.pk).delete()
+        audit_record(
+            actor=Actor.system("review.sync"),
+            action="draft.decided_elsewhere",
+            target_type="draft",
+            target_id=draft.pk,
+            payload={"email_id": draft.email_id, "multimail_status": email.status, "detail": detail},
+        )
+        draft.status, draft.status_detail, draft.email_status = Draft.Status.DECIDED_ELSEWHERE, detail, email.status
+    return bool(changed)
+
+
+def drafts_context_changed(*, conversation_id: str, snapshot_id: int) -> int:
+    """A conversation has a new snapshot: refresh the flags and sort key of its pending drafts.
+
+    Returns how many pending drafts now point at a snapshot other than the one they had.
+    """
+    from reviewqueue.integrations.intercom.models import ConversationSnapshot
+
+    snapshot = ConversationSnapshot.objects.filter(pk=snapshot_id, conversation_id=conversation_id).first()
+    if snapshot is None:
+        return 0
+    conversation = snapshot.conversation
+    changed = 0
+    with transaction.atomic():
+        drafts = Draft.objects.select_for_update().filter(
+            conversation_id=conversation_id, status=Draft.Status.PENDING, fetched_at__isnull=False
+        )
+        for draft in drafts:
+            if draft.latest_snapshot_id is not None and draft.latest_snapshot_id > snapshot.pk:
+                continue  # an older snapshot arriving late never replaces a newer one
+            flags = draft_flags(
+                to=draft.to,
+                markdown=draft.markdown,
+                attachments=draft.attachments,
+                spam_verdict=draft.spam_verdict,
+                written_at=draft.received_at or draft.created_at,
+                conversation=conversation,
+                own_domains=_own_domains(draft.from_address, draft.mailbox_address),
+            )
+            Draft.objects.filter(pk=draft.pk).update(
+                latest_snapshot_id=snapshot.pk,
+                snapshot_id=draft.snapshot_id or snapshot.pk,
+                waiting_since=conversation.waiting_since or draft.received_at or draft.created_at,
+                updated_at=timezone.now(),
+                **flags.as_fields(),
+            )
+            changed += draft.latest_snapshot_id != snapshot.pk
+    return changed
+
+
+# --- The poll (safety net for lost webhooks; also `manage.py sync_pending`) ----------------------
+
+POLL_LOCK_KEY = "reviewqueue:review:poll-lock"
+LAST_POLL_KEY = "reviewqueue:review:last-poll"
+
+
+@dataclass
+class SyncResult:
+    skipped: bool = False  # another poll held the lock
+    pending: int = 0  # what MultiMail listed
+    received: int = 0  # new drafts
+    fetched: int = 0
+    decided_elsewhere: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def pending_sync(*, multimail=None, intercom=None, concurrency: int = INGEST_CONCURRENCY) -> SyncResult:
+    """One pull of MultiMail's pending list. Only one runs at a time across workers (a Redis lock).
+
+    New drafts are received and fetched concurrently (threads, bounded by `concurrency`); pending
+    drafts MultiMail no longer lists are read back and, when MultiMail says they are no longer
+    waiting, shown as decided elsewhere.
+    """
+    import redis
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    lock = client.lock(POLL_LOCK_KEY, timeout=max(60, settings.POLL_INTERVAL * 4), blocking=False)
+    if not lock.acquire(blocking=False):
+        return SyncResult(skipped=True)
+    try:
+        result = _pending_sync_locked(multimail, intercom, concurrency)
+        if not result.errors:
+            poll_record_success()
+        return result
+    finally:
+        # A lock that expired meanwhile (a very slow poll) has nothing to release.
+        with contextlib.suppress(redis.exceptions.LockError):
+            lock.release()
+
+
+def _pending_sync_locked(multimail, intercom, concurrency: int) -> SyncResult:
+    from reviewqueue.integrations.multimail.client import get_multimail_client
+
+    multimail = multimail or get_multimail_client()
+    started = timezone.now()
+    listed = multimail.pending()
+    result = SyncResult(pending=len(listed))
+    listed_ids = {email.id for email in listed}
+    known = set(Draft.objects.filter(email_id__in=listed_ids).values_list("email_id", flat=True))
+    new = [email for email in listed if email.id not in known]
+    unfetched = list(
+        Draft.objects.filter(status=Draft.Status.PENDING, fetched_at__isnull=True, email_id__in=known).values_list(
+            "pk", flat=True
+        )
+    )
+    gone = list(
+        Draft.objects.filter(status=Draft.Status.PENDING, created_at__lt=started)
+        .exclude(email_id__in=listed_ids)
+        .values_list("pk", flat=True)
+    )
+
+    def receive_and_fetch(email):
+        draft, created = draft_receive(
+            email_id=email.id,
+            mailbox_id=email.mailbox_id,
+            source="poll",
+            actor=Actor.system("review.poll"),
+            fetch=False,
+        )
+        if draft.fetched_at is None:
+            draft_fetch(draft_id=draft.pk, multimail=multimail, intercom=intercom)
+        return "received" if created else "fetched"
+
+    def fetch(draft_id):
+        draft_fetch(draft_id=draft_id, multimail=multimail, intercom=intercom)
+        return "fetched"
+
+    def check_gone(draft_id):
+        return "decided_elsewhere" if draft_check_still_pending(draft_id=draft_id, multimail=multimail) else "kept"
+
+    jobs = [(receive_and_fetch, e) for e in new] + [(fetch, d) for d in unfetched] + [(check_gone, d) for d in gone]
+    for outcome in _run_bounded(jobs, concurrency):
+        if isinstance(outcome, Exception):
+            result.errors.append(f"{type(outcome).__name__}: {outcome}")
+        elif outcome == "received":
+            result.received += 1
+            result.fetched += 1
+        elif outcome == "fetched":
+            result.fetched += 1
+        elif outcome == "decided_elsewhere":
+            result.decided_elsewhere += 1
+    return result
+
+
+def _run_bounded(jobs, concurrency: int):
+    """Run (function, argument) jobs on a bounded thread pool; yields each result or exception."""
+
+    def run(job):
+        function, argument = job
+        try:
+            return function(argument)
+        except Exception as error:  # reported by the caller; one bad draft must not stop the others
+            log.warning("ingest job failed", extra={"error": repr(error)})
+            return error
+        finally:
+            connection.close()  # each thread has its own database connection
+
+    if not jobs:
+        return []
+    close_old_connections()
+    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(jobs)))) as pool:
+        return list(pool.map(run, jobs))
+
+
+def draft_check_still_pending(*, draft_id: int, multimail=None) -> bool:
+    """A pending draft MultiMail no longer lists: read it back; True when it was marked decided elsewhere."""
+    from reviewqueue.integrations.multimail.client import MultiMailNotFound, get_multimail_client
+
+    multimail = multimail or get_multimail_client()
+    draft = Draft.objects.get(pk=draft_id)
+    try:
+        email = multimail.get_email(mailbox_id=draft.mailbox_id, email_id=draft.email_id)
+    except MultiMailNotFound:
+        email = _GoneEmail(status="not found (deleted or expired)")
+    if email.status in MULTIMAIL_PENDING_STATUSES:
+        return False
+    with transaction.atomic():
+        locked = Draft.objects.select_for_update().get(pk=draft_id)
+        return locked.is_pending and _mark_decided_elsewhere(locked, email)
+
+
+@dataclass(frozen=True)
+class _GoneEmail:
+    status: str
+    approved_by: str = ""
+    approved_at: datetime | None = None
+
+
+def poll_record_success() -> None:
+    from django.core.cache import cache
+
+    cache.set(LAST_POLL_KEY, timezone.now().isoformat(), timeout=None)
+
+
+def poll_last_success() -> datetime | None:
+    from django.core.cache import cache
+
+    value = cache.get(LAST_POLL_KEY)
+    return datetime.fromisoformat(value) if value else None
+
+
+# --- Claims -------------------------------------------------------------------------------------
+
+
+def _claim_ttl() -> timedelta:
+    return timedelta(seconds=settings.CLAIM_TTL)
+
+
+def _lock_pending_draft(draft: Draft) -> Draft:
+    locked = Draft.objects.select_for_update().get(pk=draft.pk)
+    decision = Decision.objects.filter(draft_id=locked.pk).first()
+    if decision is not None:
+        raise DraftAlreadyDecided(decision)
+    if not locked.is_pending:
+        raise DraftNotPending(locked)
+    return locked
+
+
+def draft_claim(
+    *, draft: Draft, reviewer, take_over: bool = False, request_origin: RequestOrigin | None = None
+) -> Claim:
+    """Hold a draft for CLAIM_TTL. Race-safe: the draft row is locked while the claim is decided."""
+    now = timezone.now()
+    with transaction.atomic():
+        locked = _lock_pending_draft(draft)
+        claim = Claim.objects.select_related("holder").filter(draft_id=locked.pk).first()
+        previous = claim.holder if claim is not None and claim.is_live(now) else None
+        if previous is not None and previous.pk != reviewer.pk and not take_over:
+            raise DraftClaimedByOther(claim)
+        if claim is None:
+            claim = Claim.objects.create(draft=locked, holder=reviewer, claimed_at=now, expires_at=now + _claim_ttl())
+        else:
+            claim.holder, claim.expires_at = reviewer, now + _claim_ttl()
+            if previous is None or previous.pk != reviewer.pk:
+                claim.claimed_at = now
+            claim.save(update_fields=["holder", "claimed_at", "expires_at"])
+        if previous is not None and previous.pk == reviewer.pk:
+            return claim  # extending one's own claim is not news
+        taken_over = previous is not None
+        audit_record(
+            actor=Actor.person(reviewer),
+            action="draft.claim_taken_over" if taken_over else "draft.claimed",
+            target_type="draft",
+            target_id=locked.pk,
+            payload={
+                "email_id": locked.email_id,
+                "expires_at": claim.expires_at,
+                **({"previous_holder": {"id": previous.pk, "username": previous.get_username()}} if taken_over else {}),
+            },
+            origin=request_origin,
+        )
+    return claim
+
+
+def draft_release(*, draft: Draft, reviewer, request_origin: RequestOrigin | None = None) -> bool:
+    """Drop the reviewer's own claim. False when they held none."""
+    with transaction.atomic():
+        deleted, _ = Claim.objects.filter(draft_id=draft.pk, holder=reviewer).delete()
+        if deleted:
+            audit_record(
+                actor=Actor.person(reviewer),
+                action="draft.released",
+                target_type="draft",
+                target_id=draft.pk,
+                payload={"email_id": draft.email_id},
+                origin=request_origin,
+            )
+    return bool(deleted)
+
+
+# --- Decide -------------------------------------------------------------------------------------
+
+
+def draft_decide(
+    *,
+    draft: Draft,
+    reviewer,
+    action: str,
+    reason: str,
+    origin: str,
+    shown_snapshot_id: int | None = None,
+    confirm_changed: bool = False,
+    request_origin: RequestOrigin | None = None,
+) -> Decision:
+    """The one decision on a draft, with its audit event and outbox rows, in one transaction.
+
+    Concurrent deciders serialize on the draft's row lock; the unique constraint on
+    Decision.draft backs it up. Losers get DraftAlreadyDecided naming the winner.
+    """
+    reason = (reason or "").strip()
+    if action not in Decision.Action.values:
+        raise InvalidDecision("action must be approve or reject")
+    if action == Decision.Action.REJECT and not reason:
+        raise InvalidDecision("a rejection needs a reason")
+    if origin not in Decision.Origin.values:
+        raise InvalidDecision("origin must be web or api")
+    request_origin = request_origin or RequestOrigin()
+    try:
+        with transaction.atomic():
+            locked = _lock_pending_draft(draft)
+            claim = Claim.objects.select_related("holder").filter(draft_id=locked.pk).first()
+            if claim is not None and claim.is_live() and claim.holder_id != reviewer.pk:
+                raise DraftClaimedByOther(claim)
+            _check_conversation_unchanged(locked, action, shown_snapshot_id, confirm_changed)
+            decision = _decision_write(locked, reviewer, action, reason, origin, shown_snapshot_id, request_origin)
+    except IntegrityError:  # the unique constraint caught a race the lock did not (defence in depth)
+        raise DraftAlreadyDecided(Decision.objects.get(draft_id=draft.pk)) from None
+    draft.status = Draft.Status.DECIDED
+    return decision
+
+
+def _check_conversation_unchanged(draft: Draft, action: str, shown_snapshot_id, confirm_changed: bool) -> None:
+    if action != Decision.Action.APPROVE or shown_snapshot_id is None or confirm_changed:
+        return
+    latest = draft.latest_snapshot_id
+    if latest is None or latest == shown_snapshot_id:
+        return
+    from reviewqueue.integrations.intercom.models import ConversationSnapshot
+
+    snapshots = {s.pk: s for s in ConversationSnapshot.objects.filter(pk__in=[shown_snapshot_id, latest])}
+    old, new = snapshots.get(shown_snapshot_id), snapshots.get(latest)
+    changes = conversation_changes(old.conversation if old else None, new.conversation if new else None)
+    raise ConversationChangedSinceOpened(changes, latest)
+
+
+def decision_reason_text(decision: Decision) -> str:
+    """The `reason` MultiMail keeps: it knows only our API key, so the person is named here."""
+    who = decision.reviewer_label
+    if decision.reviewer_email:
+        who += f" <{decision.reviewer_email}>"
+    text = f"{decision.verb} by {who} in reviewqueue (decision {decision.pk})"
+    return f"{text}: {decision.reason}" if decision.reason else text
+
+
+def _decision_write(draft, reviewer, action, reason, origin, shown_snapshot_id, request_origin) -> Decision:
+    now = timezone.now()
+    decision = Decision.objects.create(
+        draft=draft,
+        action=action,
+        reason=reason,
+        origin=origin,
+        reviewer=reviewer,
+        reviewer_username=reviewer.get_username(),
+        reviewer_name=reviewer.get_full_name(),
+        reviewer_email=reviewer.email or "",
+        decided_at=now,
+        ip=request_origin.ip,
+        user_agent=(request_origin.user_agent or "")[:512],
+        content_hash=draft.content_hash,
+        snapshot_id=shown_snapshot_id if shown_snapshot_id is not None else draft.latest_snapshot_id,
+    )
+    Draft.objects.filter(pk=draft.pk).update(status=Draft.Status.DECIDED, updated_at=now)
+    Claim.objects.filter(draft_id=draft.pk).delete()
+    audit_record(
+        actor=Actor.person(reviewer),
+        action="draft.decided",
+        target_type="draft",
+        target_id=draft.pk,
+        payload=_decided_payload(decision, draft),
+        origin=request_origin,
+    )
+    items = _decision_outbox_items(decision, draft)
+    OutboxItem.objects.bulk_create(items)
+    transaction.on_commit(lambda: _enqueue_outbox(decision.pk))
+    return decision
+
+
+def _decided_payload(decision: Decision, draft: Draft) -> dict:
+    return {
+        "decision_id": decision.pk,
+        "draft_id": draft.pk,
+        "email_id": draft.email_id,
+        "action": decision.action,
+        "reason": decision.reason,
+        "reviewer": {
+            "id": decision.reviewer_id,
+            "username": decision.reviewer_username,
+            "name": decision.reviewer_name,
+            "email": decision.reviewer_email,
+        },
+        "decided_at": decision.decided_at,
+        "content_hash": decision.content_hash,
+        "draft": {
+            "from": draft.from_address,
+            "to": draft.to,
+            "cc": draft.cc,
+            "subject": draft.subject,
+            "markdown": draft.markdown,
+            "attachments": draft.attachments,
+        },
+        "snapshot_id": decision.snapshot_id,
+        "conversation_id": draft.conversation_id,
+        "mailbox_id": draft.mailbox_id,
+        "routing_version_id": draft.routing_version_id,
+        "draft_received_at": draft.received_at or draft.created_at,
+        "ip": decision.ip,
+        "user_agent": decision.user_agent,
+        "origin": decision.origin,
+    }
+
+
+def send_key_configured() -> bool:
+    """Tagging the email needs MultiMail's send scope; without that key the tags are skipped."""
+    from reviewqueue.integrations.multimail.client import get_multimail_client
+
+    return get_multimail_client().has_key("send")
+
+
+def _decision_outbox_items(decision: Decision, draft: Draft) -> list[OutboxItem]:
+    kind = OutboxItem.Kind
+    items = [OutboxItem(kind=kind.DECIDE, sequence=0, payload={"reason": decision_reason_text(decision)})]
+    if send_key_configured():
+        tags = {"reviewed_by": decision.reviewer_username, "review_decision_id": str(decision.pk)}
+        items.append(OutboxItem(kind=kind.TAG_EMAIL, sequence=1, payload={"tags": tags}))
+    if draft.conversation_id:
+        items.append(OutboxItem(kind=kind.INTERCOM_NOTE, sequence=2, payload={"body_html": _decision_note(decision)}))
+        tag = "email-approved" if decision.action == Decision.Action.APPROVE else "email-rejected"
+        items.append(OutboxItem(kind=kind.INTERCOM_TAG, sequence=3, payload={"tag": tag}))
+    for item in items:
+        item.draft, item.decision = draft, decision
+    return items
+
+
+def _decision_note(decision: Decision) -> str:
+    draft = decision.draft
+    recipients = ", ".join(draft.to) or "(no recipient)"
+    head = f"Email «{escape(draft.subject)}» to {escape(recipients)}"
+    if decision.action == Decision.Action.APPROVE:
+        return (
+            f"<p>{head} approved by {escape(decision.reviewer_label)} at {decision.decided_at:%Y-%m-%d %H:%M} UTC</p>"
+        )
+    return f"<p>{head} rejected by {escape(decision.reviewer_label)}: {escape(decision.reason)}</p>"
+
+
+def _enqueue_outbox(decision_id: int) -> None:
+    """Enqueue the first runnable items of a decision (the rest follow as each one finishes)."""
+    from reviewqueue.review.outbox import outbox_enqueue_next
+
+    outbox_enqueue_next(decision_id=decision_id)
+
+
+# --- Later MultiMail events ------------------------------------------------------------------------
+
+
+def draft_event_from_multimail(*, event_type: str, email_id: str, payload: dict) -> bool:
+    """Apply a MultiMail webhook event to its draft. True when a draft took notice.
+
+    oversight.approved/rejected on a draft still pending here → decided elsewhere;
+    message.delivered/bounced → recorded and told to the conversation (once);
+    message.received on the draft's thread → the customer replied (recorded, told once).
+    oversight.pending → received (the webhook fast path), when the payload names the mailbox.
+    """
+    handler = _EVENT_HANDLERS.get(event_type)
+    if handler is None:
+        return False
+    return handler(email_id, payload or {})
+
+
+def _event_pending(email_id: str, payload: dict) -> bool:
+    mailbox_id = payload.get("mailbox_id") or payload.get("mailbox") or ""
+    if isinstance(mailbox_id, dict):
+        mailbox_id = mailbox_id.get("id", "")
+    if not email_id or not mailbox_id:
+        return False
+    draft_receive(email_id=email_id, mailbox_id=str(mailbox_id), source="webhook", actor=Actor.system("multimail"))
+    return True
+
+
+def _event_decided(email_id: str, payload: dict) -> bool:
+    draft = Draft.objects.filter(email_id=email_id).first()
+    if draft is None:
+        return False
+    status = payload.get("status") or ("rejected" if "rejected" in str(payload.get("event_type", "")) else "approved")
+    with transaction.atomic():
+        locked = Draft.objects.select_for_update().get(pk=draft.pk)
+        if locked.is_pending:
+            _mark_decided_elsewhere(locked, _GoneEmail(status=str(status)))
+        else:
+            Draft.objects.filter(pk=draft.pk).update(email_status=str(status), updated_at=timezone.now())
+    return True
+
+
+def _draft_for_event(email_id: str, payload: dict) -> Draft | None:
+    draft = Draft.objects.filter(email_id=email_id).first() if email_id else None
+    thread_id = payload.get("thread_id") or ""
+    if draft is None and thread_id:
+        draft = Draft.objects.filter(thread_id=thread_id).order_by("-pk").first()
+    return draft
+
+
+def _event_timestamp(payload: dict) -> datetime:
+    from django.utils.dateparse import parse_datetime
+
+    raw = payload.get("timestamp") or payload.get("created_at")
+    parsed = parse_datetime(raw) if isinstance(raw, str) else None
+    return parsed or timezone.now()
+
+
+def _event_record(*, email_id: str, payload: dict, field_name: str, action: str, note: str, extra=None) -> bool:
+    draft = _draft_for_event(email_id, payload)
+    if draft is None:
+        return False
+    when = _event_timestamp(payload)
+    with transaction.atomic():
+        updated = Draft.objects.filter(pk=draft.pk, **{f"{field_name}__isnull": True}).update(
+            **{field_name: when}, **(extra or {}), updated_at=timezone.now()
+        )
+        if not updated:
+            return True  # already recorded: a repeated or reordered delivery
+        audit_record(
+            actor=Actor.system("multimail"),
+            action=action,
+            target_type="draft",
+            target_id=draft.pk,
+            payload={"email_id": draft.email_id, "event_email_id": email_id, "at": when, **(extra or {})},
+        )
+        if draft.conversation_id:
+            item = OutboxItem.objects.create(
+                kind=OutboxItem.Kind.EVENT_NOTE,
+                draft=draft,
+                payload={"body_html": note.format(subject=escape(draft.subject))},
+            )
+            transaction.on_commit(lambda: _enqueue_item(item.pk))
+    return True
+
+
+def _enqueue_item(item_id: int) -> None:
+    from reviewqueue.review.tasks import outbox_run_task
+
+    outbox_run_task.delay(item_id)
+
+
+def _event_delivered(email_id: str, payload: dict) -> bool:
+    return _event_record(
+        email_id=email_id,
+        payload=payload,
+        field_name="delivered_at",
+        action="email.delivered",
+        note="<p>Email «{subject}» was delivered.</p>",
+    )
+
+
+def _event_bounced(email_id: str, payload: dict) -> bool:
+    bounce_type = str(payload.get("bounce_type") or "")[:64]
+    return _event_record(
+        email_id=email_id,
+        payload=payload,
+        field_name="bounced_at",
+        action="email.bounced",
+        note="<p>Email «{subject}» bounced" + (f" ({escape(bounce_type)})" if bounce_type else "") + ".</p>",
+        extra={"bounce_type": bounce_type},
+    )
+
+
+def _event_reply(email_id: str, payload: dict) -> bool:
+    if not payload.get("thread_id"):
+        return False  # an inbound message is a reply to a draft only when it names the thread
+    return _event_record(
+        email_id=email_id,
+        payload=payload,
+        field_name="reply_received_at",
+        action="email.reply_received",
+        note="<p>The customer replied by email to «{subject}».</p>",
+    )
+
+
+_EVENT_HANDLERS = {
+    "oversight.pending": _event_pending,
+    "oversight.approved": _event_decided,
+    "oversight.rejected": _event_decided,
+    "message.delivered": _event_delivered,
+    "message.bounced": _event_bounced,
+    "message.received": _event_reply,
+}
+
+
+# --- Outbox administration ---------------------------------------------------------------------------
+
+
+def outbox_retry(*, item: OutboxItem, actor: Actor) -> OutboxItem:
+    """An admin's retry of a failed outbox item: due now, attempts reset, audited; enqueued after commit."""
+    with transaction.atomic():
+        changed = OutboxItem.objects.filter(pk=item.pk, status=OutboxItem.Status.FAILED).update(
+            status=OutboxItem.Status.PENDING, attempts=0, next_attempt_at=timezone.now(), locked_until=None
+        )
+        if changed:
+            audit_record(
+                actor=actor,
+                action="outbox.retried",
+                target_type="draft",
+                target_id=item.draft_id,
+                payload={"outbox_item_id": item.pk, "kind": item.kind, "last_error": item.last_error},
+            )
+            transaction.on_commit(lambda: _enqueue_item(item.pk))
+    item.refresh_from_db()
+    return item

@@ -1,0 +1,38 @@
+"""Celery tasks of the review queue: thin, by id; the retry policy lives here (and in outbox.py)."""
+
+from celery import shared_task
+
+from reviewqueue.review import outbox, services
+
+FETCH_MAX_RETRIES = 8
+
+
+@shared_task(bind=True, name="review.draft_fetch", max_retries=FETCH_MAX_RETRIES)
+def draft_fetch_task(self, draft_id: int, refresh: bool = False) -> str:
+    try:
+        draft = services.draft_fetch(draft_id=draft_id, refresh=refresh)
+    except services.FetchTransientError as error:
+        if self.request.retries >= FETCH_MAX_RETRIES:
+            return f"gave up: {error}"  # the sweeper and the next poll try again later
+        raise self.retry(countdown=min(300, 2 ** (self.request.retries + 1))) from None
+    return draft.status
+
+
+@shared_task(name="review.pending_sync")
+def pending_sync_task() -> dict:
+    result = services.pending_sync()
+    return {"skipped": result.skipped, "received": result.received, "errors": len(result.errors)}
+
+
+@shared_task(name="review.outbox_run")
+def outbox_run_task(item_id: int) -> str:
+    return outbox.outbox_run(item_id=item_id)
+
+
+@shared_task(name="review.outbox_sweep")
+def outbox_sweep_task(grace_seconds: float | None = None) -> int:
+    from datetime import timedelta
+
+    if grace_seconds is None:
+        return outbox.outbox_sweep()
+    return outbox.outbox_sweep(grace=timedelta(seconds=grace_seconds))
