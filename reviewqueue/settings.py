@@ -204,6 +204,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 600}
 CELERY_BEAT_SCHEDULE: dict = {}
 # Intercom notifications whose enqueue was lost (the receiver publishes from a background thread).
 CELERY_BEAT_SCHEDULE["intercom-webhooks-redrive"] = {"task": "intercom_webhooks_redrive", "schedule": 60.0}
+# Review: the pending-drafts poll (safety net for lost webhooks) and the outbox sweeper (lost broker messages).
+CELERY_BEAT_SCHEDULE["review-pending-sync"] = {"task": "review.pending_sync", "schedule": float(POLL_INTERVAL)}
+CELERY_BEAT_SCHEDULE["review-outbox-sweep"] = {"task": "review.outbox_sweep", "schedule": 15.0}
 
 # --- Logging: one JSON object per line on stdout; secrets are never passed to a logger ----------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
