@@ -247,3 +247,83 @@ class LiveSystem:
 
     def logs(self) -> str:
         return "\n".join(f"===== {name} =====\n{p.log_tail()}" for name, p in self.processes.items())
+
+
+# --- private servers for the fault runs (never the machine's shared PostgreSQL or Redis) ---------
+
+
+@dataclass
+class PrivateRedis:
+    """A redis-server of our own on a free loopback port, without persistence: a restart loses everything."""
+
+    workdir: Path
+    port: int = field(default_factory=free_port)
+    process: Process | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> PrivateRedis:
+        argv = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        argv += ["--daemonize", "no"]
+        self.process = Process("redis", argv, dict(os.environ), self.workdir / "redis.log").start()
+        wait_until(self._answers, timeout=10, what="private Redis", process=self.process)
+        return self
+
+    def _answers(self) -> bool:
+        import redis
+
+        return bool(redis.Redis.from_url(self.url, socket_timeout=1).ping())
+
+    def restart(self, *, down_for: float = 0.0) -> None:
+        """Kill it (no shutdown save: there is none) and start an empty one on the same port."""
+        self.process.kill()
+        self.process.stop()
+        time.sleep(down_for)
+        self.start()
+
+    def stop(self) -> None:
+        if self.process:
+            self.process.stop()
+
+
+@dataclass
+class PrivatePostgres:
+    """A PostgreSQL of our own (pgserver's binaries) in a temporary folder, reached over its socket."""
+
+    workdir: Path
+    database: str = "reviewqueue_faults"
+    server: object = None
+
+    def start(self) -> PrivatePostgres:
+        import pgserver
+
+        self.pgdata = self.workdir / "pgdata"
+        self.server = pgserver.get_server(self.pgdata, cleanup_mode="delete")
+        self.server.psql(f"CREATE DATABASE {self.database};")
+        return self
+
+    @property
+    def socket_dir(self) -> str:
+        return str(self.server.get_postmaster_info().socket_dir)
+
+    @property
+    def url(self) -> str:
+        return f"postgres://postgres@/{self.database}?host={self.socket_dir}"
+
+    def _pg_ctl(self, *args: str) -> None:
+        from pgserver._commands import pg_ctl
+
+        pg_ctl(list(args), pgdata=self.pgdata, user=self.server.system_user, timeout=30)
+
+    def restart(self, *, down_for: float = 0.0) -> None:
+        """Stop it the hard way (every connection is cut, as in a crash) and start it again."""
+        socket_dir = self.socket_dir
+        self._pg_ctl("-w", "-m", "immediate", "stop")
+        time.sleep(down_for)
+        self._pg_ctl("-w", "-o", '-h ""', "-o", f"-k {socket_dir}", "-l", str(self.pgdata / "log"), "start")
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.cleanup()
