@@ -48,3 +48,95 @@ class AuditEvent(models.Model):
 
 class AuditLogIsAppendOnly(Exception):
     pass
+
+
+class AuditCheckpoint(models.Model):
+    """A signed (seq, head hash) pair: a later, shorter or rewritten chain no longer contains it."""
+
+    seq = models.BigIntegerField()
+    head_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+    signature = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["-seq", "-id"]
+        get_latest_by = ["seq", "id"]
+
+    def __str__(self) -> str:
+        return f"checkpoint #{self.seq} {self.head_hash[:12]}"
+
+
+class AuditVerification(models.Model):
+    """One run of the chain verification, for the auditor pages."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running"
+        INTACT = "intact"
+        BROKEN = "broken"
+        FAILED = "failed"  # the run itself could not finish (e.g. the database went away)
+
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    events_checked = models.BigIntegerField(default=0)
+    head_seq = models.BigIntegerField(null=True, blank=True)
+    first_bad_seq = models.BigIntegerField(null=True, blank=True)
+    problem = models.CharField(max_length=32, blank=True)
+    detail = models.TextField(blank=True)
+    started_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    started_by_label = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"verification {self.pk} {self.status}"
+
+
+class ReconciliationState(models.Model):
+    """Where the reading of MultiMail's audit log stopped (one row per source)."""
+
+    source = models.CharField(max_length=32, primary_key=True)
+    cursor = models.CharField(max_length=512, blank=True)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.source} @ {self.cursor or 'start'}"
+
+
+class MultiMailDecision(models.Model):
+    """A decide entry read from MultiMail's audit log, kept so later runs can match it."""
+
+    entry_id = models.CharField(max_length=128, unique=True)
+    email_id = models.CharField(max_length=128, db_index=True)
+    action = models.CharField(max_length=64)
+    actor_key_id = models.CharField(max_length=128, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.email_id}"
+
+
+class ReconciliationFinding(models.Model):
+    """A disagreement between our decisions and MultiMail's audit log."""
+
+    class Kind(models.TextChoices):
+        OUTSIDE_REVIEWQUEUE = "outside_reviewqueue", "Decided outside reviewqueue"
+        NOT_AT_MULTIMAIL = "not_at_multimail", "Not recorded by MultiMail"
+
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    email_id = models.CharField(max_length=128)
+    found_at = models.DateTimeField()
+    event_seq = models.BigIntegerField(null=True, blank=True)  # our draft.decided event, when there is one
+    multimail_entry_id = models.CharField(max_length=128, blank=True)
+    multimail_action = models.CharField(max_length=64, blank=True)
+    detail = models.TextField(blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)  # set when a later run finds the match
+
+    class Meta:
+        ordering = ["-found_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["kind", "email_id"], name="audit_finding_once_per_email")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.email_id}"

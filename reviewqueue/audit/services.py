@@ -1,14 +1,17 @@
 """Writing the audit log. audit_record is the only writer of AuditEvent."""
 
+import ipaddress
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 
 from reviewqueue.audit.chain import GENESIS_HASH, event_hash
-from reviewqueue.audit.models import AuditEvent
+from reviewqueue.audit.models import AuditCheckpoint, AuditEvent, AuditVerification
+from reviewqueue.audit.verify import checkpoint_signature, verify_chain
 
 # Any constant works; it names the advisory lock that serializes appends so the chain cannot fork.
 _APPEND_LOCK_ID = 0x52514155  # "RQAU"
@@ -45,6 +48,17 @@ class RequestOrigin:
     user_agent: str = ""
 
 
+def _stored_ip(ip: str | None) -> str | None:
+    # Hash the address as the database will give it back (IPv6 normalised), or verification would fail.
+    if not ip:
+        return None
+    try:
+        ipaddress.ip_address(ip)
+        return AuditEvent._meta.get_field("ip").get_prep_value(ip) or None
+    except (ValueError, ValidationError):
+        return None  # not an address: keep the event, drop the junk
+
+
 def audit_record(
     *,
     actor: Actor,
@@ -73,8 +87,65 @@ def audit_record(
             "target_type": target_type,
             "target_id": str(target_id),
             "payload": clean_payload,
-            "ip": origin.ip,
+            "ip": _stored_ip(origin.ip),
             "user_agent": origin.user_agent[:512],
             "prev_hash": prev_hash,
         }
         return AuditEvent.objects.create(**fields, hash=event_hash(**fields))
+
+
+def audit_checkpoint_store() -> AuditCheckpoint | None:
+    """Sign and keep the current head (seq, hash); None while the log is empty."""
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            # Taken under the append lock, so the head cannot move between reading and signing.
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_APPEND_LOCK_ID])
+        head = AuditEvent.objects.order_by("-seq").values_list("seq", "hash").first()
+        if head is None:
+            return None
+        seq, head_hash = head
+        created_at = datetime.now(UTC)
+        signature = checkpoint_signature(seq=seq, head_hash=head_hash, created_at=created_at)
+        return AuditCheckpoint.objects.create(seq=seq, head_hash=head_hash, created_at=created_at, signature=signature)
+
+
+def audit_verification_start(
+    *, started_by=None, label: str = "", origin: RequestOrigin | None = None
+) -> AuditVerification:
+    """Open a verification record (run it with audit_verification_run); a person starting one is audited."""
+    with transaction.atomic():
+        verification = AuditVerification.objects.create(
+            started_at=datetime.now(UTC),
+            started_by=started_by,
+            started_by_label=label or (started_by.get_username() if started_by else ""),
+        )
+        if started_by is not None:
+            audit_record(
+                actor=Actor.person(started_by),
+                action="audit.verification_started",
+                target_type="audit_verification",
+                target_id=verification.pk,
+                origin=origin,
+            )
+    return verification
+
+
+def audit_verification_run(*, verification_id: int) -> AuditVerification:
+    """Walk the chain and store the outcome on the verification record."""
+    verification = AuditVerification.objects.get(pk=verification_id)
+    try:
+        result = verify_chain()
+    except Exception as error:
+        AuditVerification.objects.filter(pk=verification_id).update(
+            status=AuditVerification.Status.FAILED, finished_at=datetime.now(UTC), detail=f"could not finish: {error}"
+        )
+        raise
+    verification.status = AuditVerification.Status.INTACT if result.intact else AuditVerification.Status.BROKEN
+    verification.finished_at = datetime.now(UTC)
+    verification.events_checked = result.events_checked
+    verification.head_seq = result.head_seq
+    verification.first_bad_seq = result.first_bad_seq
+    verification.problem = str(result.problem or "")
+    verification.detail = result.summary()
+    verification.save()
+    return verification
