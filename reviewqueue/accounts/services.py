@@ -21,7 +21,9 @@ def _check_role(role: str) -> None:
 
 
 @transaction.atomic
-def user_ensure(*, username: str, actor: Actor, email: str = "", password: str | None = None) -> tuple[User, bool]:
+def user_ensure(
+    *, username: str, actor: Actor, email: str = "", password: str | None = None, origin: RequestOrigin | None = None
+) -> tuple[User, bool]:
     """The user named `username`, created (unusable password unless one is given) when missing."""
     user, created = User.objects.get_or_create(username=username, defaults={"email": email})
     if created:
@@ -36,6 +38,7 @@ def user_ensure(*, username: str, actor: Actor, email: str = "", password: str |
             target_type="user",
             target_id=user.pk,
             payload={"username": username, "email": email},
+            origin=origin,
         )
     elif password is not None:
         user.set_password(password)
@@ -46,6 +49,7 @@ def user_ensure(*, username: str, actor: Actor, email: str = "", password: str |
             target_type="user",
             target_id=user.pk,
             payload={"username": username},
+            origin=origin,
         )
     return user, created
 
@@ -115,6 +119,39 @@ def api_token_revoke(*, token: ApiToken, actor: Actor, origin: RequestOrigin | N
             target_type="api_token",
             target_id=token.pk,
             payload={"username": token.user.get_username(), "name": token.name},
+            origin=origin,
+        )
+    return bool(changed)
+
+
+@transaction.atomic
+def user_deactivate(*, user: User, actor: Actor, origin: RequestOrigin | None = None) -> bool:
+    """Stop `user` logging in and using their API tokens; their history stays. False if already inactive."""
+    changed = User.objects.filter(pk=user.pk, is_active=True).update(is_active=False)
+    if changed:
+        user.is_active = False
+        audit_record(
+            actor=actor,
+            action="user.deactivated",
+            target_type="user",
+            target_id=user.pk,
+            payload={"username": user.get_username(), "old": {"is_active": True}, "new": {"is_active": False}},
+            origin=origin,
+        )
+    return bool(changed)
+
+
+@transaction.atomic
+def user_reactivate(*, user: User, actor: Actor, origin: RequestOrigin | None = None) -> bool:
+    changed = User.objects.filter(pk=user.pk, is_active=False).update(is_active=True)
+    if changed:
+        user.is_active = True
+        audit_record(
+            actor=actor,
+            action="user.reactivated",
+            target_type="user",
+            target_id=user.pk,
+            payload={"username": user.get_username(), "old": {"is_active": False}, "new": {"is_active": True}},
             origin=origin,
         )
     return bool(changed)

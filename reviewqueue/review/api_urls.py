@@ -1,5 +1,12 @@
 """/api/v1/: the review API (personal tokens) and intake for agents (intake tokens)."""
 
-from django.urls import path  # noqa: F401  (routes are added with their views)
+from django.urls import path
 
-urlpatterns: list = []
+from reviewqueue.review import api
+
+urlpatterns: list = [
+    # GET lists drafts (personal token); POST is intake (intake token), dispatched to routing.intake.intake_draft.
+    path("drafts", api.drafts_collection, name="api-drafts"),
+    path("drafts/<int:draft_id>", api.draft_get, name="api-draft"),
+    path("drafts/<int:draft_id>/decision", api.draft_decision, name="api-draft-decision"),
+]

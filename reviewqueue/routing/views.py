@@ -1,8 +1,430 @@
-from django.shortcuts import render
+"""The admin pages under /manage/: mailboxes, routing rules, people and tokens, intake tokens, health.
 
+Every view is for admins only (anonymous → login, anyone else → 403); each checks access, validates
+its form, then calls one service.
+"""
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from reviewqueue.accounts import services as accounts
 from reviewqueue.accounts.decorators import role_required
+from reviewqueue.accounts.http import request_origin
+from reviewqueue.accounts.models import ApiToken
+from reviewqueue.accounts.roles import ROLES, user_roles
+from reviewqueue.audit.services import Actor
+from reviewqueue.routing import editor, services, status
+from reviewqueue.routing.forms import (
+    MailboxOversightForm,
+    MailboxProvisionForm,
+    MailboxRenameForm,
+    PersonCreateForm,
+    RoleChangeForm,
+    TokenNameForm,
+)
+from reviewqueue.routing.models import OVERSIGHT_ORDER, IntakeToken, Mailbox, OversightMode, RoutingRuleSet
+from reviewqueue.routing.selectors import ruleset_active
+
+User = get_user_model()
+admin_only = role_required("admin")
 
 
-@role_required("admin")
+def _who(request) -> dict:
+    return {"actor": Actor.person(request.user), "origin": request_origin(request)}
+
+
+def _multimail_failed(request, error) -> None:
+    messages.error(request, f"MultiMail did not accept that: {error}")
+
+
+@admin_only
+@require_GET
 def home(request):
-    return render(request, "routing/home.html")
+    return render(
+        request,
+        "routing/home.html",
+        {
+            "mailbox_count": Mailbox.objects.filter(is_active=True).count(),
+            "ruleset": ruleset_active(),
+            "people_count": User.objects.filter(is_active=True).count(),
+            "intake_token_count": IntakeToken.objects.filter(revoked_at__isnull=True).count(),
+        },
+    )
+
+
+# --- mailboxes -----------------------------------------------------------------------------------
+
+
+@admin_only
+@require_GET
+def mailboxes(request):
+    return render(
+        request,
+        "routing/mailboxes.html",
+        {
+            "mailboxes": Mailbox.objects.all(),
+            "admin_key_missing": status.multimail_missing_variable("admin"),
+            "read_key_missing": status.multimail_missing_variable("read"),
+            "modes": OversightMode.choices,
+        },
+    )
+
+
+@admin_only
+@require_POST
+def mailboxes_sync(request):
+    from reviewqueue.integrations.multimail.client import MultiMailError
+
+    try:
+        result = services.mailboxes_sync(**_who(request))
+    except MultiMailError as error:
+        _multimail_failed(request, error)
+    else:
+        messages.success(
+            request,
+            f"In sync with MultiMail: {result.created} new, {result.updated} changed, {result.deactivated} gone.",
+        )
+    return redirect("routing:mailboxes")
+
+
+@admin_only
+@require_http_methods(["GET", "POST"])
+def mailbox_new(request):
+    from reviewqueue.integrations.multimail.client import (
+        MultiMailConflict,
+        MultiMailError,
+        MultiMailForbidden,
+    )
+
+    form = MailboxProvisionForm(request.POST or None)
+    awaiting_code = False
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            result = services.mailbox_provision(
+                address_local=data["address_local"],
+                display_name=data["display_name"],
+                approval_code=data["approval_code"] or None,
+                **_who(request),
+            )
+        except MultiMailConflict:
+            form.add_error("address_local", "this address is already taken at MultiMail: choose another")
+        except MultiMailForbidden as error:
+            form.add_error(
+                None,
+                f"MultiMail refused: your plan's mailbox limit is reached, or the admin key lacks "
+                f"the admin scope ({error.message})",
+            )
+        except MultiMailError as error:
+            form.add_error(None, f"MultiMail did not accept that: {error}")
+        else:
+            if result.awaiting_approval_code:
+                awaiting_code = True
+                messages.info(request, result.message)
+            else:
+                messages.success(request, f"Mailbox {result.mailbox.address} created (gated_send).")
+                return redirect("routing:mailbox", pk=result.mailbox.pk)
+    return render(
+        request,
+        "routing/mailbox_new.html",
+        {
+            "form": form,
+            "awaiting_code": awaiting_code,
+            "admin_key_missing": status.multimail_missing_variable("admin"),
+        },
+        status=200 if request.method == "GET" or form.is_valid() else 400,
+    )
+
+
+@admin_only
+@require_GET
+def mailbox_detail(request, pk: int):
+    mailbox = get_object_or_404(Mailbox, pk=pk)
+    return render(request, "routing/mailbox.html", _mailbox_context(request, mailbox))
+
+
+def _mailbox_context(request, mailbox, **extra) -> dict:
+    rank = OVERSIGHT_ORDER.index(mailbox.oversight_mode) if mailbox.oversight_mode in OVERSIGHT_ORDER else 99
+    return {
+        "mailbox": mailbox,
+        "stricter_modes": [(v, label) for v, label in OversightMode.choices if OVERSIGHT_ORDER.index(v) < rank],
+        "modes": OversightMode.choices,
+        "webhook_url": request.build_absolute_uri("/webhooks/multimail"),
+        "rename_form": MailboxRenameForm(initial={"display_name": mailbox.display_name}),
+        "admin_key_missing": status.multimail_missing_variable("admin"),
+        **extra,
+    }
+
+
+@admin_only
+@require_POST
+def mailbox_rename(request, pk: int):
+    from reviewqueue.integrations.multimail.client import MultiMailError
+
+    mailbox = get_object_or_404(Mailbox, pk=pk)
+    form = MailboxRenameForm(request.POST)
+    if not form.is_valid():
+        return render(request, "routing/mailbox.html", _mailbox_context(request, mailbox, rename_form=form), status=400)
+    try:
+        services.mailbox_rename(mailbox=mailbox, display_name=form.cleaned_data["display_name"], **_who(request))
+    except MultiMailError as error:
+        _multimail_failed(request, error)
+    else:
+        messages.success(request, "Renamed.")
+    return redirect("routing:mailbox", pk=pk)
+
+
+@admin_only
+@require_POST
+def mailbox_oversight(request, pk: int):
+    from reviewqueue.integrations.multimail.client import MultiMailError
+
+    mailbox = get_object_or_404(Mailbox, pk=pk)
+    form = MailboxOversightForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose one of MultiMail's oversight modes.")
+        return redirect("routing:mailbox", pk=pk)
+    try:
+        services.mailbox_oversight_lower(
+            mailbox=mailbox, oversight_mode=form.cleaned_data["oversight_mode"], **_who(request)
+        )
+    except services.OversightRaiseRefused as error:
+        messages.error(request, str(error))
+        return render(request, "routing/mailbox.html", _mailbox_context(request, mailbox), status=400)
+    except MultiMailError as error:
+        _multimail_failed(request, error)
+    else:
+        messages.success(request, f"Oversight is now {mailbox.oversight_mode}.")
+    return redirect("routing:mailbox", pk=pk)
+
+
+@admin_only
+@require_POST
+def mailbox_webhook(request, pk: int):
+    from reviewqueue.integrations.multimail.client import MultiMailError
+
+    mailbox = get_object_or_404(Mailbox, pk=pk)
+    url = request.POST.get("url", "").strip() or request.build_absolute_uri("/webhooks/multimail")
+    if not url.startswith(("https://", "http://")) or not url.rstrip("/").endswith("/webhooks/multimail"):
+        messages.error(request, "The URL must be this app's absolute …/webhooks/multimail address.")
+        return redirect("routing:mailbox", pk=pk)
+    try:
+        services.mailbox_webhook_subscribe(mailbox=mailbox, url=url, **_who(request))
+    except MultiMailError as error:
+        _multimail_failed(request, error)
+    else:
+        messages.success(request, "Subscribed; the signing secret is stored encrypted.")
+    return redirect("routing:mailbox", pk=pk)
+
+
+# --- routing rules -------------------------------------------------------------------------------
+
+
+@admin_only
+@require_http_methods(["GET", "POST"])
+def routing_rules(request):
+    current = ruleset_active()
+    mailbox_choices = list(Mailbox.objects.filter(is_active=True).values_list("mailbox_id", "address"))
+    if request.method == "GET":
+        draft = editor.EditorState.from_ruleset(current)
+        context = {"state": draft, "errors": {}, "comparison": None}
+    else:
+        draft = editor.EditorState.from_post(request.POST)
+        operation = request.POST.get("op", "")
+        draft = draft.apply(operation)
+        errors = draft.errors({m for m, _ in mailbox_choices}) if operation in ("dry_run", "save") else {}
+        comparison = None
+        if operation == "dry_run" and not errors:
+            comparison = editor.dry_run(draft.ruleset(), current)
+        if operation == "save" and not errors:
+            saved = services.ruleset_save(
+                rules=list(draft.ruleset().rules),
+                default_mailbox_id=draft.default_mailbox_id,
+                note=draft.note,
+                user=request.user,
+                **_who(request),
+            )
+            messages.success(request, f"Saved as version {saved.version}; new intake drafts route by it now.")
+            if request.htmx:
+                return HttpResponseClientRedirect(reverse("routing:rules"))
+            return redirect("routing:rules")
+        context = {"state": draft, "errors": errors, "comparison": comparison}
+    context.update(
+        {
+            "current": current,
+            "mailbox_choices": mailbox_choices,
+            "versions": RoutingRuleSet.objects.all()[:20],
+            "criteria": editor.CRITERIA_LABELS,
+            "rows": [
+                {**row, "index": i, "error": context["errors"].get(f"row-{i}", "")}
+                for i, row in enumerate(context["state"].rows)
+            ],
+        }
+    )
+    template = "routing/rules.html#editor" if request.htmx else "routing/rules.html"
+    has_errors = bool(context["errors"])
+    return render(request, template, context, status=400 if has_errors else 200)
+
+
+@admin_only
+@require_GET
+def routing_version(request, version: int):
+    ruleset = get_object_or_404(RoutingRuleSet, version=version)
+    return render(request, "routing/version.html", {"ruleset": ruleset, "criteria": editor.CRITERIA_LABELS})
+
+
+# --- people and their tokens ---------------------------------------------------------------------
+
+
+@admin_only
+@require_http_methods(["GET", "POST"])
+def people(request):
+    form = PersonCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        user, _ = accounts.user_ensure(
+            username=data["username"], email=data["email"], password=data["password"] or None, **_who(request)
+        )
+        for role in data["roles"]:
+            accounts.role_grant(user=user, role=role, **_who(request))
+        messages.success(request, f"{user.get_username()} created.")
+        return redirect("routing:person", pk=user.pk)
+    everyone = User.objects.order_by("username").prefetch_related("groups")
+    rows = [{"user": u, "roles": user_roles(u) if u.is_active else []} for u in everyone]
+    status_code = 400 if request.method == "POST" else 200
+    return render(request, "routing/people.html", {"form": form, "rows": rows}, status=status_code)
+
+
+@admin_only
+@require_GET
+def person(request, pk: int):
+    return render(request, "routing/person.html", _person_context(get_object_or_404(User, pk=pk)))
+
+
+def _person_context(user, **extra) -> dict:
+    held = {group.name for group in user.groups.all()}
+    return {
+        "person": user,
+        "roles": [{"name": role, "held": role in held} for role in ROLES],
+        "tokens": ApiToken.objects.filter(user=user).order_by("-created_at"),
+        "token_form": TokenNameForm(),
+        **extra,
+    }
+
+
+@admin_only
+@require_POST
+def person_role(request, pk: int):
+    user = get_object_or_404(User, pk=pk)
+    form = RoleChangeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a role and whether to grant or revoke it.")
+        return redirect("routing:person", pk=pk)
+    role, grant = form.cleaned_data["role"], form.cleaned_data["grant"]
+    if not grant and role == "admin" and user == request.user:
+        messages.error(request, "You cannot take the admin role from yourself; ask another admin.")
+        return redirect("routing:person", pk=pk)
+    change = accounts.role_grant if grant else accounts.role_revoke
+    changed = change(user=user, role=role, **_who(request))
+    verb = "granted" if grant else "revoked"
+    messages.success(request, f"Role {role} {verb}." if changed else f"Nothing to do: role {role} already {verb}.")
+    return redirect("routing:person", pk=pk)
+
+
+@admin_only
+@require_POST
+def person_active(request, pk: int):
+    user = get_object_or_404(User, pk=pk)
+    activate = request.POST.get("active") == "1"
+    if not activate and user == request.user:
+        messages.error(request, "You cannot deactivate yourself.")
+        return redirect("routing:person", pk=pk)
+    if activate:
+        accounts.user_reactivate(user=user, **_who(request))
+        messages.success(request, f"{user.get_username()} can log in again.")
+    else:
+        accounts.user_deactivate(user=user, **_who(request))
+        messages.success(request, f"{user.get_username()} is deactivated: no login, no API tokens.")
+    return redirect("routing:person", pk=pk)
+
+
+@admin_only
+@require_POST
+def person_token_issue(request, pk: int):
+    user = get_object_or_404(User, pk=pk)
+    form = TokenNameForm(request.POST)
+    if not form.is_valid() or not user.is_active:
+        messages.error(request, "Give the token a name (and the person must be active).")
+        return redirect("routing:person", pk=pk)
+    token, raw = accounts.api_token_issue(user=user, name=form.cleaned_data["name"], **_who(request))
+    # Shown once, in this response only; never stored or redirected through the session.
+    return render(request, "routing/person.html", _person_context(user, new_token=raw, new_token_obj=token))
+
+
+@admin_only
+@require_POST
+def person_token_revoke(request, pk: int, token_pk: int):
+    token = get_object_or_404(ApiToken, pk=token_pk, user_id=pk)
+    accounts.api_token_revoke(token=token, **_who(request))
+    messages.success(request, f"Token {token.name} revoked.")
+    return redirect("routing:person", pk=pk)
+
+
+# --- intake tokens -------------------------------------------------------------------------------
+
+
+@admin_only
+@require_http_methods(["GET", "POST"])
+def intake_tokens(request):
+    form = TokenNameForm(request.POST or None)
+    context = {
+        "form": form,
+        "tokens": IntakeToken.objects.all(),
+        "intake_url": request.build_absolute_uri("/api/v1/drafts"),
+    }
+    if request.method == "POST":
+        if not form.is_valid():
+            return render(request, "routing/intake_tokens.html", context, status=400)
+        token, raw = services.intake_token_issue(name=form.cleaned_data["name"], user=request.user, **_who(request))
+        context.update({"new_token": raw, "new_token_obj": token, "form": TokenNameForm()})
+    return render(request, "routing/intake_tokens.html", context)
+
+
+@admin_only
+@require_POST
+def intake_token_revoke(request, pk: int):
+    token = get_object_or_404(IntakeToken, pk=pk)
+    services.intake_token_revoke(token=token, **_who(request))
+    messages.success(request, f"Intake token {token.name} revoked: agents using it now get 401.")
+    return redirect("routing:intake_tokens")
+
+
+# --- health --------------------------------------------------------------------------------------
+
+
+@admin_only
+@require_GET
+def health(request):
+    return render(request, "routing/health.html", {"report": status.health_report()})
+
+
+@admin_only
+@require_POST
+def outbox_retry(request, pk: int):
+    try:
+        from reviewqueue.review.services import outbox_retry as retry
+    except ImportError:
+        messages.error(request, "Retrying is not available in this build.")
+        return redirect("routing:health")
+    from reviewqueue.review.models import OutboxItem
+
+    item = retry(item=get_object_or_404(OutboxItem, pk=pk), actor=Actor.person(request.user))
+    if item.status == OutboxItem.Status.FAILED:
+        messages.error(request, f"Outbox item {pk} could not be queued again.")
+    else:
+        messages.success(request, f"Outbox item {pk} queued again ({item.status}).")
+    return redirect(reverse("routing:health"))

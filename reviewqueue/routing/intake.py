@@ -1,0 +1,360 @@
+"""Intake for AI agents: POST /api/v1/drafts with an intake token.
+
+The request is validated strictly, routed to a mailbox, sent to MultiMail (where a gated mailbox
+holds it for review) with an idempotency key derived from the token and the request, and handed to
+the review queue. The same request twice gives the same draft and one MultiMail send: the
+IntakeRecord row is created first under its unique key and locked while the send happens, so a
+concurrent retry waits for the first and answers with its result.
+"""
+
+import hashlib
+import json
+import logging
+import re
+from dataclasses import dataclass
+
+from django.core.exceptions import RequestDataTooBig, ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.http import JsonResponse
+from django.utils import timezone
+
+from reviewqueue.accounts.http import request_origin
+from reviewqueue.accounts.tokens import authenticate_bearer
+from reviewqueue.audit.services import Actor, RequestOrigin, audit_record
+from reviewqueue.routing.models import IntakeRecord, IntakeToken
+from reviewqueue.routing.rules import DraftFacts, RuleSet, recipient_domains, route
+from reviewqueue.routing.selectors import ruleset_active
+
+logger = logging.getLogger(__name__)
+
+# Limits from MultiMail's send endpoint (multimail-openapi.json, SendEmailRequest).
+MAX_RECIPIENTS = 50
+MAX_SUBJECT = 998
+MAX_MARKDOWN = 262_144
+FIELDS = {"intercom_conversation_id", "to", "cc", "subject", "markdown", "kind"}
+_CONVERSATION_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_KIND = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+
+
+class IntakeInvalid(Exception):
+    def __init__(self, status: int, error: str, fields: dict[str, str] | None = None):
+        super().__init__(error)
+        self.status, self.error, self.fields = status, error, fields or {}
+
+    def body(self) -> dict:
+        return {"error": self.error, "fields": self.fields}
+
+
+class IntakeUnroutable(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class IntakePayload:
+    intercom_conversation_id: str
+    to: tuple[str, ...]
+    subject: str
+    markdown: str
+    cc: tuple[str, ...] = ()
+    kind: str = ""
+
+    def canonical(self) -> bytes:
+        data = {
+            "intercom_conversation_id": self.intercom_conversation_id,
+            "to": list(self.to),
+            "cc": list(self.cc),
+            "subject": self.subject,
+            "markdown": self.markdown,
+            "kind": self.kind,
+        }
+        return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    draft_id: int
+    status: str
+    email_id: str
+    mailbox_id: str
+    created: bool
+
+
+# --- validation ----------------------------------------------------------------------------------
+
+
+def intake_parse(request) -> IntakePayload:
+    content_type = request.content_type or ""
+    if content_type != "application/json":
+        raise IntakeInvalid(415, "send the draft as JSON with Content-Type: application/json")
+    try:
+        data = json.loads(request.body or b"")
+    except RequestDataTooBig as error:
+        raise IntakeInvalid(413, "the request body is too large") from error
+    except (ValueError, UnicodeDecodeError) as error:
+        raise IntakeInvalid(400, f"the body is not valid JSON: {error}") from error
+    if not isinstance(data, dict):
+        raise IntakeInvalid(400, "the body must be a JSON object")
+    return payload_validate(data)
+
+
+def payload_validate(data: dict) -> IntakePayload:
+    fields: dict[str, str] = {}
+    for name in sorted(set(data) - FIELDS):
+        fields[name] = f"unknown field {name!r}; allowed: {', '.join(sorted(FIELDS))}"
+    conversation_id = data.get("intercom_conversation_id")
+    if isinstance(conversation_id, int) and not isinstance(conversation_id, bool):
+        conversation_id = str(conversation_id)  # Intercom ids are digits; a template may send them unquoted
+    if not isinstance(conversation_id, str) or not _CONVERSATION_ID.match(conversation_id):
+        fields["intercom_conversation_id"] = "required: the Intercom conversation id (letters, digits, - or _)"
+    to = _addresses(data, "to", fields, required=True)
+    cc = _addresses(data, "cc", fields, required=False)
+    if "to" not in fields and "cc" not in fields and len(to) + len(cc) > MAX_RECIPIENTS:
+        fields["to"] = f"at most {MAX_RECIPIENTS} recipients in to and cc together ({len(to) + len(cc)} given)"
+    subject = data.get("subject")
+    if not isinstance(subject, str) or not subject.strip():
+        fields["subject"] = "required: a non-empty string"
+    elif len(subject) > MAX_SUBJECT:
+        fields["subject"] = f"at most {MAX_SUBJECT} characters ({len(subject)} given)"
+    elif "\r" in subject or "\n" in subject:
+        fields["subject"] = "must be a single line"
+    markdown = data.get("markdown")
+    if not isinstance(markdown, str) or not markdown.strip():
+        fields["markdown"] = "required: the email body as a non-empty Markdown string"
+    elif len(markdown) > MAX_MARKDOWN:
+        fields["markdown"] = f"at most {MAX_MARKDOWN} characters ({len(markdown)} given)"
+    kind = data.get("kind", "")
+    if kind is None:
+        kind = ""
+    if not isinstance(kind, str) or (kind and not _KIND.match(kind)):
+        fields["kind"] = "optional: up to 64 letters, digits, '.', '_', ':' or '-'"
+    if fields:
+        raise IntakeInvalid(400, "invalid draft: " + ", ".join(sorted(fields)), fields)
+    return IntakePayload(
+        intercom_conversation_id=conversation_id, to=to, subject=subject, markdown=markdown, cc=cc, kind=kind
+    )
+
+
+def _addresses(data: dict, name: str, fields: dict, *, required: bool) -> tuple[str, ...]:
+    value = data.get(name)
+    if value is None and not required:
+        return ()
+    if not isinstance(value, list) or (required and not value):
+        fields[name] = "required: a non-empty list of email addresses" if required else "a list of email addresses"
+        return ()
+    if len(value) > MAX_RECIPIENTS:
+        fields[name] = f"at most {MAX_RECIPIENTS} recipients ({len(value)} given)"
+        return ()
+    for position, address in enumerate(value):
+        try:
+            if not isinstance(address, str):
+                raise ValidationError("not a string")
+            validate_email(address)
+        except ValidationError:
+            fields[name] = f"item {position} is not a valid email address"
+            return ()
+    return tuple(value)
+
+
+# --- the service ---------------------------------------------------------------------------------
+
+
+def intake_key(*, token: IntakeToken, payload: IntakePayload) -> tuple[str, str]:
+    """(idempotency key, request hash): the same token sending the same draft gets the same key."""
+    request_hash = hashlib.sha256(payload.canonical()).hexdigest()
+    key = hashlib.sha256(f"{token.pk}:{request_hash}".encode()).hexdigest()[:48]
+    return "rq-intake-" + key, request_hash
+
+
+def draft_facts(*, kind: str, conversation_id: str, to) -> DraftFacts:
+    team, tags = _conversation_team_and_tags(conversation_id)
+    return DraftFacts(kind=kind, intercom_team=team, conversation_tags=tags, recipient_domains=recipient_domains(to))
+
+
+def _conversation_team_and_tags(conversation_id: str) -> tuple[str, frozenset[str]]:
+    # The conversation as last seen (Intercom webhooks keep it fresh); intake never waits on Intercom.
+    try:
+        from reviewqueue.integrations.intercom.services import snapshot_latest
+    except ImportError:
+        return "", frozenset()
+    try:
+        snapshot = snapshot_latest(conversation_id)
+        if snapshot is None:
+            return "", frozenset()
+        conversation = snapshot.conversation
+        tags = frozenset((tag.name or "").lower() for tag in conversation.tags)
+        return str(conversation.team_assignee_id or ""), tags
+    except Exception:  # a snapshot we cannot read routes like one we do not have
+        logger.warning("intake: cannot read the snapshot of conversation %s", conversation_id, exc_info=True)
+        return "", frozenset()
+
+
+def intake_submit(*, token: IntakeToken, payload: IntakePayload, origin: RequestOrigin | None = None) -> IntakeResult:
+    key, request_hash = intake_key(token=token, payload=payload)
+    _record_ensure(key=key, request_hash=request_hash, token=token, payload=payload)
+    with transaction.atomic():
+        # Concurrent retries of the same request wait here until the first has finished.
+        record = IntakeRecord.objects.select_for_update().get(idempotency_key=key)
+        if record.draft_id is not None:
+            return _result(record, created=False)
+        if not record.email_id:
+            _route_and_send(record, payload)
+        draft = _draft_receive(record, token)
+        record.draft_id, record.completed_at = draft.pk, timezone.now()
+        record.save(update_fields=["email_id", "mailbox_id", "routing_version", "draft_id", "completed_at"])
+        audit_record(
+            actor=Actor.token(token),
+            action="intake.accepted",
+            target_type="draft",
+            target_id=draft.pk,
+            payload={
+                "intake_record_id": record.pk,
+                "conversation_id": record.conversation_id,
+                "kind": record.kind,
+                "mailbox_id": record.mailbox_id,
+                "routing_version": record.routing_version.version if record.routing_version else None,
+                "email_id": record.email_id,
+                "to": list(payload.to),
+                "cc": list(payload.cc),
+                "subject": payload.subject,
+            },
+            origin=origin,
+        )
+        return _result(record, created=True, status=draft.status)
+
+
+def _record_ensure(*, key: str, request_hash: str, token: IntakeToken, payload: IntakePayload) -> None:
+    if IntakeRecord.objects.filter(idempotency_key=key).exists():
+        return
+    facts = draft_facts(kind=payload.kind, conversation_id=payload.intercom_conversation_id, to=payload.to)
+    try:
+        with transaction.atomic():
+            IntakeRecord.objects.create(
+                idempotency_key=key,
+                request_hash=request_hash,
+                token=token,
+                conversation_id=payload.intercom_conversation_id,
+                kind=payload.kind,
+                facts=facts.as_json(),
+            )
+    except IntegrityError:
+        pass  # a concurrent retry created it first: both now queue on its lock
+
+
+def _route_and_send(record: IntakeRecord, payload: IntakePayload) -> None:
+    from reviewqueue.integrations.multimail.client import MultiMailError, get_multimail_client
+
+    ruleset = ruleset_active()
+    if ruleset is None:
+        raise IntakeUnroutable("no routing rules yet: an admin must choose a default mailbox on /manage/routing/")
+    mailbox_id = route(DraftFacts.from_json(record.facts), RuleSet.from_model(ruleset))
+    client = get_multimail_client()
+    sent = client.send(
+        mailbox_id=mailbox_id,
+        to=list(payload.to),
+        cc=list(payload.cc) or None,
+        subject=payload.subject,
+        markdown=payload.markdown,
+        idempotency_key=record.idempotency_key,
+    )
+    record.email_id, record.mailbox_id, record.routing_version = sent.id, mailbox_id, ruleset
+    try:
+        client.set_tags(
+            mailbox_id=mailbox_id, email_id=sent.id, tags={"intercom_conversation_id": record.conversation_id}
+        )
+    except MultiMailError:
+        # The email is held at MultiMail and this record links it to the conversation; a missing tag
+        # only means MultiMail's own view lacks the link. Not worth failing (and re-sending) for.
+        logger.warning("intake: tagging email %s failed", sent.id, exc_info=True)
+
+
+def _draft_receive(record: IntakeRecord, token: IntakeToken):
+    from reviewqueue.review.services import draft_receive
+
+    draft, _ = draft_receive(
+        email_id=record.email_id,
+        mailbox_id=record.mailbox_id,
+        source="intake",
+        conversation_id=record.conversation_id,
+        conversation_link="intake",
+        routing_version_id=record.routing_version_id,
+        actor=Actor.token(token),
+    )
+    return draft
+
+
+def _result(record: IntakeRecord, *, created: bool, status: str | None = None) -> IntakeResult:
+    if status is None:
+        from reviewqueue.review.models import Draft
+
+        status = Draft.objects.filter(pk=record.draft_id).values_list("status", flat=True).first() or "unknown"
+    return IntakeResult(
+        draft_id=record.draft_id,
+        status=str(status),
+        email_id=record.email_id,
+        mailbox_id=record.mailbox_id,
+        created=created,
+    )
+
+
+# --- the endpoint --------------------------------------------------------------------------------
+
+
+def intake_draft(request) -> JsonResponse:
+    """POST /api/v1/drafts (dispatched here by the review API's collection view)."""
+    if request.method != "POST":
+        return JsonResponse({"error": "intake takes POST"}, status=405, headers={"Allow": "POST"})
+    token = authenticate_bearer(request, IntakeToken.objects.all())
+    if token is None:
+        response = JsonResponse({"error": "a valid intake token is required (Authorization: Bearer …)"}, status=401)
+        response["WWW-Authenticate"] = 'Bearer realm="reviewqueue-intake"'
+        return response
+    try:
+        payload = intake_parse(request)
+    except IntakeInvalid as invalid:
+        return JsonResponse(invalid.body(), status=invalid.status)
+    try:
+        result = intake_submit(token=token, payload=payload, origin=request_origin(request))
+    except IntakeUnroutable as error:
+        return JsonResponse({"error": str(error)}, status=503)
+    except Exception as error:
+        response = multimail_error_response(error)
+        if response is None:
+            raise
+        return response
+    body = {
+        "id": result.draft_id,
+        "status": result.status,
+        "email_id": result.email_id,
+        "mailbox_id": result.mailbox_id,
+    }
+    return JsonResponse(body, status=202 if result.created else 200)
+
+
+def multimail_error_response(error: Exception) -> JsonResponse | None:
+    """A clear JSON answer for a MultiMail failure; None when `error` is not one."""
+    from reviewqueue.integrations.multimail import client as mm
+
+    if not isinstance(error, mm.MultiMailError):
+        return None
+    logger.warning("intake: MultiMail refused: %s", error)
+    if isinstance(error, mm.MultiMailNotConfigured):
+        return JsonResponse({"error": f"intake is unavailable: {error}"}, status=503)
+    if isinstance(error, mm.MultiMailBadRequest):
+        return JsonResponse({"error": f"MultiMail refused the email: {_message(error)}"}, status=422)
+    if isinstance(error, mm.MultiMailConflict):
+        return JsonResponse({"error": f"MultiMail reports a conflict: {_message(error)}"}, status=409)
+    if isinstance(error, mm.MultiMailRateLimited):
+        response = JsonResponse({"error": "MultiMail is rate limiting sends; retry later"}, status=429)
+        retry_after = getattr(error, "retry_after", None)
+        if retry_after:
+            response["Retry-After"] = str(int(retry_after))
+        return response
+    if isinstance(error, mm.MultiMailUnavailable):
+        return JsonResponse({"error": "MultiMail is unreachable; retry later"}, status=503)
+    # 401/403/404/5xx: our configuration or MultiMail itself is at fault, not the agent's request.
+    return JsonResponse({"error": f"MultiMail failed: {_message(error)}"}, status=502)
+
+
+def _message(error) -> str:
+    return str(getattr(error, "message", "") or error)[:500]

@@ -1,0 +1,178 @@
+"""A good draft is routed, sent to MultiMail once, tagged, recorded and queued for review."""
+
+import json
+import threading
+
+import pytest
+from django.db import connection
+
+from reviewqueue.audit.models import AuditEvent
+from reviewqueue.audit.services import Actor
+from reviewqueue.review.models import Draft
+from reviewqueue.routing.models import IntakeRecord
+from reviewqueue.routing.rules import Rule
+from reviewqueue.routing.services import intake_token_revoke
+from tests.routing.conftest import intake_token, mailbox, rules_saved
+
+URL = "/api/v1/drafts"
+GOOD = {
+    "intercom_conversation_id": "215467",
+    "to": ["customer@bigcorp.com"],
+    "cc": ["boss@bigcorp.com"],
+    "subject": "Your refund",
+    "markdown": "Hello, your refund is on its way.",
+    "kind": "refund",
+}
+
+
+def post(client, body, token):
+    return client.post(
+        URL, json.dumps(body), content_type="application/json", headers={"Authorization": f"Bearer {token}"}
+    )
+
+
+@pytest.fixture
+def routed(db):
+    mailbox("mb_support", "support@acme.multimail.dev")
+    mailbox("mb_refunds", "refunds@acme.multimail.dev")
+    return rules_saved(default="mb_support", rules=[Rule(mailbox_id="mb_refunds", kind="refund")])
+
+
+def test_a_good_draft_is_sent_to_the_routed_mailbox_and_queued(client, routed, multimail):
+    token, raw = intake_token()
+    response = post(client, GOOD, raw)
+    assert response.status_code == 202
+    answer = response.json()
+    draft = Draft.objects.get(pk=answer["id"])
+    assert answer == {"id": draft.pk, "status": draft.status, "email_id": draft.email_id, "mailbox_id": "mb_refunds"}
+    (send,) = multimail.sends
+    assert send["mailbox_id"] == "mb_refunds"
+    assert send["to"] == GOOD["to"] and send["cc"] == GOOD["cc"] and send["subject"] == GOOD["subject"]
+    assert send["idempotency_key"].startswith("rq-intake-")
+    assert multimail.tags[draft.email_id] == {"intercom_conversation_id": "215467"}
+    assert draft.conversation_id == "215467" and draft.conversation_link == "intake"
+    assert draft.source == "intake" and draft.routing_version_id == routed.pk
+    record = IntakeRecord.objects.get()
+    assert (record.token, record.email_id, record.draft_id, record.routing_version) == (
+        token,
+        draft.email_id,
+        draft.pk,
+        routed,
+    )
+    assert record.facts["recipient_domains"] == ["bigcorp.com"]
+    event = AuditEvent.objects.get(action="intake.accepted")
+    assert event.actor_type == "token" and event.actor_id == str(token.pk)
+
+
+def test_a_draft_no_rule_matches_goes_to_the_default_mailbox(client, routed, multimail):
+    response = post(client, {**GOOD, "kind": "question"}, intake_token()[1])
+    assert response.json()["mailbox_id"] == "mb_support"
+
+
+def test_the_same_request_twice_gives_the_same_draft_and_one_send(client, routed, multimail):
+    raw = intake_token()[1]
+    first, second = post(client, GOOD, raw), post(client, GOOD, raw)
+    assert first.status_code == 202 and second.status_code == 200
+    assert first.json() == second.json()
+    assert len(multimail.sends) == 1
+    assert Draft.objects.count() == 1 and IntakeRecord.objects.count() == 1
+
+
+def test_a_different_request_is_a_different_draft(client, routed, multimail):
+    raw = intake_token()[1]
+    first = post(client, GOOD, raw).json()
+    second = post(client, {**GOOD, "subject": "Your refund, corrected"}, raw).json()
+    assert first["id"] != second["id"]
+    assert len(multimail.sends) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ten_concurrent_retries_make_one_draft_and_one_send(routed, multimail):
+    from django.test import Client
+
+    raw = intake_token()[1]
+    answers, errors = [], []
+    barrier = threading.Barrier(10)
+
+    def retry():
+        try:
+            barrier.wait()
+            response = post(Client(), GOOD, raw)
+            answers.append((response.status_code, response.json()))
+        except Exception as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=retry) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    assert len(answers) == 10
+    assert {status for status, _ in answers} <= {200, 202}
+    assert sum(status == 202 for status, _ in answers) == 1
+    assert len({json.dumps(body, sort_keys=True) for _, body in answers}) == 1
+    assert multimail.count("POST", "/send") == 1
+    assert Draft.objects.count() == 1 and IntakeRecord.objects.count() == 1
+
+
+def test_a_revoked_token_is_refused(client, routed, multimail):
+    token, raw = intake_token()
+    intake_token_revoke(token=token, actor=Actor.system("test"))
+    response = post(client, GOOD, raw)
+    assert response.status_code == 401
+    assert multimail.sends == []
+
+
+def test_using_a_token_records_when_it_was_last_used(client, routed, multimail):
+    token, raw = intake_token()
+    post(client, GOOD, raw)
+    token.refresh_from_db()
+    assert token.last_used_at is not None
+
+
+def test_without_routing_rules_intake_answers_503_and_sends_nothing(client, db, multimail):
+    response = post(client, GOOD, intake_token()[1])
+    assert response.status_code == 503
+    assert "/manage/routing/" in response.json()["error"]
+    assert multimail.sends == []
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [(400, 422), (401, 502), (403, 502), (404, 502), (409, 409), (500, 502)],
+)
+def test_multimail_refusals_become_clear_json_errors(client, routed, multimail, status, expected):
+    multimail.fail[("POST", "/v1/mailboxes/")] = (status, {"error": "MultiMail says no"})
+    response = post(client, GOOD, intake_token()[1])
+    assert response.status_code == expected
+    assert response.json()["error"]
+    assert Draft.objects.count() == 0
+
+
+def test_a_rate_limited_send_answers_429_with_retry_after(client, routed, multimail, settings):
+    multimail.fail[("POST", "/v1/mailboxes/")] = (429, {"error": "slow down"})
+    response = post(client, GOOD, intake_token()[1])
+    assert response.status_code == 429
+
+
+def test_a_failed_send_can_be_retried_and_then_succeeds(client, routed, multimail):
+    raw = intake_token()[1]
+    multimail.fail[("POST", "/v1/mailboxes/")] = (500, {"error": "boom"})
+    assert post(client, GOOD, raw).status_code == 502
+    multimail.fail.clear()
+    response = post(client, GOOD, raw)
+    assert response.status_code == 202
+    assert Draft.objects.count() == 1
+
+
+def test_without_a_send_key_intake_names_the_variable(client, routed, multimail, monkeypatch):
+    from tests.routing.conftest import fake_client
+
+    client_without_send = fake_client(multimail, send_api_key="")
+    monkeypatch.setattr("reviewqueue.integrations.multimail.client.get_multimail_client", lambda: client_without_send)
+    response = post(client, GOOD, intake_token()[1])
+    assert response.status_code == 503
+    assert "MULTIMAIL_SEND_API_KEY" in response.json()["error"]
