@@ -41,7 +41,10 @@ def build_server(app, *, host: str = "127.0.0.1", port: int = 0) -> BaseWSGIServ
 
 def start_in_thread(app, *, host: str = "127.0.0.1", port: int = 0) -> RunningServer:
     server = build_server(app, host=host, port=port)
-    thread = threading.Thread(target=server.serve_forever, name=f"sandbox:{server.server_port}", daemon=True)
+    # A short poll interval: stop() waits up to one interval, and tests start and stop many servers.
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"sandbox:{server.server_port}", daemon=True
+    )
     thread.start()
     return RunningServer(server=server, thread=thread)
 

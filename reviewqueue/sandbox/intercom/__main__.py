@@ -1,0 +1,66 @@
+"""python -m reviewqueue.sandbox.intercom --port 8026 --state var/sandbox/intercom.json --webhook-url URL
+
+The access token and client secret are the sandbox's fixed local values unless
+INTERCOM_ACCESS_TOKEN / INTERCOM_CLIENT_SECRET are set (both sides read the same variables).
+"""
+
+import argparse
+import os
+import sys
+
+from reviewqueue.sandbox.intercom import defaults
+from reviewqueue.sandbox.intercom.app import Knobs, make_app
+from reviewqueue.sandbox.server import serve_forever
+
+
+def _fraction(value: str) -> float:
+    number = float(value)
+    if not 0 <= number <= 1:
+        raise argparse.ArgumentTypeError("must be between 0 and 1")
+    return number
+
+
+def _non_negative(kind):
+    def parse(value: str):
+        number = kind(value)
+        if number < 0:
+            raise argparse.ArgumentTypeError("must not be negative")
+        return number
+
+    return parse
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m reviewqueue.sandbox.intercom", description=__doc__.split("\n")[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=defaults.PORT)
+    parser.add_argument("--state", help="JSON file the sandbox keeps its data in (default: memory only)")
+    parser.add_argument("--webhook-url", default="", help="where conversation changes are posted, signed")
+    parser.add_argument("--rate", type=_non_negative(int), default=0, help="API calls per 10 s before 429 (0: none)")
+    parser.add_argument("--latency", type=_non_negative(float), default=0.0, help="seconds added to each API call")
+    parser.add_argument("--error-rate", type=_fraction, default=0.0, help="fraction of API calls answered 500")
+    args = parser.parse_args(argv)
+
+    knobs = Knobs(rate=args.rate, latency=args.latency, error_rate=args.error_rate)
+    app = make_app(
+        state_path=args.state,
+        webhook_url=args.webhook_url,
+        access_token=os.environ.get("INTERCOM_ACCESS_TOKEN") or defaults.ACCESS_TOKEN,
+        client_secret=os.environ.get("INTERCOM_CLIENT_SECRET") or defaults.CLIENT_SECRET,
+        knobs=knobs,
+    )
+    print(
+        f"Intercom sandbox on http://{args.host}:{args.port} (webhooks to {args.webhook_url or 'nowhere'})", flush=True
+    )
+    try:
+        serve_forever(app, host=args.host, port=args.port)
+    except OSError as error:  # most often: the port is taken
+        print(f"cannot serve on {args.host}:{args.port}: {error.strerror or error}", file=sys.stderr)
+        return 1
+    finally:
+        app.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,108 @@
+"""intercom_webhook_handle: dispatch by topic, refresh the snapshot, tell the review queue; in order."""
+
+import json
+
+import pytest
+
+from reviewqueue.integrations.inbound.models import InboundWebhook
+from reviewqueue.integrations.inbound.services import inbound_store
+from reviewqueue.integrations.intercom.models import ConversationSnapshot
+from reviewqueue.integrations.intercom.tasks import intercom_webhook_handle, intercom_webhooks_redrive
+from reviewqueue.sandbox.intercom import defaults
+from reviewqueue.sandbox.intercom.webhooks import notification
+
+
+@pytest.fixture(autouse=True)
+def intercom_is_the_sandbox(settings, sandbox):
+    settings.INTERCOM_API_URL = sandbox.url
+    settings.INTERCOM_ACCESS_TOKEN = defaults.ACCESS_TOKEN
+    settings.INTERCOM_ADMIN_ID = ""
+
+
+def stored(topic: str, conversation: dict, *, created_at: int) -> InboundWebhook:
+    event = notification(topic=topic, item=conversation, app_id=defaults.APP_ID, created_at=created_at)
+    record, _ = inbound_store(
+        source="intercom", delivery_id=event["id"], topic=topic, payload=json.loads(json.dumps(event))
+    )
+    return record
+
+
+def handle(record: InboundWebhook) -> InboundWebhook:
+    intercom_webhook_handle.apply(args=[record.pk]).get()
+    record.refresh_from_db()
+    return record
+
+
+@pytest.mark.django_db
+def test_customer_reply_refreshes_the_snapshot_and_settles_processed(sandbox, customer_conversation):
+    contact, created = customer_conversation
+    conversation, topic = sandbox.state.reply(
+        created["id"], {"type": "user", "intercom_user_id": contact["id"], "body": "Still waiting"}
+    )
+    record = handle(stored(topic, conversation, created_at=conversation["updated_at"]))
+    assert record.status == InboundWebhook.Status.PROCESSED
+    assert record.attempts == 1
+    snapshot = ConversationSnapshot.objects.get(conversation_id=created["id"])
+    assert snapshot.conversation.parts[-1].body == "Still waiting"
+
+
+@pytest.mark.django_db
+def test_handling_twice_does_nothing_the_second_time(sandbox, customer_conversation):
+    _, created = customer_conversation
+    record = handle(stored("conversation.user.created", created, created_at=created["created_at"]))
+    assert handle(record).attempts == 1
+    assert ConversationSnapshot.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_reordered_notifications_do_not_regress_the_snapshot(sandbox, customer_conversation):
+    contact, created = customer_conversation
+    clock = [created["updated_at"]]
+    sandbox.state.clock = lambda: clock[0]
+    clock[0] += 5
+    replied, _ = sandbox.state.reply(created["id"], {"type": "user", "intercom_user_id": contact["id"], "body": "1"})
+    clock[0] += 5
+    closed, _ = sandbox.state.manage(created["id"], {"message_type": "close", "admin_id": defaults.ADMIN_ID})
+    older = stored("conversation.user.replied", replied, created_at=replied["updated_at"])
+    newer = stored("conversation.admin.closed", closed, created_at=closed["updated_at"])
+
+    handle(newer)
+    latest = ConversationSnapshot.objects.get()
+    assert latest.conversation.state == "closed"
+
+    assert handle(older).status == InboundWebhook.Status.PROCESSED
+    assert list(ConversationSnapshot.objects.all()) == [latest]  # superseded: not even fetched again
+    assert ConversationSnapshot.objects.get().conversation.state == "closed"
+
+
+@pytest.mark.django_db
+def test_notification_for_a_deleted_conversation_fails_without_retrying(customer_conversation):
+    _, created = customer_conversation
+    record = handle(stored("conversation.admin.noted", {**created, "id": "999999"}, created_at=created["updated_at"]))
+    assert record.status == InboundWebhook.Status.FAILED
+    assert "not_found" in record.error or "Not Found" in record.error
+    assert not ConversationSnapshot.objects.exists()
+
+
+@pytest.mark.django_db
+def test_unknown_topic_reaching_the_task_is_ignored(customer_conversation):
+    _, created = customer_conversation
+    record = handle(stored("conversation.deleted", created, created_at=created["updated_at"]))
+    assert record.status == InboundWebhook.Status.IGNORED
+
+
+@pytest.mark.django_db
+def test_redrive_re_enqueues_only_old_unstarted_notifications(customer_conversation):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.integrations.intercom.helpers import queued_handle_tasks
+
+    _, created = customer_conversation
+    fresh = stored("conversation.user.created", created, created_at=created["created_at"])
+    lost = stored("conversation.user.replied", created, created_at=created["updated_at"])
+    InboundWebhook.objects.filter(pk=lost.pk).update(received_at=timezone.now() - timedelta(minutes=5))
+    assert intercom_webhooks_redrive() == 1
+    assert queued_handle_tasks(lost.pk, remove=True) == 1
+    assert queued_handle_tasks(fresh.pk) == 0
