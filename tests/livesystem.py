@@ -97,7 +97,7 @@ class Process:
         if self.popen is not None:
             self.popen.wait(timeout=10)
 
-    def stop(self, timeout: float = 10) -> None:
+    def stop(self, timeout: float = 5) -> None:
         if self.popen is None:
             return
         if self.alive():
@@ -149,6 +149,7 @@ class LiveSystem:
     web_port: int = field(default_factory=free_port)
     extra_env: dict[str, str] = field(default_factory=dict)
     processes: dict[str, Process] = field(default_factory=dict)
+    readiness: dict = field(default_factory=dict)
 
     @property
     def web_url(self) -> str:
@@ -185,56 +186,54 @@ class LiveSystem:
         env.update(self.extra_env)
         return env
 
-    def _process(self, name: str, argv: list[str]) -> Process:
+    def _process(self, name: str, argv: list[str], ready, *, wait: bool, timeout: float = 40) -> Process:
+        """Start a process; with wait=False, `wait_ready()` later waits for it (start several at once)."""
         process = Process(name=name, argv=argv, env=self.env(), log_path=self.workdir / f"{name}.log").start()
         self.processes[name] = process
+        self.readiness[name] = (ready, timeout)
+        if wait:
+            self.wait_ready(name)
         return process
+
+    def wait_ready(self, *names: str) -> None:
+        for name in names or list(self.readiness):
+            ready, timeout = self.readiness.pop(name, (None, 0))
+            if ready is not None:
+                wait_until(ready, timeout=timeout, what=name, process=self.processes[name])
 
     # --- the sandboxes -----------------------------------------------------------------------
-    def start_multimail(self, *extra: str) -> Process:
+    def start_multimail(self, *extra: str, wait: bool = True) -> Process:
         argv = [PYTHON, "-m", "reviewqueue.sandbox.multimail", "--port", str(self.multimail_port)]
         argv += ["--webhook-url", f"{self.web_url}/webhooks/multimail", *extra]
-        process = self._process("multimail", argv)
-        wait_until(
-            lambda: http_ok(f"{self.multimail_url}/healthz"), timeout=20, what="MultiMail sandbox", process=process
-        )
-        return process
+        return self._process("multimail", argv, lambda: http_ok(f"{self.multimail_url}/healthz"), wait=wait)
 
-    def start_intercom(self, *extra: str) -> Process:
+    def start_intercom(self, *extra: str, wait: bool = True) -> Process:
         argv = [PYTHON, "-m", "reviewqueue.sandbox.intercom", "--port", str(self.intercom_port)]
         argv += ["--webhook-url", f"{self.web_url}/webhooks/intercom", *extra]
-        process = self._process("intercom", argv)
-        wait_until(
-            lambda: http_ok(f"{self.intercom_url}/healthz"), timeout=20, what="Intercom sandbox", process=process
-        )
-        return process
+        return self._process("intercom", argv, lambda: http_ok(f"{self.intercom_url}/healthz"), wait=wait)
 
     # --- our processes -----------------------------------------------------------------------
-    def start_web(self, *, workers: int = 2, threads: int = 4) -> Process:
+    def start_web(self, *, workers: int = 2, threads: int = 4, wait: bool = True) -> Process:
         argv = [PYTHON, "-m", "gunicorn", "reviewqueue.wsgi", "--bind", f"127.0.0.1:{self.web_port}"]
         argv += ["--workers", str(workers), "--threads", str(threads), "--graceful-timeout", "3"]
-        process = self._process("web", argv)
-        wait_until(
-            lambda: httpx.get(f"{self.web_url}/healthz", timeout=2).status_code == 200,
-            timeout=30,
-            what="gunicorn",
-            process=process,
+        return self._process(
+            "web", argv, lambda: httpx.get(f"{self.web_url}/healthz", timeout=2).status_code == 200, wait=wait
         )
-        return process
 
-    def start_worker(self, *, name: str = "worker", concurrency: int = 2, queues: str | None = None) -> Process:
+    def start_worker(
+        self, *, name: str = "worker", concurrency: int = 2, queues: str | None = None, wait: bool = True
+    ) -> Process:
         argv = [PYTHON, "-m", "celery", "-A", "reviewqueue", "worker", "--loglevel", "INFO", "--without-heartbeat"]
         argv += ["--without-gossip", "--without-mingle", "--concurrency", str(concurrency), "-n", f"{name}@%h"]
         if queues:
             argv += ["-Q", queues]
-        process = self._process(name, argv)
-        wait_until(lambda: " ready." in process.log_text(), timeout=40, what="Celery worker", process=process)
-        return process
+        log_path = self.workdir / f"{name}.log"
+        return self._process(name, argv, lambda: " ready." in log_path.read_text(errors="replace"), wait=wait)
 
     def start_beat(self) -> Process:
         schedule = self.workdir / "celerybeat-schedule"
         argv = [PYTHON, "-m", "celery", "-A", "reviewqueue", "beat", "--loglevel", "INFO", "--schedule", str(schedule)]
-        return self._process("beat", argv)
+        return self._process("beat", argv, None, wait=False)
 
     def stop(self) -> None:
         for process in reversed(list(self.processes.values())):

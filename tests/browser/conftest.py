@@ -128,11 +128,12 @@ def live_system(django_db_setup, django_db_blocker):
     system = LiveSystem(database_url=url, redis_url=redis_url)
     try:
         if _module_exists("reviewqueue.sandbox.multimail.__main__"):
-            system.start_multimail()
+            system.start_multimail(wait=False)
         if _module_exists("reviewqueue.sandbox.intercom.__main__"):
-            system.start_intercom()
-        system.start_web()
-        system.start_worker(concurrency=2)
+            system.start_intercom(wait=False)
+        system.start_web(wait=False)
+        system.start_worker(concurrency=2, wait=False)
+        system.wait_ready()
         yield system
     except Exception:
         print(system.logs())
@@ -157,7 +158,7 @@ def log_in(page, username: str, password: str = PASSWORD) -> None:
     page.fill("#id_username", username)
     page.fill("#id_password", password)
     page.click("button[type=submit]")
-    page.wait_for_load_state("networkidle")
+    page.wait_for_load_state("load")
 
 
 def screenshot(page, name: str) -> None:
