@@ -92,7 +92,8 @@ class WebhookSender:
                     break
             except httpx.HTTPError as exc:
                 status = type(exc).__name__
-            time.sleep(RETRY_DELAY)
+            if attempt < ATTEMPTS:
+                time.sleep(RETRY_DELAY)
         if not (isinstance(status, int) and status < 300):
             logger.warning("sandbox webhook %s %s not accepted: %s", event["topic"], event["id"], status)
         with self._lock:
