@@ -26,15 +26,20 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 TEST_SECRET_KEY = "tests-only-secret-key-not-for-production-0123456789"
 
-# Sandbox credentials: any value works against the sandboxes as long as both sides agree.
-SANDBOX_KEYS = {
-    "MULTIMAIL_API_KEY": "mm_live_sandbox_oversight_key",
-    "MULTIMAIL_SEND_API_KEY": "mm_live_sandbox_send_key",
-    "MULTIMAIL_ADMIN_API_KEY": "mm_live_sandbox_admin_key",
-    "MULTIMAIL_WEBHOOK_SECRET": "whsec_sandbox_live_system_secret",
-    "INTERCOM_ACCESS_TOKEN": "intercom_sandbox_live_system_token",
-    "INTERCOM_CLIENT_SECRET": "intercom_sandbox_live_system_client_secret",
-}
+
+def sandbox_keys() -> dict[str, str]:
+    """The sandboxes' fixed local credentials, given explicitly so both sides surely agree."""
+    from reviewqueue.sandbox.intercom import defaults as intercom
+    from reviewqueue.sandbox.multimail import defaults as multimail
+
+    return {
+        "MULTIMAIL_API_KEY": multimail.OVERSIGHT_KEY,
+        "MULTIMAIL_SEND_API_KEY": multimail.SEND_KEY,
+        "MULTIMAIL_ADMIN_API_KEY": multimail.ADMIN_KEY,
+        "MULTIMAIL_WEBHOOK_SECRET": multimail.WEBHOOK_SECRET,
+        "INTERCOM_ACCESS_TOKEN": intercom.ACCESS_TOKEN,
+        "INTERCOM_CLIENT_SECRET": intercom.CLIENT_SECRET,
+    }
 
 
 def free_port() -> int:
@@ -181,7 +186,7 @@ class LiveSystem:
             "POLL_INTERVAL": "5",
             "LOG_LEVEL": "WARNING",
             "PYTHONUNBUFFERED": "1",
-            **SANDBOX_KEYS,
+            **sandbox_keys(),
         }
         env.update(self.extra_env)
         return env
@@ -205,7 +210,7 @@ class LiveSystem:
     def start_multimail(self, *extra: str, wait: bool = True) -> Process:
         argv = [PYTHON, "-m", "reviewqueue.sandbox.multimail", "--port", str(self.multimail_port)]
         argv += ["--webhook-url", f"{self.web_url}/webhooks/multimail", *extra]
-        return self._process("multimail", argv, lambda: http_ok(f"{self.multimail_url}/healthz"), wait=wait)
+        return self._process("multimail", argv, lambda: http_ok(f"{self.multimail_url}/_sandbox/knobs"), wait=wait)
 
     def start_intercom(self, *extra: str, wait: bool = True) -> Process:
         argv = [PYTHON, "-m", "reviewqueue.sandbox.intercom", "--port", str(self.intercom_port)]
@@ -236,6 +241,9 @@ class LiveSystem:
         return self._process("beat", argv, None, wait=False)
 
     def stop(self) -> None:
+        # All at once: each gets SIGTERM now, then each is waited for (and killed if it lingers).
+        for process in self.processes.values():
+            process.signal_group(signal.SIGTERM)
         for process in reversed(list(self.processes.values())):
             process.stop()
         self.processes.clear()

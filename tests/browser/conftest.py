@@ -9,7 +9,6 @@ The pytest-playwright plugin is disabled (it would try to download its own brows
 fixtures drive Playwright's sync API directly.
 """
 
-import importlib.util
 import os
 from pathlib import Path
 
@@ -111,13 +110,6 @@ def page(browser, page_watch, live_system):
     context.close()
 
 
-def _module_exists(name: str) -> bool:
-    try:
-        return importlib.util.find_spec(name) is not None
-    except ModuleNotFoundError:
-        return False
-
-
 @pytest.fixture(scope="package")
 def live_system(django_db_setup, django_db_blocker):
     """The whole system on loopback, against the test database."""
@@ -127,10 +119,8 @@ def live_system(django_db_setup, django_db_blocker):
     redis.Redis.from_url(redis_url).flushdb()  # this run's own Redis database: stale tasks would confuse it
     system = LiveSystem(database_url=url, redis_url=redis_url)
     try:
-        if _module_exists("reviewqueue.sandbox.multimail.__main__"):
-            system.start_multimail(wait=False)
-        if _module_exists("reviewqueue.sandbox.intercom.__main__"):
-            system.start_intercom(wait=False)
+        system.start_multimail(wait=False)
+        system.start_intercom(wait=False)
         system.start_web(wait=False)
         system.start_worker(concurrency=2, wait=False)
         system.wait_ready()
