@@ -5,4 +5,8 @@ from reviewqueue.review import views
 app_name = "review"
 urlpatterns = [
     path("", views.queue, name="queue"),
+    path("drafts/<int:draft_id>/", views.draft, name="draft"),
+    path("drafts/<int:draft_id>/decision", views.draft_decision, name="draft_decision"),
+    path("drafts/<int:draft_id>/claim", views.draft_claim_view, name="draft_claim"),
+    path("drafts/<int:draft_id>/release", views.draft_release_view, name="draft_release"),
 ]

@@ -1,8 +1,182 @@
-from django.shortcuts import render
+"""The review pages: the queue and one draft beside its conversation.
+
+Plain POST forms that work without JavaScript; htmx enhances them (boosted forms, a polled queue
+table). Every write goes through one service in review/services.py; every read through
+review/selectors.py.
+"""
+
+import hashlib
+
+from django.contrib import messages
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
 
 from reviewqueue.accounts.decorators import role_required
+from reviewqueue.accounts.http import request_origin
+from reviewqueue.review import selectors
+from reviewqueue.review.errors import (
+    ConversationChangedSinceOpened,
+    DraftAlreadyDecided,
+    DraftClaimedByOther,
+    DraftNotPending,
+    ReviewError,
+)
+from reviewqueue.review.forms import ClaimForm, DecisionForm, QueueFilterForm
+from reviewqueue.review.models import Draft
+from reviewqueue.review.presentation import conversation_view, draft_flag_badges
+from reviewqueue.review.reasons import PRESET_REJECT_REASONS
+from reviewqueue.review.rendering import render_markdown
+from reviewqueue.review.services import draft_claim, draft_decide, draft_release
+
+QUEUE_POLL_SECONDS = 5
 
 
+# --- the queue -----------------------------------------------------------------------------------
+
+
+@require_GET
 @role_required("reviewer")
 def queue(request):
-    return render(request, "review/queue.html")
+    form = QueueFilterForm(request.GET)
+    if not form.is_valid():
+        return render(request, "review/queue.html", {"form": form, "page": None}, status=400)
+    page = selectors.queue_page(user=request.user, filters=form.filters(), page=form.cleaned_data["page"] or 1)
+    version = _queue_version(page)
+    partial = request.htmx and not request.htmx.history_restore_request
+    if partial and request.GET.get("v") == version:
+        return HttpResponse(status=204)  # polled and nothing changed: htmx keeps the table as it is
+    context = {
+        "form": form,
+        "page": page,
+        "rows": [(draft, draft_flag_badges(draft)) for draft in page.drafts],
+        "version": version,
+        "query": form.query_string(),
+        "poll_seconds": QUEUE_POLL_SECONDS,
+        "mailboxes": form.mailbox_choices,
+    }
+    template = "review/queue.html#queue_table" if partial else "review/queue.html"
+    return render(request, template, context)
+
+
+def _queue_version(page) -> str:
+    """A short fingerprint of what the table shows; polling answers 204 while it stays the same.
+
+    The minute is part of it so the ages shown move on even when nothing else does.
+    """
+    rows = [
+        (d.pk, d.updated_at.isoformat(), d.claim_holder.pk if d.claim_holder else None, str(d.claim_expires_at))
+        for d in page.drafts
+    ]
+    state = repr((rows, page.total, page.page, timezone.now().strftime("%Y%m%d%H%M")))
+    return hashlib.sha256(state.encode()).hexdigest()[:16]
+
+
+# --- one draft -----------------------------------------------------------------------------------
+
+
+@require_GET
+@role_required("reviewer")
+def draft(request, draft_id: int):
+    return _draft_page(request, draft_id)
+
+
+def _draft_page(request, draft_id: int, *, status: int = 200, error: str = "", changed=None, form=None):
+    detail = selectors.draft_detail(draft_id=draft_id)
+    if detail is None:
+        raise Http404("No such draft")
+    draft = detail.draft
+    context = {
+        "detail": detail,
+        "draft": draft,
+        "body_html": render_markdown(draft.markdown),
+        "badges": draft_flag_badges(draft),
+        "conversation": conversation_view(detail.conversation, written_at=draft.received_at or draft.created_at),
+        "next_id": selectors.queue_neighbour_id(user=request.user, draft=draft),
+        "previous_id": selectors.queue_neighbour_id(user=request.user, draft=draft, previous=True),
+        "claim_is_mine": draft.claim_holder is not None and draft.claim_holder.pk == request.user.pk,
+        "preset_reasons": PRESET_REJECT_REASONS,
+        "error": error,
+        "changed": changed,
+        "form": form,
+    }
+    # htmx leaves 4xx responses unswapped; a boosted form must still show the refusal.
+    return render(request, "review/draft.html", context, status=200 if request.htmx else status)
+
+
+@require_POST
+@role_required("reviewer")
+def draft_decision(request, draft_id: int):
+    draft = _draft_or_404(draft_id)
+    form = DecisionForm(request.POST)
+    if not form.is_valid():
+        return _draft_page(request, draft_id, status=400, error=form.error_text(), form=form)
+    try:
+        decision = draft_decide(
+            draft=draft,
+            reviewer=request.user,
+            action=form.cleaned_data["action"],
+            reason=form.reason(),
+            origin="web",
+            shown_snapshot_id=form.cleaned_data["shown_snapshot_id"],
+            confirm_changed=form.cleaned_data["confirm_changed"],
+            request_origin=request_origin(request),
+        )
+    except ConversationChangedSinceOpened as changed:
+        return _draft_page(request, draft_id, status=409, changed=changed, form=form)
+    except (DraftAlreadyDecided, DraftNotPending, DraftClaimedByOther) as refused:
+        return _draft_page(request, draft_id, status=409, error=_sentence(refused))
+    except ReviewError as invalid:  # InvalidDecision: the form let through what the service refuses
+        return _draft_page(request, draft_id, status=400, error=_sentence(invalid), form=form)
+    verb = "Approved" if decision.action == "approve" else "Rejected"
+    messages.success(request, f"{verb} «{draft.subject or draft.email_id}».")
+    return _redirect_to_next(request, draft)
+
+
+@require_POST
+@role_required("reviewer")
+def draft_claim_view(request, draft_id: int):
+    draft = _draft_or_404(draft_id)
+    form = ClaimForm(request.POST)
+    if not form.is_valid():
+        return _draft_page(request, draft_id, status=400, error=form.error_text())
+    try:
+        draft_claim(
+            draft=draft,
+            reviewer=request.user,
+            take_over=form.cleaned_data["take_over"],
+            request_origin=request_origin(request),
+        )
+    except (DraftClaimedByOther, DraftNotPending) as refused:
+        return _draft_page(request, draft_id, status=409, error=_sentence(refused))
+    return redirect("review:draft", draft_id=draft.pk)
+
+
+@require_POST
+@role_required("reviewer")
+def draft_release_view(request, draft_id: int):
+    draft = _draft_or_404(draft_id)
+    if not draft_release(draft=draft, reviewer=request.user, request_origin=request_origin(request)):
+        messages.info(request, "You held no claim on this draft.")
+    return redirect("review:draft", draft_id=draft.pk)
+
+
+def _draft_or_404(draft_id: int) -> Draft:
+    draft = Draft.objects.filter(pk=draft_id).first()
+    if draft is None:
+        raise Http404("No such draft")
+    return draft
+
+
+def _redirect_to_next(request, draft: Draft):
+    next_id = selectors.queue_neighbour_id(user=request.user, draft=draft)
+    if next_id is None:
+        return redirect(reverse("review:queue"))
+    return redirect("review:draft", draft_id=next_id)
+
+
+def _sentence(error: Exception) -> str:
+    text = str(error)
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")

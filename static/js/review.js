@@ -152,16 +152,28 @@
     }
   }
 
-  // The "Other reason" option needs the free-text field: make it required only then.
-  function onChange(event) {
-    var select = event.target;
-    if (!select.matches || !select.matches("select[data-reason-preset]")) return;
-    var form = select.form;
-    var other = form && form.querySelector("[data-reason-other]");
+  // The "Other reason" option needs the free-text field: make it required only then. (Without
+  // JavaScript the server asks for a reason instead.)
+  function requireReasonText(select) {
+    var other = select.form && select.form.querySelector("[data-reason-other]");
     if (other) other.required = select.value === "";
+  }
+
+  function onChange(event) {
+    if (event.target.matches && event.target.matches("select[data-reason-preset]")) requireReasonText(event.target);
+  }
+
+  function initReasons() {
+    Array.prototype.forEach.call(document.querySelectorAll("select[data-reason-preset]"), requireReasonText);
   }
 
   document.addEventListener("keydown", onKeydown);
   document.addEventListener("change", onChange);
   document.addEventListener("htmx:afterSwap", restoreSelection);
+  document.addEventListener("htmx:afterSwap", initReasons);
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", initReasons);
+  } else {
+    initReasons();
+  }
 })();

@@ -1,0 +1,118 @@
+"""What the review pages show, prepared from drafts and conversations (pure functions, no queries)."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from reviewqueue.review.flags import CUSTOMER_AUTHOR_TYPES
+from reviewqueue.review.rendering import sanitize_html
+
+
+@dataclass(frozen=True)
+class Badge:
+    flag: str
+    label: str
+    tone: str  # "", "warn" or "bad": the CSS class beside .badge
+    title: str = ""
+
+
+def draft_flag_badges(draft) -> list[Badge]:
+    badges = []
+    if draft.flag_customer_replied:
+        badges.append(Badge("customer_replied", "customer replied", "bad", "The customer wrote after this draft"))
+    if draft.flag_recipient_not_contact:
+        badges.append(
+            Badge("recipient_not_contact", "recipient not a contact", "warn", "Not a contact of the conversation")
+        )
+    if draft.flag_spam:
+        badges.append(Badge("spam", f"spam: {draft.spam_verdict or 'not clean'}", "bad", "MultiMail's spam verdict"))
+    if draft.flag_attachments:
+        badges.append(Badge("attachments", "attachments", "", "The email carries attachments"))
+    if draft.flag_unknown_links:
+        domains = ", ".join(draft.unknown_link_domains or [])
+        badges.append(Badge("unknown_links", "unseen link domains", "warn", f"Links to {domains}" if domains else ""))
+    return badges
+
+
+@dataclass(frozen=True)
+class PartView:
+    id: str
+    kind: str  # CSS class: customer, note, admin, event
+    author: str
+    part_type: str
+    created_at: datetime | None
+    body_html: str
+    is_new: bool  # written after the draft
+
+
+@dataclass(frozen=True)
+class ConversationView:
+    id: str
+    title: str
+    customer: str
+    state: str
+    priority: str
+    assignee: str
+    tags: list[str]
+    url: str
+    waiting_since: datetime | None
+    parts: list[PartView]
+
+
+def _author_label(author) -> str:
+    if author.name and author.email:
+        return f"{author.name} <{author.email}>"
+    return author.name or author.email or author.type or "unknown"
+
+
+def _kind(author_type: str, part_type: str) -> str:
+    if part_type == "note":
+        return "note"
+    return "customer" if author_type in CUSTOMER_AUTHOR_TYPES else "admin"
+
+
+def conversation_view(conversation, *, written_at: datetime | None) -> ConversationView | None:
+    """The conversation as the draft page shows it: the opening message, then every part, sanitized."""
+    if conversation is None:
+        return None
+    source = conversation.source
+    parts = [
+        PartView(
+            id="source",
+            kind=_kind(source.author.type, ""),
+            author=_author_label(source.author),
+            part_type=source.type or "message",
+            created_at=conversation.created_at,
+            body_html=sanitize_html(source.body),
+            is_new=False,
+        )
+    ]
+    for part in conversation.parts:
+        if not part.body:
+            continue  # assignments, state changes: shown in the header, not as empty bubbles
+        parts.append(
+            PartView(
+                id=part.id,
+                kind=_kind(part.author.type, part.part_type),
+                author=_author_label(part.author),
+                part_type=part.part_type,
+                created_at=part.created_at,
+                body_html=sanitize_html(part.body),
+                is_new=bool(written_at and part.created_at and part.created_at > written_at),
+            )
+        )
+    customer = ", ".join(c.email or c.external_id or c.id for c in conversation.contacts) or _author_label(
+        source.author
+    )
+    assignee = conversation.admin_assignee_id or conversation.team_assignee_id
+    return ConversationView(
+        id=conversation.id,
+        title=conversation.title or source.subject,
+        customer=customer,
+        state=conversation.state,
+        priority=conversation.priority,
+        assignee=f"admin {assignee}" if conversation.admin_assignee_id else (f"team {assignee}" if assignee else ""),
+        tags=[tag.name for tag in conversation.tags],
+        url=conversation.url if conversation.url.startswith(("https://", "http://")) else "",
+        waiting_since=conversation.waiting_since,
+        parts=parts,
+    )
