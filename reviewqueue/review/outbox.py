@@ -226,11 +226,7 @@ def _translate_multimail(error) -> Exception:
 def _translate_intercom(error) -> Exception:
     ic = _intercom_errors()
     if isinstance(error, ic.IntercomRateLimited):
-        reset_at = getattr(error, "reset_at", None)
-        wait = None
-        if reset_at is not None:
-            wait = max(0.0, (reset_at - timezone.now()).total_seconds()) if hasattr(reset_at, "tzinfo") else None
-        return Transient(f"Intercom rate limited: {error}", wait)
+        return Transient(f"Intercom rate limited: {error}", error.wait_seconds())
     if isinstance(error, ic.IntercomServerError | ic.IntercomUnavailable):
         return Transient(f"Intercom unavailable: {error}")
     return Permanent(f"Intercom refused: {type(error).__name__}: {error}")

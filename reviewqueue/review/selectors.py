@@ -161,3 +161,21 @@ def queue_mailboxes() -> list[tuple[str, str]]:
     for mailbox_id, address in rows:
         labels[mailbox_id] = labels.get(mailbox_id) or address or mailbox_id
     return sorted(labels.items(), key=lambda item: item[1])
+
+
+def drafts_page(*, status: str, filters: QueueFilters | None = None, page: int = 1, per_page: int = DEFAULT_PAGE_SIZE):
+    """Drafts that left the queue (decided, decided elsewhere, failed), newest first: two queries."""
+    filters = filters or QueueFilters()
+    per_page = max(1, min(per_page, MAX_PAGE_SIZE))
+    drafts = Draft.objects.filter(status=status)
+    if filters.mailbox_id:
+        drafts = drafts.filter(mailbox_id=filters.mailbox_id)
+    if filters.flag:
+        drafts = drafts.filter(**{f"flag_{filters.flag}": True})
+    total = drafts.count()
+    rows = list(
+        drafts.defer("markdown", "tags").order_by("-updated_at", "-id")[(page - 1) * per_page : page * per_page]
+    )
+    for draft in rows:
+        draft.claim_holder, draft.claim_expires_at = None, None
+    return QueuePage(drafts=rows, page=page, per_page=per_page, total=total, filters=filters)

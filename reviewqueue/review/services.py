@@ -224,13 +224,8 @@ def _link_conversation(email, intercom) -> tuple[str, str]:
         from reviewqueue.integrations.intercom.client import get_intercom_client
 
         intercom = get_intercom_client()
-    candidates = []
-    for contact in intercom.search_contacts(email=email.to[0])[:5]:
-        candidates += intercom.search_conversations(contact_id=contact.id, open_only=True)
-    if not candidates:
-        return "", ""
-    latest = max(candidates, key=lambda c: c.updated_at or c.created_at or datetime.min.replace(tzinfo=None))
-    return latest.id, Draft.ConversationLink.GUESS
+    latest = intercom.find_open_conversation(email=email.to[0])
+    return (latest.id, Draft.ConversationLink.GUESS) if latest is not None else ("", "")
 
 
 def _snapshot_refresh(conversation_id: str, intercom):

@@ -1,0 +1,243 @@
+"""The review API: a person's own token (`Authorization: Bearer rqp_…`), the same rules as the pages.
+
+Endpoints and JSON shapes (the OpenAPI document at /api/v1/openapi.json follows these):
+
+GET /api/v1/drafts?status=pending&mailbox=<id>&flag=<flag>&page=1&per_page=50
+    200 {"drafts": [DraftSummary], "page": int, "per_page": int (≤ 200), "total": int, "has_next": bool}
+    status: pending (default; queue order: the longest-waiting customer first) | decided |
+    decided_elsewhere | failed (newest first). flag: customer_replied | recipient_not_contact |
+    spam | attachments | unknown_links.
+GET /api/v1/drafts/<id>
+    200 DraftDetail; 404 {"error"}
+POST /api/v1/drafts/<id>/decision   body {"action": "approve"|"reject", "reason": str}
+    201 {"decision": Decision, "draft": DraftDetail}
+    400 {"error", "fields"?: {name: message}}: not JSON, not an object, bad action, reject without reason
+    404 {"error"}: no such draft
+    409 {"error", "conflict": "already_decided", "decision": Decision}: someone decided first
+    409 {"error", "conflict": "claimed", "claimed_by": Person, "expires_at"}: another reviewer's live claim
+    409 {"error", "conflict": "not_pending", "status", "status_detail"}: decided elsewhere / failed
+POST /api/v1/drafts   intake for agents (intake token): reviewqueue.routing.intake.intake_draft
+Every endpoint: 401 {"error"} without a valid personal token (WWW-Authenticate: Bearer),
+403 {"error"} when its owner lacks the reviewer role.
+
+DraftSummary {id, email_id, mailbox_id, mailbox_address, status, from, to[], cc[], subject,
+  received_at, waiting_since, conversation_id, conversation_link ("intake"|"tag"|"guess"|""),
+  flags[], claim: {holder: Person, expires_at}|null, has_attachments}
+DraftDetail = DraftSummary + {markdown, attachments[{name, content_type, size}], spam_verdict,
+  spam_score, content_hash, snapshot_id, latest_snapshot_id, status_detail, email_status,
+  unknown_link_domains[], delivered_at, bounced_at, decision: Decision|null}
+Decision {id, action, reason, reviewer: Person, decided_at, origin ("web"|"api"), multimail_status}
+Person {id, username, name, email}
+Times are ISO 8601 in UTC.
+"""
+
+import json
+
+from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from reviewqueue.accounts.decorators import api_role_required
+from reviewqueue.accounts.http import request_origin
+from reviewqueue.review import selectors
+from reviewqueue.review.errors import (
+    DraftAlreadyDecided,
+    DraftClaimedByOther,
+    DraftNotPending,
+    InvalidDecision,
+)
+from reviewqueue.review.models import Decision, Draft
+from reviewqueue.review.services import draft_decide
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+def _error(status: int, message: str, **extra) -> JsonResponse:
+    return JsonResponse({"error": message, **extra}, status=status)
+
+
+def _when(value) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _person(user) -> dict:
+    return {"id": user.pk, "username": user.get_username(), "name": user.get_full_name(), "email": user.email}
+
+
+def draft_summary_json(draft: Draft) -> dict:
+    holder = getattr(draft, "claim_holder", None)
+    return {
+        "id": draft.pk,
+        "email_id": draft.email_id,
+        "mailbox_id": draft.mailbox_id,
+        "mailbox_address": draft.mailbox_address,
+        "status": draft.status,
+        "from": draft.from_address,
+        "to": draft.to,
+        "cc": draft.cc,
+        "subject": draft.subject,
+        "received_at": _when(draft.received_at),
+        "waiting_since": _when(draft.waiting_since),
+        "conversation_id": draft.conversation_id,
+        "conversation_link": draft.conversation_link,
+        "flags": draft.flags,
+        "has_attachments": draft.flag_attachments,
+        "claim": {"holder": _person(holder), "expires_at": _when(draft.claim_expires_at)} if holder else None,
+    }
+
+
+def decision_json(decision: Decision) -> dict:
+    return {
+        "id": decision.pk,
+        "action": decision.action,
+        "reason": decision.reason,
+        "reviewer": {
+            "id": decision.reviewer_id,
+            "username": decision.reviewer_username,
+            "name": decision.reviewer_name,
+            "email": decision.reviewer_email,
+        },
+        "decided_at": _when(decision.decided_at),
+        "origin": decision.origin,
+        "multimail_status": decision.multimail_status,
+    }
+
+
+def draft_detail_json(detail: selectors.DraftDetail) -> dict:
+    draft = detail.draft
+    return {
+        **draft_summary_json(draft),
+        "markdown": draft.markdown,
+        "attachments": draft.attachments,
+        "spam_verdict": draft.spam_verdict,
+        "spam_score": draft.spam_score,
+        "content_hash": draft.content_hash,
+        "snapshot_id": draft.snapshot_id,
+        "latest_snapshot_id": draft.latest_snapshot_id,
+        "status_detail": draft.status_detail,
+        "email_status": draft.email_status,
+        "unknown_link_domains": draft.unknown_link_domains,
+        "delivered_at": _when(draft.delivered_at),
+        "bounced_at": _when(draft.bounced_at),
+        "decision": decision_json(detail.decision) if detail.decision else None,
+    }
+
+
+@csrf_exempt  # bearer tokens, never cookies: no cross-site request can carry one
+def drafts_collection(request):
+    """GET lists drafts (personal token); POST is intake for agents (intake token)."""
+    if request.method == "POST":
+        from reviewqueue.routing.intake import intake_draft
+
+        return intake_draft(request)
+    if request.method != "GET":
+        return _error(405, "use GET to list drafts or POST to submit one")
+    return drafts_list(request)
+
+
+def _positive_int(value: str | None, default: int, name: str) -> int:
+    if value in (None, ""):
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a positive integer") from None
+    if number < 1:
+        raise ValueError(f"{name} must be a positive integer")
+    return number
+
+
+@api_role_required("reviewer")
+def drafts_list(request):
+    status = request.GET.get("status", Draft.Status.PENDING)
+    if status not in Draft.Status.values:
+        return _error(400, f"status must be one of {', '.join(Draft.Status.values)}")
+    try:
+        page = _positive_int(request.GET.get("page"), 1, "page")
+        per_page = min(_positive_int(request.GET.get("per_page"), selectors.DEFAULT_PAGE_SIZE, "per_page"), 200)
+        filters = selectors.QueueFilters(mailbox_id=request.GET.get("mailbox", ""), flag=request.GET.get("flag", ""))
+    except ValueError as error:
+        return _error(400, str(error))
+    if status == Draft.Status.PENDING:
+        result = selectors.queue_page(user=request.user, filters=filters, page=page, per_page=per_page)
+    else:
+        result = selectors.drafts_page(status=status, filters=filters, page=page, per_page=per_page)
+    return JsonResponse(
+        {
+            "drafts": [draft_summary_json(d) for d in result.drafts],
+            "page": result.page,
+            "per_page": result.per_page,
+            "total": result.total,
+            "has_next": result.has_next,
+        }
+    )
+
+
+@csrf_exempt
+@require_GET
+@api_role_required("reviewer")
+def draft_get(request, draft_id: int):
+    detail = selectors.draft_detail(draft_id=draft_id)
+    if detail is None:
+        return _error(404, f"no draft {draft_id}")
+    return JsonResponse(draft_detail_json(detail))
+
+
+def _decision_body(request) -> tuple[dict | None, JsonResponse | None]:
+    if len(request.body) > MAX_BODY_BYTES:
+        return None, _error(413, f"body larger than {MAX_BODY_BYTES} bytes")
+    try:
+        body = json.loads(request.body or b"")
+    except (ValueError, UnicodeDecodeError):
+        return None, _error(400, 'body must be JSON: {"action": "approve"|"reject", "reason": "…"}')
+    if not isinstance(body, dict):
+        return None, _error(400, "body must be a JSON object")
+    fields = {}
+    if body.get("action") not in Decision.Action.values:
+        fields["action"] = "must be approve or reject"
+    reason = body.get("reason", "")
+    if not isinstance(reason, str):
+        fields["reason"] = "must be a string"
+    elif len(reason) > 2000:
+        fields["reason"] = "at most 2000 characters"
+    elif body.get("action") == Decision.Action.REJECT and not reason.strip():
+        fields["reason"] = "a rejection needs a reason"
+    if fields:
+        return None, _error(400, "invalid decision", fields=fields)
+    return body, None
+
+
+@csrf_exempt
+@require_POST
+@api_role_required("reviewer")
+def draft_decision(request, draft_id: int):
+    draft = Draft.objects.filter(pk=draft_id).first()
+    if draft is None:
+        return _error(404, f"no draft {draft_id}")
+    body, problem = _decision_body(request)
+    if problem is not None:
+        return problem
+    try:
+        decision = draft_decide(
+            draft=draft,
+            reviewer=request.user,
+            action=body["action"],
+            reason=body.get("reason", ""),
+            origin=Decision.Origin.API,
+            request_origin=request_origin(request),
+        )
+    except DraftAlreadyDecided as error:
+        return _error(409, str(error), conflict="already_decided", decision=decision_json(error.decision))
+    except DraftClaimedByOther as error:
+        claim = error.claim
+        return _error(
+            409, str(error), conflict="claimed", claimed_by=_person(claim.holder), expires_at=_when(claim.expires_at)
+        )
+    except DraftNotPending as error:
+        return _error(
+            409, str(error), conflict="not_pending", status=error.draft.status, status_detail=error.draft.status_detail
+        )
+    except InvalidDecision as error:
+        return _error(400, str(error))
+    detail = selectors.draft_detail(draft_id=draft_id)
+    return JsonResponse({"decision": decision_json(decision), "draft": draft_detail_json(detail)}, status=201)

@@ -1,0 +1,219 @@
+"""MultiMail and Intercom faked at the HTTP boundary (httpx.MockTransport), counting the calls they get.
+
+They answer in the published shapes (multimail-openapi-subset.json, intercom-notes.md) so the
+real clients parse them; state lives in plain dicts so a test can arrange and inspect it.
+"""
+
+import json
+import re
+import threading
+import time
+from collections import Counter
+
+import httpx
+
+from reviewqueue.integrations.intercom.client import IntercomClient
+from reviewqueue.integrations.multimail.client import MultiMailClient
+
+
+def _json(status: int, body: dict) -> httpx.Response:
+    return httpx.Response(status, json=body)
+
+
+class FakeMultiMail:
+    def __init__(self):
+        self.emails: dict[str, dict] = {}
+        self.calls: Counter = Counter()
+        self.down = False  # answer 503 to everything
+        self.lock = threading.Lock()
+
+    def add_email(self, email_id: str, *, mailbox_id: str = "mbx_1", **fields) -> dict:
+        email = {
+            "id": email_id,
+            "mailbox_id": mailbox_id,
+            "from": "support@acme.test",
+            "to": ["customer@example.com"],
+            "cc": [],
+            "subject": f"Re: order {email_id}",
+            "markdown": "Hello, your order shipped.",
+            "status": "pending_send_approval",
+            "received_at": "2026-11-25T10:00:00Z",
+            "thread_id": f"thr_{email_id}",
+            "attachments": [],
+            "tags": {},
+            "spam_verdict": "clean",
+            "spam_score": 0,
+            **fields,
+        }
+        self.emails[email_id] = email
+        return email
+
+    def client(self) -> MultiMailClient:
+        return MultiMailClient(
+            base_url="https://mm.test",
+            api_key="mm_live_oversight",
+            send_api_key="mm_live_send",
+            transport=httpx.MockTransport(self.handle),
+            sleep=lambda _seconds: None,
+        )
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        path, method = request.url.path, request.method
+        with self.lock:
+            if self.down:
+                self.calls["down"] += 1
+                return _json(503, {"error": "unavailable"})
+            if method == "GET" and path == "/v1/oversight/pending":
+                self.calls["pending"] += 1
+                pending = [e for e in self.emails.values() if e["status"] == "pending_send_approval"]
+                emails = [{**e, "body_markdown": e["markdown"], "direction": "outbound"} for e in pending]
+                return _json(200, {"emails": emails})
+            if method == "POST" and path == "/v1/oversight/decide":
+                self.calls["decide"] += 1
+                body = json.loads(request.content)
+                email = self.emails.get(body["email_id"])
+                if email is None or email["status"] != "pending_send_approval":
+                    return _json(404, {"error": "not found or not pending"})
+                email["status"] = "approved_and_sent" if body["action"] == "approve" else "rejected"
+                email["decide_reason"] = body.get("reason", "")
+                self.calls["decide_applied"] += 1
+                return _json(200, {"status": email["status"]})
+            match = re.fullmatch(r"/v1/mailboxes/([^/]+)/emails/([^/]+)(/tags)?", path)
+            if match:
+                email = self.emails.get(match.group(2))
+                if email is None:
+                    return _json(404, {"error": "no such email"})
+                if match.group(3) and method == "PUT":
+                    self.calls["set_tags"] += 1
+                    email["tags"] = json.loads(request.content)["tags"]
+                    return _json(200, {"tags": email["tags"]})
+                self.calls["get_email"] += 1
+                return _json(200, email)
+        return _json(404, {"error": f"no route {method} {path}"})
+
+
+class FakeIntercom:
+    def __init__(self):
+        self.conversations: dict[str, dict] = {}
+        self.contacts: dict[str, dict] = {}
+        self.tags: dict[str, dict] = {}
+        self.calls: Counter = Counter()
+        self.down = False
+        self.lock = threading.Lock()
+        self._ids = 1000
+
+    def _next_id(self) -> str:
+        self._ids += 1
+        return str(self._ids)
+
+    def add_contact(self, email: str) -> dict:
+        contact = {"type": "contact", "id": f"ct_{len(self.contacts) + 1}", "email": email, "role": "user"}
+        self.contacts[contact["id"]] = contact
+        return contact
+
+    def add_conversation(self, conversation_id: str, *, contact: dict, updated_at: int = 1_764_000_000, **fields):
+        conversation = {
+            "type": "conversation",
+            "id": conversation_id,
+            "title": "Order question",
+            "created_at": updated_at - 3600,
+            "updated_at": updated_at,
+            "waiting_since": updated_at - 1800,
+            "open": True,
+            "state": "open",
+            "priority": "not_priority",
+            "admin_assignee_id": None,
+            "team_assignee_id": None,
+            "source": {
+                "type": "conversation",
+                "subject": "",
+                "body": "<p>Where is my order? See https://shop.acme.test/orders/1</p>",
+                "author": {"type": "user", "id": contact["id"], "name": "Cleo", "email": contact["email"]},
+            },
+            "contacts": {"type": "contact.list", "contacts": [{"type": "contact", "id": contact["id"], **contact}]},
+            "tags": {"type": "tag.list", "tags": []},
+            "conversation_parts": {"type": "conversation_part.list", "conversation_parts": []},
+            **fields,
+        }
+        self.conversations[conversation_id] = conversation
+        return conversation
+
+    def add_part(self, conversation_id: str, *, author_type: str, body: str, created_at: int, part_type="comment"):
+        conversation = self.conversations[conversation_id]
+        part = {
+            "type": "conversation_part",
+            "id": self._next_id(),
+            "part_type": part_type,
+            "body": body,
+            "created_at": created_at,
+            "author": {"type": author_type, "id": "a1", "name": "Cleo", "email": ""},
+        }
+        conversation["conversation_parts"]["conversation_parts"].append(part)
+        conversation["updated_at"] = max(conversation["updated_at"], created_at)
+        return part
+
+    def notes(self, conversation_id: str) -> list[dict]:
+        parts = self.conversations[conversation_id]["conversation_parts"]["conversation_parts"]
+        return [p for p in parts if p["part_type"] == "note"]
+
+    def client(self) -> IntercomClient:
+        return IntercomClient(
+            base_url="https://intercom.test",
+            access_token="ic_token",
+            admin_id="admin_1",
+            transport=httpx.MockTransport(self.handle),
+            sleep=lambda _seconds: None,
+        )
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        path, method = request.url.path, request.method
+        with self.lock:
+            if self.down:
+                self.calls["down"] += 1
+                return _json(
+                    503, {"type": "error.list", "errors": [{"code": "service_unavailable", "message": "down"}]}
+                )
+            if path == "/me":
+                return _json(200, {"type": "admin", "id": "admin_1", "name": "Bot", "app": {"id_code": "app1"}})
+            if method == "POST" and path == "/contacts/search":
+                self.calls["search_contacts"] += 1
+                email = json.loads(request.content)["query"]["value"]
+                return _json(200, {"type": "list", "data": [c for c in self.contacts.values() if c["email"] == email]})
+            if method == "POST" and path == "/conversations/search":
+                self.calls["search_conversations"] += 1
+                conditions = json.loads(request.content)["query"]["value"]
+                contact_id = conditions[0]["value"]
+                found = [
+                    c
+                    for c in self.conversations.values()
+                    if any(x["id"] == contact_id for x in c["contacts"]["contacts"]) and c["open"]
+                ]
+                return _json(200, {"type": "conversation.list", "conversations": found})
+            if method == "POST" and path == "/tags":
+                name = json.loads(request.content)["name"]
+                tag = self.tags.setdefault(name, {"type": "tag", "id": f"tag_{len(self.tags) + 1}", "name": name})
+                return _json(200, tag)
+            match = re.fullmatch(r"/conversations/([^/]+)(/reply|/tags)?", path)
+            if match and match.group(1) in self.conversations:
+                conversation = self.conversations[match.group(1)]
+                if match.group(2) == "/reply":
+                    self.calls["add_note"] += 1
+                    body = json.loads(request.content)
+                    self.add_part(
+                        conversation["id"],
+                        author_type="admin",
+                        body=body["body"],
+                        created_at=int(time.time()),
+                        part_type="note",
+                    )
+                    return _json(200, conversation)
+                if match.group(2) == "/tags":
+                    self.calls["tag_conversation"] += 1
+                    tag_id = json.loads(request.content)["id"]
+                    tag = next(t for t in self.tags.values() if t["id"] == tag_id)
+                    if tag not in conversation["tags"]["tags"]:
+                        conversation["tags"]["tags"].append(tag)
+                    return _json(200, tag)
+                self.calls["get_conversation"] += 1
+                return _json(200, conversation)
+        return _json(404, {"type": "error.list", "errors": [{"code": "not_found", "message": path}]})

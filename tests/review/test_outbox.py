@@ -1,0 +1,158 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from reviewqueue.audit.models import AuditEvent
+from reviewqueue.audit.services import Actor
+from reviewqueue.review.models import OutboxItem
+from reviewqueue.review.outbox import MAX_ATTEMPTS, outbox_run, outbox_sweep
+from reviewqueue.review.services import draft_decide, outbox_retry
+from tests.review.conftest import received_draft
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def linked_draft(db, multimail, intercom, use_fakes):
+    contact = intercom.add_contact("customer@example.com")
+    intercom.add_conversation("c_7", contact=contact)
+    multimail.add_email("em_1", tags={"intercom_conversation_id": "c_7"})
+    return received_draft(conversation_id="c_7", conversation_link="tag", subject="Your refund")
+
+
+def run_all(multimail, intercom):
+    """Run every due item in order, as the workers would."""
+    mm, ic = multimail.client(), intercom.client()
+    for item in OutboxItem.objects.order_by("sequence", "pk"):
+        outbox_run(item_id=item.pk, multimail=mm, intercom=ic)
+
+
+def decide(draft, reviewer, action="approve", reason=""):
+    reviewer.first_name, reviewer.last_name = "Rita", "Reyes"
+    reviewer.save()
+    return draft_decide(draft=draft, reviewer=reviewer, action=action, reason=reason, origin="web")
+
+
+def test_an_approval_reaches_multimail_naming_the_reviewer_and_the_conversation_gets_a_note(
+    broker, linked_draft, reviewer, multimail, intercom
+):
+    decision = decide(linked_draft, reviewer)
+    run_all(multimail, intercom)
+    email = multimail.emails["em_1"]
+    assert email["status"] == "approved_and_sent"
+    assert "Rita Reyes" in email["decide_reason"] and f"decision {decision.pk}" in email["decide_reason"]
+    assert email["tags"] == {
+        "intercom_conversation_id": "c_7",
+        "reviewed_by": "rita",
+        "review_decision_id": str(decision.pk),
+    }
+    [note] = intercom.notes("c_7")
+    assert "Email «Your refund» to customer@example.com approved by Rita Reyes" in note["body"]
+    assert [t["name"] for t in intercom.conversations["c_7"]["tags"]["tags"]] == ["email-approved"]
+    assert set(OutboxItem.objects.values_list("status", flat=True)) == {"done"}
+    assert AuditEvent.objects.filter(action="decide.sent").count() == 1
+    assert AuditEvent.objects.filter(action="intercom.note_written").count() == 1
+
+
+def test_a_rejection_note_gives_the_reason(broker, linked_draft, reviewer, multimail, intercom):
+    decide(linked_draft, reviewer, action="reject", reason="Wrong recipient")
+    run_all(multimail, intercom)
+    assert multimail.emails["em_1"]["status"] == "rejected"
+    [note] = intercom.notes("c_7")
+    assert "rejected by Rita Reyes: Wrong recipient" in note["body"]
+
+
+def test_the_note_waits_until_multimail_took_the_decision(broker, linked_draft, reviewer, multimail, intercom):
+    decide(linked_draft, reviewer)
+    note = OutboxItem.objects.get(kind="intercom_note")
+    assert outbox_run(item_id=note.pk, intercom=intercom.client()) == "waiting"
+    assert intercom.notes("c_7") == []
+
+
+def test_a_404_whose_decision_went_through_is_reconciled_not_retried(
+    broker, linked_draft, reviewer, multimail, intercom
+):
+    decide(linked_draft, reviewer)
+    multimail.emails["em_1"]["status"] = "approved_and_sent"  # our first call went through; its answer was lost
+    run_all(multimail, intercom)
+    item = OutboxItem.objects.get(kind="decide")
+    assert item.status == "done"
+    assert multimail.calls["decide"] == 1
+    assert AuditEvent.objects.filter(action="decide.reconciled").count() == 1
+
+
+def test_a_404_for_an_email_in_another_state_fails_visibly(broker, linked_draft, reviewer, multimail, intercom):
+    decide(linked_draft, reviewer)
+    multimail.emails["em_1"]["status"] = "cancelled"
+    run_all(multimail, intercom)
+    item = OutboxItem.objects.get(kind="decide")
+    assert item.status == "failed"
+    assert "cancelled" in item.last_error
+    assert AuditEvent.objects.filter(action="decide.failed").count() == 1
+    assert intercom.notes("c_7") == []  # nothing is announced for a decision MultiMail did not take
+
+
+def test_multimail_down_means_retry_later_with_backoff(broker, linked_draft, reviewer, multimail, intercom):
+    decide(linked_draft, reviewer)
+    multimail.down = True
+    item = OutboxItem.objects.get(kind="decide")
+    assert outbox_run(item_id=item.pk, multimail=multimail.client()) == "retry"
+    item.refresh_from_db()
+    assert item.status == "pending" and item.next_attempt_at > timezone.now()
+    assert "unavailable" in item.last_error
+    assert ("review.outbox_run", [item.pk]) in broker.queued()
+    multimail.down = False
+    assert outbox_run(item_id=item.pk, multimail=multimail.client()) == "busy"  # not due yet
+    OutboxItem.objects.filter(pk=item.pk).update(next_attempt_at=timezone.now())  # the backoff has passed
+    assert outbox_run(item_id=item.pk, multimail=multimail.client()) == "done"
+
+
+def test_retries_are_bounded_then_the_failure_is_visible_and_retryable(
+    broker, linked_draft, reviewer, multimail, admin_user
+):
+    decide(linked_draft, reviewer)
+    multimail.down = True
+    item = OutboxItem.objects.get(kind="decide")
+    OutboxItem.objects.filter(pk=item.pk).update(attempts=MAX_ATTEMPTS - 1)
+    assert outbox_run(item_id=item.pk, multimail=multimail.client()) == "failed"
+    item.refresh_from_db()
+    assert item.status == "failed" and "gave up" in item.last_error
+    retried = outbox_retry(item=item, actor=Actor.person(admin_user))
+    assert (retried.status, retried.attempts) == ("pending", 0)
+    assert AuditEvent.objects.filter(action="outbox.retried").count() == 1
+
+
+def test_two_workers_never_run_the_same_item(broker, linked_draft, reviewer, multimail):
+    decide(linked_draft, reviewer)
+    item = OutboxItem.objects.get(kind="decide")
+    OutboxItem.objects.filter(pk=item.pk).update(status="running", locked_until=timezone.now() + timedelta(seconds=60))
+    assert outbox_run(item_id=item.pk, multimail=multimail.client()) == "busy"
+    assert multimail.calls["decide"] == 0
+
+
+def test_the_sweeper_redrives_items_whose_message_was_lost(broker, linked_draft, reviewer):
+    decide(linked_draft, reviewer)
+    item = OutboxItem.objects.get(kind="decide")
+    OutboxItem.objects.filter(pk=item.pk).update(next_attempt_at=timezone.now() - timedelta(minutes=5))
+    broker.flush()
+    assert outbox_sweep() == 1
+    assert broker.queued() == [("review.outbox_run", [item.pk])]
+
+
+def test_the_sweeper_takes_back_items_of_a_dead_worker(broker, linked_draft, reviewer):
+    decide(linked_draft, reviewer)
+    item = OutboxItem.objects.get(kind="decide")
+    OutboxItem.objects.filter(pk=item.pk).update(status="running", locked_until=timezone.now() - timedelta(seconds=1))
+    assert outbox_sweep() == 1
+
+
+def test_a_note_written_before_a_crash_is_not_written_twice(broker, linked_draft, reviewer, multimail, intercom):
+    decision = decide(linked_draft, reviewer)
+    run_all(multimail, intercom)
+    note = OutboxItem.objects.get(kind="intercom_note")
+    # The worker wrote the note, then died before recording it: the item comes back on a lapsed lease.
+    OutboxItem.objects.filter(pk=note.pk).update(status="running", locked_until=timezone.now() - timedelta(seconds=1))
+    assert outbox_run(item_id=note.pk, intercom=intercom.client()) == "done"
+    assert len(intercom.notes("c_7")) == 1
+    assert f"decision {decision.pk}" in intercom.notes("c_7")[0]["body"]

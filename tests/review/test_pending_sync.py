@@ -1,0 +1,63 @@
+import pytest
+from django.core.management import CommandError, call_command
+
+from reviewqueue.audit.models import AuditEvent
+from reviewqueue.review.models import Draft
+from reviewqueue.review.services import POLL_LOCK_KEY, pending_sync, poll_last_success
+
+pytestmark = pytest.mark.django_db(transaction=True)  # the poll fetches on threads, each with its own connection
+
+
+def sync(multimail, intercom, **kwargs):
+    return pending_sync(multimail=multimail.client(), intercom=intercom.client(), **kwargs)
+
+
+def test_the_poll_receives_and_fetches_every_pending_draft_once(broker, multimail, intercom):
+    for n in range(12):
+        multimail.add_email(f"em_{n}")
+    first = sync(multimail, intercom, concurrency=4)
+    second = sync(multimail, intercom, concurrency=4)
+    assert (first.pending, first.received, first.fetched, first.errors) == (12, 12, 12, [])
+    assert second.received == 0
+    assert Draft.objects.filter(status="pending", fetched_at__isnull=False).count() == 12
+    assert AuditEvent.objects.filter(action="draft.received").count() == 12
+    assert multimail.calls["get_email"] == 12  # the second poll fetched nothing again
+
+
+def test_a_draft_that_left_pending_outside_reviewqueue_is_shown_as_decided_elsewhere(broker, multimail, intercom):
+    multimail.add_email("em_1")
+    sync(multimail, intercom)
+    multimail.emails["em_1"].update(status="approved_and_sent", approved_by="key_dashboard")
+    result = sync(multimail, intercom)
+    draft = Draft.objects.get(email_id="em_1")
+    assert result.decided_elsewhere == 1
+    assert draft.status == Draft.Status.DECIDED_ELSEWHERE
+    assert "approved_and_sent" in draft.status_detail and "key_dashboard" in draft.status_detail
+    assert AuditEvent.objects.filter(action="draft.decided_elsewhere").count() == 1
+
+
+def test_only_one_poll_runs_at_a_time(broker, multimail, intercom):
+    multimail.add_email("em_1")
+    broker.redis.set(POLL_LOCK_KEY, "another-worker", ex=30)
+    result = sync(multimail, intercom)
+    assert result.skipped
+    assert multimail.calls["pending"] == 0
+    assert not Draft.objects.exists()
+
+
+def test_a_successful_poll_is_recorded_for_readiness(broker, multimail, intercom):
+    assert poll_last_success() is None
+    sync(multimail, intercom)
+    assert poll_last_success() is not None
+
+
+def test_sync_pending_command_reports_what_it_pulled(broker, multimail, intercom, use_fakes, capsys):
+    multimail.add_email("em_1")
+    call_command("sync_pending")
+    assert "new drafts: 1" in capsys.readouterr().out
+
+
+def test_sync_pending_command_says_clearly_when_multimail_is_down(broker, multimail, intercom, use_fakes):
+    multimail.down = True
+    with pytest.raises(CommandError, match="MultiMail"):
+        call_command("sync_pending")
