@@ -149,3 +149,14 @@ def audit_verification_run(*, verification_id: int) -> AuditVerification:
     verification.detail = result.summary()
     verification.save()
     return verification
+
+
+def export_record(*, user, export_format: str, filters: dict, origin: RequestOrigin | None = None) -> AuditEvent:
+    """Audit that `user` exported the filtered log (before the first row leaves)."""
+    return audit_record(
+        actor=Actor.person(user),
+        action="export.made",
+        target_type="audit_log",
+        payload={"format": export_format, "filters": {key: value for key, value in filters.items() if value}},
+        origin=origin,
+    )

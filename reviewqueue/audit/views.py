@@ -1,8 +1,244 @@
-from django.shortcuts import render
+"""Auditor pages: read-only views of the log. The only writes are starting a verification and
+recording that an export was made."""
+
+import csv
+import json
+from urllib.parse import urlencode
+
+from django.db import transaction
+from django.http import Http404, HttpResponseBadRequest, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils.html import escape
+from django.views.decorators.http import require_GET, require_http_methods
 
 from reviewqueue.accounts.decorators import role_required
+from reviewqueue.accounts.http import request_origin
+from reviewqueue.audit import selectors, services
+from reviewqueue.audit.charts import bar_chart
+from reviewqueue.audit.forms import FILTER_FIELDS, EventFilterForm
+from reviewqueue.audit.models import AuditEvent, AuditVerification, ReconciliationFinding, ReconciliationState
+
+
+def _filters(request) -> tuple[EventFilterForm, dict | None]:
+    form = EventFilterForm(request.GET)
+    if not form.is_valid():
+        return form, None
+    return form, {name: form.cleaned_data.get(name) for name in FILTER_FIELDS}
+
+
+def _query_string(request, **overrides) -> str:
+    params = {name: request.GET.get(name, "") for name in FILTER_FIELDS}
+    params.update(overrides)
+    return urlencode({key: value for key, value in params.items() if value not in ("", None)})
 
 
 @role_required("auditor")
+@require_GET
 def events(request):
-    return render(request, "audit/events.html")
+    form, filters = _filters(request)
+    page, next_before = ([], None)
+    if filters is not None:
+        page, next_before = selectors.events_page(filters, before=form.cleaned_data.get("before"))
+    context = {
+        "form": form,
+        "events": page,
+        "next_query": _query_string(request, before=next_before) if next_before else "",
+        "filter_query": _query_string(request),
+        "latest_verification": AuditVerification.objects.first(),
+    }
+    template = "audit/events.html#table" if request.htmx else "audit/events.html"
+    return render(request, template, context, status=200 if filters is not None else 400)
+
+
+@role_required("auditor")
+@require_GET
+def event_detail(request, seq: int):
+    event = get_object_or_404(AuditEvent, seq=seq)
+    return render(
+        request,
+        "audit/event_detail.html",
+        {"event": event, "payload_json": json.dumps(event.payload, indent=2, sort_keys=True, ensure_ascii=False)},
+    )
+
+
+@role_required("auditor")
+@require_GET
+def decision_record(request, decision_id: str):
+    decided = selectors.decided_event(decision_id)
+    if decided is None:
+        raise Http404("no draft.decided event for this decision")
+    payload = decided.payload
+    draft = payload.get("draft") if isinstance(payload.get("draft"), dict) else {}
+    context = {
+        "decided": decided,
+        "payload": payload,
+        "draft": draft,
+        "reviewer": payload.get("reviewer") if isinstance(payload.get("reviewer"), dict) else {},
+        "draft_html": _markdown_html(str(draft.get("markdown") or "")),
+        "snapshot": _snapshot(payload.get("snapshot_id")),
+        "later_events": selectors.events_after_decision(decided),
+    }
+    return render(request, "audit/decision.html", context)
+
+
+def _markdown_html(markdown: str):
+    # The review app's one sanitising policy when present; plain escaped text otherwise.
+    try:
+        from reviewqueue.review.rendering import render_markdown
+    except ImportError:
+        return escape(markdown)
+    return render_markdown(markdown)
+
+
+def _snapshot(snapshot_id) -> dict:
+    """The conversation the reviewer was shown, when the Intercom snapshot store is there and has it."""
+    if snapshot_id in (None, ""):
+        return {"available": False, "why": "no snapshot was recorded with this decision"}
+    try:
+        from reviewqueue.integrations.intercom.models import ConversationSnapshot
+        from reviewqueue.review.rendering import sanitize_html
+    except ImportError:
+        return {"available": False, "why": "snapshot not available"}
+    snapshot = ConversationSnapshot.objects.filter(pk=snapshot_id).first()
+    if snapshot is None:
+        return {"available": False, "why": f"snapshot #{snapshot_id} not available"}
+    try:
+        conversation = snapshot.conversation
+    except (KeyError, TypeError, ValueError):
+        return {"available": False, "why": f"snapshot #{snapshot_id} could not be read"}
+    parts = [
+        {"author": getattr(part.author, "name", "") or getattr(part.author, "type", ""), "part": part}
+        for part in conversation.parts
+    ]
+    return {
+        "available": True,
+        "snapshot": snapshot,
+        "conversation": conversation,
+        "source_html": sanitize_html(conversation.source.body or "") if conversation.source else "",
+        "parts": [{**p, "html": sanitize_html(p["part"].body or "")} for p in parts],
+    }
+
+
+# --- Export ---------------------------------------------------------------------------------------
+
+
+class _Echo:
+    """A file-like object whose write returns the line, for csv.writer in a streaming response."""
+
+    def write(self, value):
+        return value
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        return json.dumps(value, sort_keys=True, ensure_ascii=False)
+    text = value.isoformat() if hasattr(value, "isoformat") else str(value)
+    # A spreadsheet would run a cell starting with a formula sign: keep it text.
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def _csv_lines(rows):
+    writer = csv.writer(_Echo())
+    yield writer.writerow(selectors.EXPORT_COLUMNS)
+    for row in rows:
+        yield writer.writerow([_csv_cell(value) for value in row])
+
+
+def _jsonl_lines(rows):
+    for row in rows:
+        record = dict(zip(selectors.EXPORT_COLUMNS, row, strict=True))
+        record["created_at"] = record["created_at"].isoformat()
+        yield json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n"
+
+
+_EXPORTS = {
+    "csv": ("text/csv; charset=utf-8", _csv_lines),
+    "jsonl": ("application/x-ndjson; charset=utf-8", _jsonl_lines),
+}
+
+
+@role_required("auditor")
+@require_GET
+def export(request, export_format: str):
+    if export_format not in _EXPORTS:
+        raise Http404("unknown export format")
+    form, filters = _filters(request)
+    if filters is None:
+        return HttpResponseBadRequest("Invalid filters: " + "; ".join(m for ms in form.errors.values() for m in ms))
+    with transaction.atomic():
+        services.export_record(
+            user=request.user, export_format=export_format, filters=filters, origin=request_origin(request)
+        )
+    content_type, lines = _EXPORTS[export_format]
+    response = StreamingHttpResponse(lines(selectors.export_rows(filters)), content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="audit-events.{export_format}"'
+    return response
+
+
+# --- Summaries ------------------------------------------------------------------------------------
+
+
+@role_required("auditor")
+@require_GET
+def summaries(request):
+    form, filters = _filters(request)
+    if filters is None:
+        return render(request, "audit/summaries.html", {"form": form}, status=400)
+    sections = []
+    for by, title in (("reviewer", "Per reviewer"), ("mailbox", "Per mailbox")):
+        rows = selectors.decision_summaries(filters, by=by)
+        chart = bar_chart(
+            f"Decisions {title.lower()}",
+            [(row.key, row.decisions, f"{row.decisions} · {row.approval_rate:.0%} approved") for row in rows[:15]],
+        )
+        sections.append({"by": by, "title": title, "rows": rows, "chart": chart})
+    return render(request, "audit/summaries.html", {"form": form, "sections": sections})
+
+
+# --- Verification ---------------------------------------------------------------------------------
+
+
+@role_required("auditor")
+@require_http_methods(["GET", "POST"])
+def verification(request):
+    if request.method == "POST":
+        started = services.audit_verification_start(started_by=request.user, origin=request_origin(request))
+        _enqueue_verification(started.pk)
+        return render(request, "audit/verification.html#status", {"verification": started})
+    return render(request, "audit/verification.html", {"verification": AuditVerification.objects.first()})
+
+
+def _enqueue_verification(verification_id: int) -> None:
+    from reviewqueue.audit.tasks import audit_verify
+
+    transaction.on_commit(lambda: audit_verify.delay(verification_id))
+
+
+@role_required("auditor")
+@require_GET
+def verification_status(request, verification_id: int):
+    found = get_object_or_404(AuditVerification, pk=verification_id)
+    return render(request, "audit/verification.html#status", {"verification": found})
+
+
+# --- Reconciliation -------------------------------------------------------------------------------
+
+
+@role_required("auditor")
+@require_GET
+def reconciliation(request):
+    show = request.GET.get("show", "open")
+    findings = ReconciliationFinding.objects.all()
+    if show == "open":
+        findings = findings.filter(resolved_at__isnull=True)
+    context = {
+        "findings": findings[:500],
+        "show": show,
+        "state": ReconciliationState.objects.filter(source="multimail").first(),
+    }
+    return render(request, "audit/reconciliation.html", context)

@@ -1,0 +1,155 @@
+"""Reads the auditor pages, exports and summaries share."""
+
+import statistics
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+from django.db.models.fields.json import KT
+
+from reviewqueue.audit.models import AuditEvent
+
+PAGE_SIZE = 50
+# Must be the very expression of the GIN index (migration 0004), or PostgreSQL cannot use it.
+_REASON_MATCH = "to_tsvector('english', coalesce(payload->>'reason', '')) @@ websearch_to_tsquery('english', %s)"
+_PAYLOAD_FILTERS = {"mailbox": "mailbox_id", "conversation": "conversation_id", "decision": "decision_id"}
+
+
+def events_filtered(filters: dict) -> QuerySet[AuditEvent]:
+    """Events matching the cleaned filters of EventFilterForm (empty values are ignored)."""
+    events = AuditEvent.objects.all()
+    if filters.get("since"):
+        events = events.filter(created_at__gte=filters["since"])
+    if filters.get("until"):
+        events = events.filter(created_at__lte=filters["until"])
+    if filters.get("actor"):
+        events = events.filter(actor_label=filters["actor"])
+    action = filters.get("action")
+    if action:
+        events = events.filter(action__startswith=action) if action.endswith(".") else events.filter(action=action)
+    for name, key in _PAYLOAD_FILTERS.items():
+        if filters.get(name):
+            events = events.alias(**{f"p_{key}": KT(f"payload__{key}")}).filter(**{f"p_{key}": filters[name]})
+    if filters.get("draft"):
+        draft = filters["draft"]
+        events = events.alias(p_draft_id=KT("payload__draft_id")).filter(
+            Q(target_type="draft", target_id=draft) | Q(p_draft_id=draft)
+        )
+    if filters.get("q"):
+        events = events.extra(where=[_REASON_MATCH], params=[filters["q"]])  # noqa: S610 (parameterised)
+    return events
+
+
+def events_page(
+    filters: dict, *, before: int | None = None, size: int = PAGE_SIZE
+) -> tuple[list[AuditEvent], int | None]:
+    """One newest-first page (keyset by seq) and the cursor of the next page, if there is one."""
+    events = events_filtered(filters).order_by("-seq")
+    if before:
+        events = events.filter(seq__lt=before)
+    page = list(events[: size + 1])
+    more = len(page) > size
+    page = page[:size]
+    return page, (page[-1].seq if more else None)
+
+
+def decided_event(decision_id: str) -> AuditEvent | None:
+    return (
+        AuditEvent.objects.alias(p_decision_id=KT("payload__decision_id"))
+        .filter(action="draft.decided", p_decision_id=str(decision_id))
+        .order_by("seq")
+        .first()
+    )
+
+
+def events_after_decision(decided: AuditEvent) -> list[AuditEvent]:
+    """Everything that happened to the decided draft afterwards (sent, note written, delivered…)."""
+    draft_id = str(decided.payload.get("draft_id") or decided.target_id)
+    return list(
+        AuditEvent.objects.alias(p_draft_id=KT("payload__draft_id"))
+        .filter(seq__gt=decided.seq)
+        .filter(Q(target_type="draft", target_id=draft_id) | Q(p_draft_id=draft_id))
+        .order_by("seq")[:500]
+    )
+
+
+# --- Summaries -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DecisionSummary:
+    key: str
+    decisions: int
+    approved: int
+    median_seconds: float | None
+
+    @property
+    def approval_rate(self) -> float:
+        return self.approved / self.decisions if self.decisions else 0.0
+
+
+def decision_summaries(filters: dict, *, by: str) -> list[DecisionSummary]:
+    """Per reviewer (by="reviewer") or per mailbox (by="mailbox"), from the draft.decided events."""
+    groups: dict[str, dict] = {}
+    decided = events_filtered(filters).filter(action="draft.decided")
+    for created_at, payload in decided.values_list("created_at", "payload").iterator(chunk_size=2000):
+        key = _summary_key(payload, by)
+        group = groups.setdefault(key, {"decisions": 0, "approved": 0, "waits": []})
+        group["decisions"] += 1
+        group["approved"] += payload.get("action") == "approve"
+        wait = _seconds_waited(payload, created_at)
+        if wait is not None:
+            group["waits"].append(wait)
+    return sorted(
+        (
+            DecisionSummary(key, g["decisions"], g["approved"], statistics.median(g["waits"]) if g["waits"] else None)
+            for key, g in groups.items()
+        ),
+        key=lambda s: (-s.decisions, s.key),
+    )
+
+
+def _summary_key(payload: dict, by: str) -> str:
+    if by == "mailbox":
+        return str(payload.get("mailbox_id") or "(no mailbox)")
+    reviewer = payload.get("reviewer") if isinstance(payload.get("reviewer"), dict) else {}
+    return str(reviewer.get("username") or reviewer.get("name") or "(unknown)")
+
+
+def _seconds_waited(payload: dict, decided_at) -> float | None:
+    from django.utils.dateparse import parse_datetime
+
+    raw_received, raw_decided = payload.get("draft_received_at"), payload.get("decided_at")
+    try:
+        received = parse_datetime(raw_received) if isinstance(raw_received, str) else None
+        decided = parse_datetime(raw_decided) if isinstance(raw_decided, str) else None
+    except ValueError:
+        return None
+    if received is None or received.tzinfo is None:
+        return None
+    decided = decided if decided is not None and decided.tzinfo is not None else decided_at
+    return max((decided - received).total_seconds(), 0.0)
+
+
+# --- Export --------------------------------------------------------------------------------------
+
+EXPORT_COLUMNS = (
+    "seq",
+    "created_at",
+    "actor_type",
+    "actor_id",
+    "actor_label",
+    "action",
+    "target_type",
+    "target_id",
+    "ip",
+    "user_agent",
+    "payload",
+    "prev_hash",
+    "hash",
+)
+
+
+def export_rows(filters: dict, *, chunk_size: int = 2000) -> Iterator[tuple]:
+    """Filtered events in seq order through a server-side cursor: memory stays flat at any size."""
+    return events_filtered(filters).order_by("seq").values_list(*EXPORT_COLUMNS).iterator(chunk_size=chunk_size)
