@@ -47,6 +47,14 @@ def intercom_webhook_handle(self, record_id: int) -> str | None:
         return InboundWebhook.Status.FAILED
 
 
+@shared_task(name="intercom_webhooks_fan_out")
+def intercom_webhooks_fan_out(record_ids: list[int]) -> int:
+    """One task per notification, for a burst the receiver published as one message."""
+    for record_id in record_ids:
+        intercom_webhook_handle.delay(record_id)
+    return len(record_ids)
+
+
 @shared_task(name="intercom_webhooks_redrive")
 def intercom_webhooks_redrive() -> int:
     """Re-enqueue notifications still `received` long after arrival (their enqueue was lost)."""

@@ -11,21 +11,21 @@ from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from reviewqueue.integrations.background import enqueue_in_background
+from reviewqueue.integrations.background import BackgroundPublisher
 from reviewqueue.integrations.inbound.models import InboundWebhook
 from reviewqueue.integrations.inbound.services import body_fingerprint, inbound_store
 from reviewqueue.integrations.intercom.notifications import CONVERSATION_TOPICS, PING_TOPIC, conversation_id_of
 from reviewqueue.integrations.intercom.signature import verify_signature
+from reviewqueue.integrations.intercom.tasks import intercom_webhook_handle, intercom_webhooks_fan_out
+
+# Handling is published off the request thread (see integrations/background.py).
+PUBLISHER = BackgroundPublisher(
+    single=intercom_webhook_handle, fan_out=intercom_webhooks_fan_out, name="intercom-webhook-publisher"
+)
 
 
 def _error(status: int, message: str) -> JsonResponse:
     return JsonResponse({"error": message}, status=status)
-
-
-def _enqueue_handling(record_id: int) -> None:
-    from reviewqueue.integrations.intercom.tasks import intercom_webhook_handle
-
-    enqueue_in_background(intercom_webhook_handle, record_id)
 
 
 @csrf_exempt
@@ -53,7 +53,7 @@ def intercom_webhook(request):
     elif topic in CONVERSATION_TOPICS:
         if not conversation_id_of(notification):
             return _error(400, f"{topic} notification has no data.item.id")
-        status, on_stored = InboundWebhook.Status.RECEIVED, _enqueue_handling
+        status, on_stored = InboundWebhook.Status.RECEIVED, PUBLISHER.submit
     else:  # kept for the record, acted on by nobody
         status, on_stored = InboundWebhook.Status.IGNORED, None
 

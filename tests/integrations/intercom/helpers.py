@@ -28,17 +28,22 @@ def signed_headers(raw: bytes, secret: str = SECRET) -> dict:
 
 
 def queued_handle_tasks(record_id: int, *, remove: bool = False) -> int:
-    """How many `intercom_webhook_handle(record_id)` messages wait in the real broker queue."""
+    """How many times handling `record_id` waits in the real broker queue.
+
+    Counted in both forms the receiver publishes: `intercom_webhook_handle(record_id)`, and
+    `intercom_webhooks_fan_out([..., record_id, ...])` for a burst.
+    """
     broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
     found = 0
     for raw in broker.lrange("celery", 0, -1):
         message = json.loads(raw)
-        headers = message.get("headers", {})
-        if headers.get("task") != "intercom_webhook_handle":
+        task = message.get("headers", {}).get("task")
+        if task not in ("intercom_webhook_handle", "intercom_webhooks_fan_out"):
             continue
         args, _, _ = json.loads(base64.b64decode(message["body"]))
-        if args == [record_id]:
-            found += 1
+        ids = args if task == "intercom_webhook_handle" else args[0]
+        if record_id in ids:
+            found += ids.count(record_id)
             if remove:
                 broker.lrem("celery", 0, raw)
     return found

@@ -5,10 +5,10 @@ import pytest
 from django.core.wsgi import get_wsgi_application
 from django.db import connections
 
-from reviewqueue.integrations.background import wait_for_background_enqueues
 from reviewqueue.integrations.inbound.models import InboundWebhook
 from reviewqueue.integrations.intercom.models import ConversationSnapshot
 from reviewqueue.integrations.intercom.tasks import intercom_webhook_handle
+from reviewqueue.integrations.intercom.webhooks import PUBLISHER
 from reviewqueue.sandbox.intercom import defaults
 from reviewqueue.sandbox.server import serve_in_thread
 from tests.integrations.intercom.helpers import queued_handle_tasks
@@ -48,7 +48,7 @@ def test_customer_reply_in_the_sandbox_reaches_our_receiver_and_refreshes_the_sn
     assert [w["status"] for w in sandbox.webhooks.sent()] == [200]
     record = InboundWebhook.objects.get(source="intercom")
     assert record.topic == "conversation.user.replied"
-    wait_for_background_enqueues()
+    PUBLISHER.flush()
     assert queued_handle_tasks(record.pk, remove=True) == 1
 
     intercom_webhook_handle.apply(args=[record.pk]).get()

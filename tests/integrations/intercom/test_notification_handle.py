@@ -106,3 +106,16 @@ def test_redrive_re_enqueues_only_old_unstarted_notifications(customer_conversat
     assert intercom_webhooks_redrive() == 1
     assert queued_handle_tasks(lost.pk, remove=True) == 1
     assert queued_handle_tasks(fresh.pk) == 0
+
+
+@pytest.mark.django_db
+def test_fan_out_enqueues_one_handling_task_per_notification(customer_conversation):
+    from reviewqueue.integrations.intercom.tasks import intercom_webhooks_fan_out
+    from tests.integrations.intercom.helpers import queued_handle_tasks
+
+    _, created = customer_conversation
+    first = stored("conversation.user.created", created, created_at=created["created_at"])
+    second = stored("conversation.user.replied", created, created_at=created["updated_at"])
+    assert intercom_webhooks_fan_out.apply(args=[[first.pk, second.pk]]).get() == 2
+    assert queued_handle_tasks(first.pk, remove=True) == 1
+    assert queued_handle_tasks(second.pk, remove=True) == 1

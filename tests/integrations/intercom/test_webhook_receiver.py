@@ -7,9 +7,9 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from reviewqueue.integrations.background import wait_for_background_enqueues
 from reviewqueue.integrations.inbound.models import InboundWebhook
 from reviewqueue.integrations.intercom.signature import sign
+from reviewqueue.integrations.intercom.webhooks import PUBLISHER
 from tests.integrations.intercom.helpers import SECRET, fixture_bytes, notification, queued_handle_tasks, signed_headers
 
 URL = "/webhooks/intercom"
@@ -68,7 +68,7 @@ def test_five_concurrent_deliveries_of_one_notification_store_it_once_and_enqueu
 
     assert sorted(answers) == ["accepted", "duplicate", "duplicate", "duplicate", "duplicate"]
     record = InboundWebhook.objects.get()
-    wait_for_background_enqueues()
+    PUBLISHER.flush()
     assert queued_handle_tasks(record.pk, remove=True) == 1
 
 
@@ -143,7 +143,7 @@ def test_unknown_topic_is_accepted_stored_and_marked_ignored_without_enqueuing(c
     record = InboundWebhook.objects.get()
     assert record.status == InboundWebhook.Status.IGNORED
     assert record.topic == "contact.user.created"
-    wait_for_background_enqueues()
+    PUBLISHER.flush()
     assert queued_handle_tasks(record.pk) == 0
 
 
