@@ -13,6 +13,7 @@ from dotenv import load_dotenv
 from reviewqueue import embedded
 from reviewqueue.env import database_from_url, env_bool, env_int, env_list, env_str, env_url
 from reviewqueue.sandbox.intercom import defaults as intercom_sandbox
+from reviewqueue.sandbox.multimail import defaults as multimail_sandbox
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 load_dotenv(BASE_DIR / ".env", override=False)
@@ -42,11 +43,30 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 # --- External services -------------------------------------------------------------------------
 SANDBOX = env_bool("REVIEWQUEUE_SANDBOX", False)
-MULTIMAIL_API_URL = env_url("MULTIMAIL_API_URL", schemes=("https", "http"), default="https://api.multimail.dev")
-MULTIMAIL_API_KEY = env_str("MULTIMAIL_API_KEY", "")  # oversight scope: pending, decide
-MULTIMAIL_SEND_API_KEY = env_str("MULTIMAIL_SEND_API_KEY", "")  # send scope: intake, tags, cancel
-MULTIMAIL_ADMIN_API_KEY = env_str("MULTIMAIL_ADMIN_API_KEY", "")  # admin: mailboxes, webhooks, audit log
-MULTIMAIL_WEBHOOK_SECRET = env_str("MULTIMAIL_WEBHOOK_SECRET", "")
+# With the sandbox on, MultiMail defaults to the local one (reviewqueue/sandbox/multimail) and its
+# fixed local keys, but only while no real MultiMail URL or key is configured: real ones always win,
+# and the sandbox's keys are never mixed with a real account's.
+_MULTIMAIL_SANDBOX = SANDBOX and not any(
+    env_str(name, "")
+    for name in ("MULTIMAIL_API_URL", "MULTIMAIL_API_KEY", "MULTIMAIL_SEND_API_KEY", "MULTIMAIL_ADMIN_API_KEY")
+)
+MULTIMAIL_API_URL = env_url(
+    "MULTIMAIL_API_URL",
+    schemes=("https", "http"),
+    default=multimail_sandbox.API_URL if _MULTIMAIL_SANDBOX else "https://api.multimail.dev",
+)
+MULTIMAIL_API_KEY = env_str("MULTIMAIL_API_KEY", "") or (  # oversight scope: pending, decide
+    multimail_sandbox.OVERSIGHT_KEY if _MULTIMAIL_SANDBOX else ""
+)
+MULTIMAIL_SEND_API_KEY = env_str("MULTIMAIL_SEND_API_KEY", "") or (  # send scope: intake, tags, cancel
+    multimail_sandbox.SEND_KEY if _MULTIMAIL_SANDBOX else ""
+)
+MULTIMAIL_ADMIN_API_KEY = env_str("MULTIMAIL_ADMIN_API_KEY", "") or (  # admin: mailboxes, webhooks, audit log
+    multimail_sandbox.ADMIN_KEY if _MULTIMAIL_SANDBOX else ""
+)
+MULTIMAIL_WEBHOOK_SECRET = env_str("MULTIMAIL_WEBHOOK_SECRET", "") or (
+    multimail_sandbox.WEBHOOK_SECRET if _MULTIMAIL_SANDBOX else ""
+)
 # With the sandbox on, Intercom defaults to the local one (reviewqueue/sandbox/intercom); real values win.
 INTERCOM_API_URL = env_url(
     "INTERCOM_API_URL",

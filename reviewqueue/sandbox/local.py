@@ -1,0 +1,35 @@
+"""The sandbox processes `make run` starts beside the app (see reviewqueue/local.py).
+
+They run only on the local default (REVIEWQUEUE_SANDBOX on); their state lives under var/sandbox/
+so it survives a sandbox restart while `make run` is up.
+"""
+
+import os
+from pathlib import Path
+
+from reviewqueue.sandbox.multimail import defaults as multimail
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+STATE_DIR = BASE_DIR / "var" / "sandbox"
+WEB_URL = "http://" + os.environ.get("REVIEWQUEUE_ADDRESS", "127.0.0.1:8000")
+
+
+def sandbox_processes(python: str) -> dict[str, list[str]]:
+    from django.conf import settings
+
+    if not settings.SANDBOX:
+        return {}
+    processes = {}
+    if settings.MULTIMAIL_API_URL == multimail.API_URL:  # real MultiMail configured: no sandbox for it
+        processes["multimail-sandbox"] = [
+            python,
+            "-m",
+            "reviewqueue.sandbox.multimail",
+            "--port",
+            str(multimail.PORT),
+            "--state",
+            str(STATE_DIR / "multimail.json"),
+            "--webhook-url",
+            f"{WEB_URL}/webhooks/multimail",
+        ]
+    return processes
