@@ -229,6 +229,8 @@ CELERY_BEAT_SCHEDULE["intercom-webhooks-redrive"] = {"task": "intercom_webhooks_
 # Review: the pending-drafts poll (safety net for lost webhooks) and the outbox sweeper (lost broker messages).
 CELERY_BEAT_SCHEDULE["review-pending-sync"] = {"task": "review.pending_sync", "schedule": float(POLL_INTERVAL)}
 CELERY_BEAT_SCHEDULE["review-outbox-sweep"] = {"task": "review.outbox_sweep", "schedule": 15.0}
+# Routing: keep the mailbox list as MultiMail has it (the mailboxes page also has "sync now").
+CELERY_BEAT_SCHEDULE["routing-mailboxes-sync"] = {"task": "routing.mailboxes_sync", "schedule": 300.0}
 
 # --- Logging: one JSON object per line on stdout; secrets are never passed to a logger ----------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()

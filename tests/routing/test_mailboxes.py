@@ -141,3 +141,20 @@ def test_without_an_admin_key_provisioning_is_shown_unavailable(admin_client_, m
     monkeypatch.setattr("reviewqueue.integrations.multimail.client.get_multimail_client", lambda: without_admin)
     body = admin_client_.get(reverse("routing:mailboxes")).content.decode()
     assert "MULTIMAIL_ADMIN_API_KEY" in body
+
+
+def test_the_beat_task_syncs_mailboxes(db, multimail, settings):
+    from reviewqueue.routing.tasks import mailboxes_sync_task
+
+    assert settings.CELERY_BEAT_SCHEDULE["routing-mailboxes-sync"]["task"] == mailboxes_sync_task.name
+    multimail.add_mailbox("mb_1", "one@acme.multimail.dev")
+    mailboxes_sync_task()
+    assert Mailbox.objects.filter(mailbox_id="mb_1", is_active=True).exists()
+
+
+def test_the_beat_task_survives_multimail_failing(db, multimail):
+    from reviewqueue.routing.tasks import mailboxes_sync_task
+
+    multimail.fail[("GET", "/v1/mailboxes")] = (500, {"error": "down"})
+    mailboxes_sync_task()
+    assert not Mailbox.objects.exists()
