@@ -11,6 +11,7 @@ import logging
 import random
 from datetime import timedelta
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -75,6 +76,8 @@ def outbox_run(*, item_id: int, multimail=None, intercom=None) -> str:
         result = _HANDLERS[item.kind](item, _Clients(multimail, intercom))
     except Transient as error:
         return _retry_later(item, str(error), error.retry_after)
+    except SoftTimeLimitExceeded:
+        return _retry_later(item, "took longer than the task's time limit", None)
     except Permanent as error:
         _fail(item, str(error))
         return "failed"
