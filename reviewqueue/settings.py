@@ -224,6 +224,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 600}
 CELERY_BEAT_SCHEDULE: dict = {}
 # Audit: a signed checkpoint of the chain's head every hour (so a cut tail shows); reconcile with MultiMail.
 CELERY_BEAT_SCHEDULE["audit-checkpoint"] = {"task": "audit.checkpoint", "schedule": 3600.0}
+CELERY_BEAT_SCHEDULE["audit-reconcile"] = {"task": "audit.reconcile", "schedule": 300.0}
 # Intercom notifications whose enqueue was lost (the receiver publishes from a background thread).
 CELERY_BEAT_SCHEDULE["intercom-webhooks-redrive"] = {"task": "intercom_webhooks_redrive", "schedule": 60.0}
 # Review: the pending-drafts poll (safety net for lost webhooks) and the outbox sweeper (lost broker messages).

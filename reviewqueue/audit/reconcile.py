@@ -1,0 +1,194 @@
+"""Reconciliation: MultiMail's audit log against our decisions.
+
+MultiMail records every decide call (its API key, not the person). We read its audit log, keep its
+decide entries, and list two kinds of disagreement for auditors:
+- a decision MultiMail recorded that no reviewqueue reviewer made (decided outside reviewqueue);
+- a decision of ours that MultiMail has not recorded once a grace period has passed.
+
+The audit-log order is not documented; the sandbox (and what we have seen) lists newest first, so
+each run reads from the top until it reaches the newest entry of the previous complete run (the
+stored mark), bounded by MAX_PAGES. Entries are stored once (unique entry id), so re-reading is safe.
+"""
+
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.db import transaction
+from django.db.models.fields.json import KT
+
+from reviewqueue.audit.models import AuditEvent, MultiMailDecision, ReconciliationFinding, ReconciliationState
+from reviewqueue.audit.services import Actor, audit_record
+
+SOURCE = "multimail"
+PAGE_LIMIT = 100
+MAX_PAGES = 100
+GRACE = timedelta(minutes=15)  # decide calls leave through the outbox; give them time to land
+LOOKBACK = timedelta(days=7)  # how far back our own decisions are checked each run
+
+
+@dataclass(frozen=True)
+class ReconciliationReport:
+    entries_read: int = 0
+    decisions_stored: int = 0
+    outside_found: int = 0
+    not_at_multimail_found: int = 0
+    resolved: int = 0
+    complete: bool = True
+    skipped: str = ""
+
+
+def is_decision_entry(entry) -> bool:
+    """A decide call on an email, as MultiMail names it: oversight.approved / .approved_and_sent / .rejected
+    (the sandbox and MultiMail's statuses); other spellings of approve/reject/decide are accepted too."""
+    if entry.resource_type not in ("email", "") or not entry.resource_id:
+        return False
+    action = entry.action.lower()
+    if action.startswith("oversight.") and action != "oversight.pending":
+        return True
+    return any(word in action for word in ("approve", "reject", "decide"))
+
+
+def reconciliation_run(*, client=None, now: datetime | None = None, grace: timedelta = GRACE) -> ReconciliationReport:
+    """Read MultiMail's new audit entries, match decisions both ways, record findings, audit the run."""
+    from reviewqueue.integrations.multimail.client import MultiMailNotConfigured, get_multimail_client
+
+    now = now or datetime.now(UTC)
+    client = client or get_multimail_client()
+    if not client.has_key("admin"):
+        return ReconciliationReport(skipped="MULTIMAIL_ADMIN_API_KEY is not set: MultiMail's audit log is unavailable")
+    try:
+        read, stored, complete, newest = _read_new_entries(client)
+    except MultiMailNotConfigured as error:
+        return ReconciliationReport(skipped=str(error))
+
+    with transaction.atomic():
+        state, _ = ReconciliationState.objects.select_for_update().get_or_create(source=SOURCE)
+        if complete and newest:
+            state.cursor = newest
+        state.last_run_at = now
+        state.save()
+        outside = _find_outside_decisions(now)
+        missing, resolved = _find_unrecorded_decisions(now, grace)
+        report = ReconciliationReport(read, stored, outside, missing, resolved, complete)
+        audit_record(
+            actor=Actor.system("audit.reconcile"),
+            action="audit.reconciled",
+            target_type="reconciliation",
+            target_id=SOURCE,
+            payload=asdict(report),
+        )
+    return report
+
+
+def _read_new_entries(client) -> tuple[int, int, bool, str]:
+    mark = ReconciliationState.objects.filter(source=SOURCE).values_list("cursor", flat=True).first() or ""
+    cursor = None
+    read = stored = 0
+    newest = ""
+    for _ in range(MAX_PAGES):
+        page = client.audit_log(limit=PAGE_LIMIT, cursor=cursor)
+        for entry in page.entries:
+            if mark and entry.id == mark:
+                return read, stored, True, newest or mark
+            newest = newest or entry.id
+            read += 1
+            if is_decision_entry(entry):
+                stored += _store_decision(entry)
+        if not page.cursor or not page.entries:
+            return read, stored, True, newest or mark
+        cursor = page.cursor
+    return read, stored, False, newest or mark
+
+
+def _store_decision(entry) -> int:
+    _, created = MultiMailDecision.objects.get_or_create(
+        entry_id=entry.id,
+        defaults={
+            "email_id": entry.resource_id,
+            "action": entry.action,
+            "actor_key_id": entry.actor_key_id,
+            "metadata": entry.metadata or {},
+            "created_at": entry.created_at,
+        },
+    )
+    return int(created)
+
+
+def _our_decided_email_ids(email_ids) -> set[str]:
+    return set(
+        AuditEvent.objects.annotate(email=KT("payload__email_id"))
+        .filter(action="draft.decided", email__in=list(email_ids))
+        .values_list("email", flat=True)
+    )
+
+
+def _find_outside_decisions(now: datetime) -> int:
+    already = ReconciliationFinding.objects.filter(kind=ReconciliationFinding.Kind.OUTSIDE_REVIEWQUEUE)
+    candidates = MultiMailDecision.objects.exclude(email_id__in=already.values("email_id"))
+    found = 0
+    for chunk in _chunks(candidates.order_by("id"), 1000):
+        ours = _our_decided_email_ids(d.email_id for d in chunk)
+        for decision in chunk:
+            if decision.email_id in ours:
+                continue
+            _, created = ReconciliationFinding.objects.get_or_create(
+                kind=ReconciliationFinding.Kind.OUTSIDE_REVIEWQUEUE,
+                email_id=decision.email_id,
+                defaults={
+                    "found_at": now,
+                    "multimail_entry_id": decision.entry_id,
+                    "multimail_action": decision.action,
+                    "detail": f"MultiMail recorded {decision.action} by key {decision.actor_key_id or '?'}"
+                    f" with no reviewqueue decision for this email",
+                },
+            )
+            found += created
+    return found
+
+
+def _find_unrecorded_decisions(now: datetime, grace: timedelta) -> tuple[int, int]:
+    ours = (
+        AuditEvent.objects.annotate(email=KT("payload__email_id"))
+        .filter(action="draft.decided", created_at__gte=now - LOOKBACK, created_at__lte=now - grace)
+        .values_list("seq", "email", "payload")
+    )
+    already = ReconciliationFinding.objects.filter(kind=ReconciliationFinding.Kind.NOT_AT_MULTIMAIL)
+    ours = ours.exclude(email__in=already.values("email_id"))
+    found = 0
+    for chunk in _chunks(ours, 1000):
+        recorded = set(
+            MultiMailDecision.objects.filter(email_id__in=[email for _, email, _ in chunk]).values_list(
+                "email_id", flat=True
+            )
+        )
+        for seq, email_id, payload in chunk:
+            if not email_id or email_id in recorded:
+                continue
+            _, created = ReconciliationFinding.objects.get_or_create(
+                kind=ReconciliationFinding.Kind.NOT_AT_MULTIMAIL,
+                email_id=email_id,
+                defaults={
+                    "found_at": now,
+                    "event_seq": seq,
+                    "detail": f"decision {payload.get('decision_id')} ({payload.get('action')}) is not in"
+                    f" MultiMail's audit log after {int(grace.total_seconds() // 60)} minutes",
+                },
+            )
+            found += created
+    resolved = ReconciliationFinding.objects.filter(
+        kind=ReconciliationFinding.Kind.NOT_AT_MULTIMAIL,
+        resolved_at__isnull=True,
+        email_id__in=MultiMailDecision.objects.values("email_id"),
+    ).update(resolved_at=now)
+    return found, resolved
+
+
+def _chunks(queryset, size: int):
+    batch = []
+    for item in queryset.iterator(chunk_size=size):
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
