@@ -7,6 +7,7 @@ so it survives a sandbox restart while `make run` is up.
 import os
 from pathlib import Path
 
+from reviewqueue.sandbox.intercom import defaults as intercom
 from reviewqueue.sandbox.multimail import defaults as multimail
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -32,4 +33,18 @@ def sandbox_processes(python: str) -> dict[str, list[str]]:
             "--webhook-url",
             f"{WEB_URL}/webhooks/multimail",
         ]
+    if settings.INTERCOM_API_URL == intercom.API_URL:  # real Intercom configured: no sandbox for it
+        processes["intercom-sandbox"] = [
+            python,
+            "-m",
+            "reviewqueue.sandbox.intercom",
+            "--port",
+            str(intercom.PORT),
+            "--state",
+            str(STATE_DIR / "intercom.json"),
+            "--webhook-url",
+            f"{WEB_URL}/webhooks/intercom",
+        ]
+    if len(processes) == 2:  # traffic needs both vendors local
+        processes["traffic"] = [python, "-m", "reviewqueue.sandbox.traffic", "--intake-url", f"{WEB_URL}/api/v1/drafts"]
     return processes
