@@ -3,10 +3,12 @@
 from django.urls import path
 
 from reviewqueue.review import api
+from reviewqueue.routing.openapi import openapi_view
 
 urlpatterns: list = [
     # GET lists drafts (personal token); POST is intake (intake token), dispatched to routing.intake.intake_draft.
     path("drafts", api.drafts_collection, name="api-drafts"),
     path("drafts/<int:draft_id>", api.draft_get, name="api-draft"),
     path("drafts/<int:draft_id>/decision", api.draft_decision, name="api-draft-decision"),
+    path("openapi.json", openapi_view, name="api-openapi"),
 ]
