@@ -116,3 +116,60 @@ def conversation_view(conversation, *, written_at: datetime | None) -> Conversat
         waiting_since=conversation.waiting_since,
         parts=parts,
     )
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    draft_id: int
+    url: str
+    subject: str
+    mailbox: str
+    recipients: str
+    waiting_since: datetime
+    waiting_iso: str
+    waiting_title: str
+    age: str
+    claimed_by: str  # "", "you" or the holder's name
+    badges: list[Badge]
+
+
+def age_text(since: datetime, now: datetime) -> str:
+    """How long ago, in the two largest units ("3 d 4 h", "12 min"): cheaper than |timesince per row."""
+    seconds = max(0, int((now - since).total_seconds()))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    if days:
+        return f"{days} d {hours} h" if hours else f"{days} d"
+    if hours:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    return f"{minutes} min" if minutes else "just now"
+
+
+def queue_rows(drafts, *, viewer_id: int, draft_url_prefix: str, now: datetime) -> list[QueueRow]:
+    """The queue table's rows, prepared in Python: 50 rows of template filters cost more than the queries."""
+    rows = []
+    for draft in drafts:
+        holder = draft.claim_holder
+        if holder is None:
+            claimed_by = ""
+        elif holder.pk == viewer_id:
+            claimed_by = "you"
+        else:
+            claimed_by = holder.get_full_name() or holder.get_username()
+        rows.append(
+            QueueRow(
+                draft_id=draft.pk,
+                url=f"{draft_url_prefix}{draft.pk}/",
+                subject=draft.subject,
+                mailbox=draft.mailbox_address or draft.mailbox_id,
+                recipients=", ".join(draft.to or []),
+                waiting_since=draft.waiting_since,
+                waiting_iso=draft.waiting_since.isoformat(),
+                waiting_title=f"{draft.waiting_since:%Y-%m-%d %H:%M} UTC",
+                age=age_text(draft.waiting_since, now),
+                claimed_by=claimed_by,
+                badges=draft_flag_badges(draft),
+            )
+        )
+    return rows

@@ -2,7 +2,8 @@
 
 from dataclasses import dataclass, field
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from reviewqueue.review.models import Claim, Decision, Draft, OutboxItem
@@ -113,7 +114,10 @@ def draft_detail(*, draft_id: int) -> DraftDetail | None:
         from reviewqueue.integrations.intercom.models import ConversationSnapshot
 
         snapshot = ConversationSnapshot.objects.filter(pk=draft.latest_snapshot_id).first()
-    outbox_items = list(OutboxItem.objects.filter(draft_id=draft.pk).order_by("sequence", "pk"))
+    # A pending draft has no outbox rows yet (a decision creates them): skip the query.
+    outbox_items = (
+        list(OutboxItem.objects.filter(draft_id=draft.pk).order_by("sequence", "pk")) if not draft.is_pending else []
+    )
     return DraftDetail(
         draft=draft,
         decision=decision,
@@ -137,6 +141,27 @@ def queue_neighbour_id(
         return drafts.filter(key).order_by("-waiting_since", "-id").values_list("pk", flat=True).first()
     found = drafts.filter(key).values_list("pk", flat=True).first()
     return found if found is not None else drafts.values_list("pk", flat=True).first()
+
+
+def queue_neighbours(*, user, draft: Draft, filters: QueueFilters | None = None) -> tuple[int | None, int | None]:
+    """(next, previous) pending drafts around `draft` in queue order, in ONE query (the draft page's j/k links).
+
+    Next wraps to the first pending draft when `draft` is the last, as queue_neighbour_id does.
+    Added by the review-UI engineer: the draft page asked for both and paid two queries.
+    """
+    drafts = pending_drafts(user=user, filters=filters or QueueFilters()).exclude(pk=draft.pk)
+    after = Q(waiting_since__gt=draft.waiting_since) | Q(waiting_since=draft.waiting_since, id__gt=draft.pk)
+    before = Q(waiting_since__lt=draft.waiting_since) | Q(waiting_since=draft.waiting_since, id__lt=draft.pk)
+    row = (
+        Draft.objects.filter(pk=draft.pk)
+        .annotate(
+            next_id=Coalesce(Subquery(drafts.filter(after).values("pk")[:1]), Subquery(drafts.values("pk")[:1])),
+            previous_id=Subquery(drafts.filter(before).order_by("-waiting_since", "-id").values("pk")[:1]),
+        )
+        .values_list("next_id", "previous_id")
+        .first()
+    )
+    return row if row is not None else (None, None)
 
 
 def failed_outbox_items(*, limit: int = 100) -> list[OutboxItem]:

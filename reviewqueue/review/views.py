@@ -26,7 +26,7 @@ from reviewqueue.review.errors import (
 )
 from reviewqueue.review.forms import ClaimForm, DecisionForm, QueueFilterForm
 from reviewqueue.review.models import Draft
-from reviewqueue.review.presentation import conversation_view, draft_flag_badges
+from reviewqueue.review.presentation import conversation_view, draft_flag_badges, queue_rows
 from reviewqueue.review.reasons import PRESET_REJECT_REASONS
 from reviewqueue.review.rendering import render_markdown
 from reviewqueue.review.services import draft_claim, draft_decide, draft_release
@@ -51,7 +51,9 @@ def queue(request):
     context = {
         "form": form,
         "page": page,
-        "rows": [(draft, draft_flag_badges(draft)) for draft in page.drafts],
+        "rows": queue_rows(
+            page.drafts, viewer_id=request.user.pk, draft_url_prefix=_draft_url_prefix(), now=timezone.now()
+        ),
         "version": version,
         "query": form.query_string(),
         "poll_seconds": QUEUE_POLL_SECONDS,
@@ -59,6 +61,11 @@ def queue(request):
     }
     template = "review/queue.html#queue_table" if partial else "review/queue.html"
     return render(request, template, context)
+
+
+def _draft_url_prefix() -> str:
+    """ "/queue/drafts/": reversed once per page rather than once per row."""
+    return reverse("review:draft", args=[0]).removesuffix("0/")
 
 
 def _queue_version(page) -> str:
@@ -88,14 +95,15 @@ def _draft_page(request, draft_id: int, *, status: int = 200, error: str = "", c
     if detail is None:
         raise Http404("No such draft")
     draft = detail.draft
+    next_id, previous_id = selectors.queue_neighbours(user=request.user, draft=draft)
     context = {
         "detail": detail,
         "draft": draft,
         "body_html": render_markdown(draft.markdown),
         "badges": draft_flag_badges(draft),
         "conversation": conversation_view(detail.conversation, written_at=draft.received_at or draft.created_at),
-        "next_id": selectors.queue_neighbour_id(user=request.user, draft=draft),
-        "previous_id": selectors.queue_neighbour_id(user=request.user, draft=draft, previous=True),
+        "next_id": next_id,
+        "previous_id": previous_id,
         "claim_is_mine": draft.claim_holder is not None and draft.claim_holder.pk == request.user.pk,
         "preset_reasons": PRESET_REJECT_REASONS,
         "error": error,

@@ -377,3 +377,27 @@ def test_another_reviewer_sees_the_take_over(reviewer, reviewer_client, bo):
     reviewer_client.post(claim_url(draft), {"take_over": "1"})
     html = logged_in_client(bo).get(page_url(draft)).content.decode()
     assert "<strong>rita</strong> holds this draft" in html
+
+
+# --- moving through the queue -------------------------------------------------------------------------------
+
+
+def test_previous_and_next_follow_queue_order_and_next_wraps_to_the_first(reviewer_client):
+    now = timezone.now()
+    first, second, third = (make_draft(waiting_since=now - timedelta(hours=h)) for h in (3, 2, 1))
+    middle = reviewer_client.get(page_url(second)).content.decode()
+    assert f'href="{page_url(first)}" data-key="k"' in middle
+    assert f'href="{page_url(third)}" data-key="j"' in middle
+    last = reviewer_client.get(page_url(third)).content.decode()
+    assert f'href="{page_url(first)}" data-key="j"' in last
+    assert f'href="{page_url(second)}" data-key="k"' in last
+
+
+def test_after_a_decision_the_next_draft_skips_none_and_wraps(reviewer_client):
+    now = timezone.now()
+    first, second = (
+        make_draft(waiting_since=now - timedelta(hours=3)),
+        make_draft(waiting_since=now - timedelta(hours=2)),
+    )
+    response = reviewer_client.post(decision_url(second), {"action": "approve"})
+    assert response.url == page_url(first)
