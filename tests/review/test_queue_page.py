@@ -233,3 +233,14 @@ def test_queue_page_loads_the_keyboard_script_and_help(reviewer_client):
     html = reviewer_client.get(QUEUE).content.decode()
     assert re.search(r'<script nonce="[^"]+" src="/static/js/review\.js" defer>', html)
     assert '<dialog id="keyboard-help"' in html
+
+
+def test_paging_links_do_not_inherit_the_pollers_values(reviewer_client):
+    # htmx children inherit hx-vals: a pager link inside the poller would send the poll's page and version.
+    for _ in range(51):
+        make_draft()
+    html = reviewer_client.get(QUEUE).content.decode()
+    poller = re.search(r'<div class="hidden" hx-get="[^"]*"\s+hx-vals=[^>]*></div>', html)
+    assert poller, "the poller is an empty element of its own"
+    assert 'rel="next"' in html
+    assert html.index("</div>", poller.start()) < html.index('rel="next"')
