@@ -36,8 +36,8 @@ class Knobs:
     delivery_ms: float = 200.0  # from leaving to delivered_at / bounced_at
     mailbox_limit: int = 25  # the plan's mailbox limit (403 beyond it)
     require_mailbox_approval: bool = False  # POST /v1/mailboxes answers 202 until given the emailed code
-    webhook_max_attempts: int = 5
-    webhook_retry_ms: float = 500.0  # first retry delay; doubles each attempt
+    webhook_max_attempts: int = 8  # 1+2+…+64 s of retries: outlasts a slow `make run` start
+    webhook_retry_ms: float = 1000.0  # first retry delay; doubles each attempt
 
     @property
     def webhook_retry_seconds(self) -> float:
