@@ -241,3 +241,9 @@ def draft_decision(request, draft_id: int):
         return _error(400, str(error))
     detail = selectors.draft_detail(draft_id=draft_id)
     return JsonResponse({"decision": decision_json(decision), "draft": draft_detail_json(detail)}, status=201)
+
+
+@csrf_exempt
+def not_found(request, rest: str = ""):
+    """Any other path under /api/v1/ (e.g. /drafts/-1, /drafts/abc): a JSON 404, never the HTML page."""
+    return _error(404, f"no such endpoint or resource: /api/v1/{rest}")

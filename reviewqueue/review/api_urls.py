@@ -1,6 +1,6 @@
 """/api/v1/: the review API (personal tokens) and intake for agents (intake tokens)."""
 
-from django.urls import path
+from django.urls import path, re_path
 
 from reviewqueue.review import api
 from reviewqueue.routing.openapi import openapi_view
@@ -11,4 +11,6 @@ urlpatterns: list = [
     path("drafts/<int:draft_id>", api.draft_get, name="api-draft"),
     path("drafts/<int:draft_id>/decision", api.draft_decision, name="api-draft-decision"),
     path("openapi.json", openapi_view, name="api-openapi"),
+    # Last: whatever matched nothing above still answers in JSON (API clients parse every answer).
+    re_path(r"^(?P<rest>.*)$", api.not_found),
 ]

@@ -1,0 +1,11 @@
+"""Paths under /api/v1/ that match no endpoint answer a JSON 404, like every other API answer."""
+
+import pytest
+
+
+@pytest.mark.parametrize("path", ["/api/v1/drafts/-208", "/api/v1/drafts/abc/decision", "/api/v1/no-such-thing"])
+def test_an_unknown_api_path_answers_json_404(client, path):
+    response = client.get(path)
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert "no such endpoint" in response.json()["error"]
