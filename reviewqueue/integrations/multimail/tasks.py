@@ -1,8 +1,10 @@
 """Celery tasks for MultiMail webhooks: thin, by id; they own the retry policy."""
 
 import logging
+from datetime import timedelta
 
 from celery import shared_task
+from django.utils import timezone
 
 from reviewqueue.integrations.inbound.models import InboundWebhook
 from reviewqueue.integrations.inbound.services import inbound_settle
@@ -25,3 +27,26 @@ def multimail_webhook_handle(self, record_id: int) -> str:
             )
             return InboundWebhook.Status.FAILED
         raise self.retry(countdown=min(300, 5 * 2**self.request.retries)) from None
+
+
+# A delivery still `received` this long after arrival lost its task message (broker down at enqueue,
+# or a worker killed mid-way): longer than the task's whole retry schedule (5+10+…+160 s).
+REDRIVE_AFTER = timedelta(minutes=10)
+REDRIVE_GIVE_UP_AFTER = timedelta(days=1)
+
+
+@shared_task(name="multimail_webhooks_redrive")
+def multimail_webhooks_redrive() -> int:
+    """Re-enqueue MultiMail deliveries left `received`; handling is idempotent, so a repeat is harmless."""
+    now = timezone.now()
+    ids = list(
+        InboundWebhook.objects.filter(
+            source=InboundWebhook.Source.MULTIMAIL,
+            status=InboundWebhook.Status.RECEIVED,
+            received_at__lt=now - REDRIVE_AFTER,
+            received_at__gt=now - REDRIVE_GIVE_UP_AFTER,
+        ).values_list("pk", flat=True)[:500]
+    )
+    for record_id in ids:
+        multimail_webhook_handle.delay(record_id)
+    return len(ids)

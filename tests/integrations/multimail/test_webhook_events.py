@@ -1,5 +1,7 @@
 """Handling a stored MultiMail delivery: dispatch by event type, then settle the record."""
 
+import json
+
 import pytest
 
 from reviewqueue.integrations.inbound.services import inbound_store
@@ -105,3 +107,57 @@ def test_handlers_refuse_payloads_missing_what_they_need():
         oversight_pending({"event_type": "oversight.pending", "message_id": "em_1"})
     with pytest.raises(PayloadError, match="message_id"):
         draft_event({"event_type": "message.bounced"})
+
+
+def test_oversight_pending_receives_the_draft_through_the_review_core(db):
+    from reviewqueue.audit.models import AuditEvent
+    from reviewqueue.review.models import Draft
+
+    payload = {
+        "id": "evt_a",
+        "event_type": "oversight.pending",
+        "mailbox": "help@x.dev",
+        "mailbox_id": "mb_7",
+        "message_id": "em_77",
+    }
+    record, _ = inbound_store(source="multimail", delivery_id="evt_a", topic="oversight.pending", payload=payload)
+    assert webhook_event_handle(record_id=record.pk) == "processed"
+    draft = Draft.objects.get(email_id="em_77")
+    assert (draft.mailbox_id, draft.source) == ("mb_7", "webhook")
+    assert AuditEvent.objects.filter(action="draft.received", target_id=str(draft.pk)).exists()
+
+    again, _ = inbound_store(
+        source="multimail", delivery_id="evt_b", topic="oversight.pending", payload={**payload, "id": "evt_b"}
+    )
+    assert webhook_event_handle(record_id=again.pk) == "ignored"  # already received: nothing new
+    assert Draft.objects.filter(email_id="em_77").count() == 1
+
+
+def test_delivery_event_for_an_unknown_email_is_ignored_by_the_review_core(db):
+    record = stored("message.delivered", payload={"event_type": "message.delivered", "message_id": "em_nobody"})
+    assert webhook_event_handle(record_id=record.pk) == "ignored"
+
+
+def test_redrive_re_enqueues_only_deliveries_left_received_too_long(db):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from reviewqueue.celery import app as celery_app
+    from reviewqueue.integrations.inbound.models import InboundWebhook
+    from reviewqueue.integrations.multimail.tasks import multimail_webhooks_redrive
+
+    celery_app.control.purge()
+    lost = stored("oversight.pending")
+    fresh = stored("message.delivered")
+    settled = stored("message.bounced")
+    InboundWebhook.objects.filter(pk__in=[lost.pk, settled.pk]).update(received_at=timezone.now() - timedelta(hours=1))
+    InboundWebhook.objects.filter(pk=settled.pk).update(status="processed")
+    try:
+        assert multimail_webhooks_redrive() == 1
+        with celery_app.connection_for_write() as conn:
+            [message] = conn.default_channel.client.lrange("celery", 0, -1)
+        assert json.loads(message)["headers"]["argsrepr"] == f"({lost.pk},)"
+    finally:
+        celery_app.control.purge()
+    assert fresh.status == "received"  # too recent: its own task may still be on the way
