@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import RequestDataTooBig, ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.http import JsonResponse
 from django.utils import timezone
 
@@ -191,17 +191,30 @@ def _conversation_team_and_tags(conversation_id: str) -> tuple[str, frozenset[st
 
 def intake_submit(*, token: IntakeToken, payload: IntakePayload, origin: RequestOrigin | None = None) -> IntakeResult:
     key, request_hash = intake_key(token=token, payload=payload)
-    _record_ensure(key=key, request_hash=request_hash, token=token, payload=payload)
+    facts = draft_facts(kind=payload.kind, conversation_id=payload.intercom_conversation_id, to=payload.to)
     with transaction.atomic():
-        # Concurrent retries of the same request wait here until the first has finished.
+        # INSERT … ON CONFLICT DO NOTHING, then lock the row: a concurrent retry of the same request
+        # blocks on the first one's insert (or on its row lock) until it commits, then finds its result.
+        IntakeRecord.objects.bulk_create(
+            [
+                IntakeRecord(
+                    idempotency_key=key,
+                    request_hash=request_hash,
+                    token=token,
+                    conversation_id=payload.intercom_conversation_id,
+                    kind=payload.kind,
+                    facts=facts.as_json(),
+                )
+            ],
+            ignore_conflicts=True,
+        )
         record = IntakeRecord.objects.select_for_update().get(idempotency_key=key)
         if record.draft_id is not None:
             return _result(record, created=False)
         if not record.email_id:
             _route_and_send(record, payload)
+        # The audit log's append lock is held from here to the commit: only database work follows.
         draft = _draft_receive(record, token)
-        record.draft_id, record.completed_at = draft.pk, timezone.now()
-        record.save(update_fields=["email_id", "mailbox_id", "routing_version", "draft_id", "completed_at"])
         audit_record(
             actor=Actor.token(token),
             action="intake.accepted",
@@ -220,25 +233,9 @@ def intake_submit(*, token: IntakeToken, payload: IntakePayload, origin: Request
             },
             origin=origin,
         )
+        record.draft_id, record.completed_at = draft.pk, timezone.now()
+        record.save(update_fields=["email_id", "mailbox_id", "routing_version", "draft_id", "completed_at"])
         return _result(record, created=True, status=draft.status)
-
-
-def _record_ensure(*, key: str, request_hash: str, token: IntakeToken, payload: IntakePayload) -> None:
-    if IntakeRecord.objects.filter(idempotency_key=key).exists():
-        return
-    facts = draft_facts(kind=payload.kind, conversation_id=payload.intercom_conversation_id, to=payload.to)
-    try:
-        with transaction.atomic():
-            IntakeRecord.objects.create(
-                idempotency_key=key,
-                request_hash=request_hash,
-                token=token,
-                conversation_id=payload.intercom_conversation_id,
-                kind=payload.kind,
-                facts=facts.as_json(),
-            )
-    except IntegrityError:
-        pass  # a concurrent retry created it first: both now queue on its lock
 
 
 def _route_and_send(record: IntakeRecord, payload: IntakePayload) -> None:

@@ -1,0 +1,219 @@
+"""Intake throughput: drafts/s through POST /api/v1/drafts (gunicorn) into the MultiMail sandbox,
+as a ratio of the sandbox's own send throughput measured in the same run (target >= 0.5).
+
+    .venv/bin/python bench/intake.py            # 2,000 drafts each way, 16 concurrent clients
+    .venv/bin/python bench/intake.py --quick    # 200 drafts
+    .venv/bin/python bench/intake.py --drafts 5000 --clients 32
+
+Seeds its own database (DATABASE_URL's name + "_intake", made afresh, dropped at the end). Two
+sandboxes are started the same way at zero latency, each on a free loopback port: the first takes
+sends straight from the clients (its own throughput: the ceiling), the second sits behind
+reviewqueue's gunicorn for the intake run, so neither run pays for the other's stored emails. Every
+intake draft costs the app: token check, validation, routing, an IntakeRecord under lock, the
+MultiMail send and a tag call (two sandbox calls), the Draft and two audit events, and an enqueued
+fetch task (removed from REDIS_URL's queue afterwards).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR))
+sys.path.insert(0, str(BASE_DIR / "bench"))
+
+import httpx  # noqa: E402
+from _report import report  # noqa: E402
+
+TARGET_RATIO = 0.5
+
+
+def bench_database_url() -> str:
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        sys.exit("bench/intake.py: set DATABASE_URL (postgres://…); it makes its own database beside it")
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + parts.path.lstrip("/") + "_intake"))
+
+
+def database_command(url: str, sql: str) -> None:
+    import psycopg
+
+    parts = urlsplit(url)
+    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
+        conn.execute(sql.format(name=parts.path.lstrip("/")))
+
+
+def setup_django(url: str) -> None:
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-for-production-0123456789abcdef")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "reviewqueue.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def seed(mailbox_id: str, address: str) -> str:
+    """A routed mailbox and an intake token; returns the raw token."""
+    from reviewqueue.audit.services import Actor
+    from reviewqueue.routing.models import Mailbox
+    from reviewqueue.routing.services import intake_token_issue, ruleset_save
+
+    actor = Actor.system("bench")
+    Mailbox.objects.create(mailbox_id=mailbox_id, address=address, oversight_mode="gated_send")
+    ruleset_save(rules=[], default_mailbox_id=mailbox_id, actor=actor)
+    return intake_token_issue(name="bench", actor=actor)[1]
+
+
+def run_load(count: int, clients: int, request) -> tuple[float, list[int]]:
+    """(seconds, statuses) for `count` calls of request(i) from `clients` threads."""
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        statuses = list(pool.map(request, range(count)))
+    return time.perf_counter() - started, statuses
+
+
+def draft_body(i: int, run: str) -> dict:
+    return {
+        "intercom_conversation_id": str(100000 + i),
+        "to": [f"customer{i}@example.com"],
+        "subject": f"About your order {i} ({run})",
+        "markdown": f"Hello,\n\nYour order **{i}** shipped.\n",
+        "kind": "shipping",
+    }
+
+
+def sandbox_direct(url: str, mailbox_id: str, count: int, clients: int) -> float:
+    from reviewqueue.sandbox.multimail import defaults
+
+    http = httpx.Client(
+        base_url=url,
+        headers={"Authorization": f"Bearer {defaults.SEND_KEY}"},
+        timeout=30,
+        limits=httpx.Limits(max_connections=clients),
+    )
+
+    def send(i: int) -> int:
+        body = {**draft_body(i, "direct"), "idempotency_key": f"direct-{i}"}
+        del body["intercom_conversation_id"], body["kind"]
+        return http.post(f"/v1/mailboxes/{mailbox_id}/send", json=body).status_code
+
+    run_load(min(50, count), clients, lambda i: send(count + i))  # warm up (not counted)
+    seconds, statuses = run_load(count, clients, send)
+    http.close()
+    bad = [s for s in statuses if s != 202]
+    if bad:
+        sys.exit(f"bench/intake.py: the sandbox refused {len(bad)} direct sends (e.g. {bad[0]})")
+    return count / seconds
+
+
+def intake_through_gunicorn(web_url: str, token: str, count: int, clients: int) -> float:
+    http = httpx.Client(
+        base_url=web_url,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        timeout=60,
+        limits=httpx.Limits(max_connections=clients),
+    )
+
+    def submit(i: int) -> int:
+        return http.post("/api/v1/drafts", content=json.dumps(draft_body(i, "intake"))).status_code
+
+    run_load(min(50, count), clients, lambda i: submit(count + i))  # warm up every worker (not counted)
+    seconds, statuses = run_load(count, clients, submit)
+    http.close()
+    bad = [s for s in statuses if s != 202]
+    if bad:
+        sys.exit(f"bench/intake.py: intake refused {len(bad)} drafts (e.g. {bad[0]})")
+    return count / seconds
+
+
+def drop_fetch_tasks(redis_url: str, draft_ids: set[int]) -> int:
+    """Take this run's draft_fetch messages back out of the Celery queue (their drafts' database is dropped)."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    removed = 0
+    for raw in client.lrange("celery", 0, -1):
+        try:
+            headers = json.loads(raw).get("headers", {})
+            draft_id = int(headers.get("argsrepr", "(").strip("()").split(",")[0])
+        except (ValueError, AttributeError):
+            continue
+        if headers.get("task") == "review.draft_fetch" and draft_id in draft_ids:
+            removed += client.lrem("celery", 1, raw)
+    return removed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="200 drafts")
+    parser.add_argument("--drafts", type=int, default=2000)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn workers (4 threads each)")
+    args = parser.parse_args()
+    count = 200 if args.quick else args.drafts
+    redis_url = os.environ.get("REDIS_URL")
+    if not redis_url:
+        sys.exit("bench/intake.py: set REDIS_URL (redis://…/N): the app enqueues its fetch tasks there")
+
+    url = bench_database_url()
+    database_command(url, 'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    database_command(url, 'CREATE DATABASE "{name}"')
+    setup_django(url)
+    from reviewqueue.sandbox.multimail import defaults
+    from tests.livesystem import LiveSystem
+
+    direct = LiveSystem(database_url=url, redis_url=redis_url)
+    live = LiveSystem(database_url=url, redis_url=redis_url, extra_env={"LOG_LEVEL": "ERROR"})
+    try:
+        token = seed(defaults.DEMO_MAILBOX_ID, f"{defaults.DEMO_MAILBOX_LOCAL}@{defaults.TENANT_DOMAIN}")
+        direct.start_multimail("--latency-ms", "0", webhooks=False)
+        live.start_multimail("--latency-ms", "0", webhooks=False)
+        live.start_web(workers=args.workers, threads=4)
+        print(f"{count} drafts, {args.clients} clients, gunicorn {args.workers}x4 threads", flush=True)
+
+        sandbox_rate = sandbox_direct(direct.multimail_url, defaults.DEMO_MAILBOX_ID, count, args.clients)
+        direct.stop()
+        print(f"sandbox alone: {sandbox_rate:.1f} sends/s", flush=True)
+        intake_rate = intake_through_gunicorn(live.web_url, token, count, args.clients)
+        print(f"intake:        {intake_rate:.1f} drafts/s", flush=True)
+
+        from reviewqueue.review.models import Draft
+        from reviewqueue.routing.models import IntakeRecord
+
+        made = IntakeRecord.objects.filter(draft_id__isnull=False).count()
+        if made != Draft.objects.count():
+            sys.exit(f"bench/intake.py: {made} intake records but {Draft.objects.count()} drafts")
+        removed = drop_fetch_tasks(redis_url, set(Draft.objects.values_list("pk", flat=True)))
+        print(f"({made} drafts made; {removed} queued fetch tasks removed)", flush=True)
+        ratio = intake_rate / sandbox_rate
+        report(
+            "intake drafts/s through gunicorn into the MultiMail sandbox (zero latency)",
+            round(intake_rate, 1),
+            unit="/s",
+            target=f">= {TARGET_RATIO} x the sandbox's own send rate",
+            baseline=f"{sandbox_rate:.1f} /s sandbox sends, same clients",
+            ratio=ratio,
+            ok=ratio >= TARGET_RATIO,
+        )
+    finally:
+        live.cleanup()
+        direct.cleanup()
+        from django.db import connections
+
+        connections.close_all()
+        database_command(url, 'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    main()
