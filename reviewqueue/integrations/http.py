@@ -17,6 +17,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 
 import httpx
 
@@ -46,14 +47,23 @@ def default_timeout(*, connect: float = 3.0, read: float = 10.0) -> httpx.Timeou
     return httpx.Timeout(read, connect=connect)
 
 
-def seconds_from_retry_after(response: httpx.Response) -> float | None:
-    """`Retry-After: <seconds>` (the form MultiMail uses); None when absent or not a number."""
+def seconds_from_retry_after(response: httpx.Response, now: Callable[[], float] = time.time) -> float | None:
+    """`Retry-After: <seconds>` (the form MultiMail uses) or an HTTP date (RFC 9110 allows both).
+
+    None when absent or unreadable: then there is no wait to honour.
+    """
     value = response.headers.get("Retry-After", "").strip()
-    try:
-        seconds = float(value)
-    except ValueError:
+    if not value:
         return None
-    return max(0.0, seconds)
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - now())
 
 
 def seconds_until_epoch_header(header: str, now: Callable[[], float] = time.time):

@@ -95,3 +95,13 @@ def test_epoch_reset_header_callback():
     client, _ = scripted(httpx.Response(429, headers={"X-RateLimit-Reset": "1005"}), httpx.Response(200))
     response, sleeps = run(client, rate_limit_wait=wait)
     assert response.status_code == 200 and sleeps == [5.0]
+
+
+def test_retry_after_reads_seconds_or_an_http_date():
+    from reviewqueue.integrations.http import seconds_from_retry_after
+
+    assert seconds_from_retry_after(httpx.Response(429, headers={"Retry-After": "12"})) == 12.0
+    dated = httpx.Response(429, headers={"Retry-After": "Wed, 25 Nov 2026 15:00:30 GMT"})
+    assert seconds_from_retry_after(dated, now=lambda: 1795618800.0) == 30.0  # 15:00:00 GMT that day
+    assert seconds_from_retry_after(httpx.Response(429, headers={"Retry-After": "soon"})) is None
+    assert seconds_from_retry_after(httpx.Response(429)) is None
