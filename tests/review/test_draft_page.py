@@ -401,3 +401,24 @@ def test_after_a_decision_the_next_draft_skips_none_and_wraps(reviewer_client):
     )
     response = reviewer_client.post(decision_url(second), {"action": "approve"})
     assert response.url == page_url(first)
+
+
+def test_the_draft_page_needs_the_same_few_queries_however_long_the_queue_and_thread(reviewer_client, bo):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries(draft) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert reviewer_client.get(page_url(draft)).status_code == 200
+        return len(captured.captured_queries)
+
+    at = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+    short = store_snapshot(make_conversation("c_s", parts=[customer_part("p1", "hi", at=at)]))
+    first = make_draft(conversation_id="c_s", latest_snapshot_id=short.pk)
+    few = queries(first)
+    long = store_snapshot(make_conversation("c_l", parts=[customer_part(f"p{i}", "hi", at=at) for i in range(40)]))
+    for _ in range(40):
+        claim_for(make_draft(), bo)
+    second = make_draft(conversation_id="c_l", latest_snapshot_id=long.pk)
+    assert queries(second) == few
+    assert few <= 10

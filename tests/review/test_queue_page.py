@@ -2,15 +2,25 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from reviewqueue.review.forms import MAILBOX_CHOICES_KEY
 from reviewqueue.review.models import Draft
 from tests.conftest import logged_in_client, make_user
 from tests.review.page_helpers import assert_csp_clean, claim_for, make_draft
 
 QUEUE = reverse("review:queue")
 HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture(autouse=True)
+def fresh_mailbox_choices():
+    # The mailbox menu is cached in Redis for a few seconds; each test starts without it.
+    cache.delete(MAILBOX_CHOICES_KEY)
 
 
 @pytest.fixture(autouse=True)
@@ -244,3 +254,34 @@ def test_paging_links_do_not_inherit_the_pollers_values(reviewer_client):
     assert poller, "the poller is an empty element of its own"
     assert 'rel="next"' in html
     assert html.index("</div>", poller.start()) < html.index('rel="next"')
+
+
+def test_the_mailbox_menu_is_cached_briefly(reviewer_client):
+    make_draft(mailbox_id="mbx_billing", mailbox_address="billing@ours.example")
+    reviewer_client.get(QUEUE)
+    make_draft(mailbox_id="mbx_new", mailbox_address="new@ours.example")
+    html = reviewer_client.get(QUEUE).content.decode()
+    assert "billing@ours.example</option>" in html
+    assert "new@ours.example</option>" not in html  # appears once the cache expires
+    cache.delete(MAILBOX_CHOICES_KEY)
+    assert "new@ours.example</option>" in reviewer_client.get(QUEUE).content.decode()
+
+
+def queries_for(client, url, **headers) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url, **headers).status_code == 200
+    return len(captured.captured_queries)
+
+
+def test_the_number_of_queries_does_not_grow_with_the_queue(reviewer_client, django_user_model):
+    bo = make_user(django_user_model, "bo", "reviewer")
+    for n in range(3):
+        claim_for(make_draft(flag_spam=True), bo) if n % 2 else make_draft()
+    reviewer_client.get(QUEUE)  # the mailbox menu is cached from here on
+    few, few_table = queries_for(reviewer_client, QUEUE), queries_for(reviewer_client, QUEUE, **HTMX)
+    for n in range(60):
+        claim_for(make_draft(flag_spam=True), bo) if n % 2 else make_draft()
+    assert queries_for(reviewer_client, QUEUE) == few
+    assert queries_for(reviewer_client, QUEUE, **HTMX) == few_table
+    assert queries_for(reviewer_client, f"{QUEUE}?page=2") == few
+    assert few <= 10
