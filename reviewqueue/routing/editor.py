@@ -1,9 +1,10 @@
 """The routing rules editor's state (an unsaved list of rule rows) and the dry run against history."""
 
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from reviewqueue.routing.models import IntakeRecord, RoutingRuleSet
-from reviewqueue.routing.rules import RULE_CRITERIA, DraftFacts, Rule, RuleSet, route
+from reviewqueue.routing.rules import RULE_CRITERIA, DraftFacts, Rule, RuleSet, recipient_domains, route
 
 CRITERIA_LABELS = {
     "kind": "Draft kind",
@@ -78,9 +79,19 @@ class EditorState:
 
 
 @dataclass(frozen=True)
-class DryRunRow:
-    record: IntakeRecord
+class HistoryItem:
+    """One past draft as routing sees it."""
+
+    when: datetime
+    conversation_id: str
+    source: str  # intake, or how a draft sent straight to MultiMail arrived (webhook, poll)
     facts: DraftFacts
+    mailbox_id: str  # where it actually went
+
+
+@dataclass(frozen=True)
+class DryRunRow:
+    item: HistoryItem
     current_mailbox_id: str
     new_mailbox_id: str
 
@@ -99,14 +110,52 @@ class DryRun:
 
 
 def dry_run(proposed: RuleSet, current: RoutingRuleSet | None, *, size: int = DRY_RUN_SIZE) -> DryRun:
-    """How the last `size` intake drafts route under `proposed` versus the active rules.
+    """How the last `size` drafts route under `proposed` versus the active rules.
 
     With no active rules yet, "current" is where each draft actually went.
     """
     active = RuleSet.from_model(current) if current is not None else None
     rows = []
-    for record in IntakeRecord.objects.order_by("-created_at", "-pk")[:size]:
-        facts = DraftFacts.from_json(record.facts)
-        current_mailbox = route(facts, active) if active is not None else record.mailbox_id
-        rows.append(DryRunRow(record, facts, current_mailbox, route(facts, proposed)))
+    for item in recent_drafts(size):
+        current_mailbox = route(item.facts, active) if active is not None else item.mailbox_id
+        rows.append(DryRunRow(item, current_mailbox, route(item.facts, proposed)))
     return DryRun(rows)
+
+
+def recent_drafts(size: int) -> list[HistoryItem]:
+    """The newest `size` drafts: intake ones with the facts recorded when they were routed, and drafts
+    agents sent straight to MultiMail with facts read from the draft and its conversation snapshot."""
+    items = [
+        HistoryItem(r.created_at, r.conversation_id, "intake", DraftFacts.from_json(r.facts), r.mailbox_id)
+        for r in IntakeRecord.objects.order_by("-created_at", "-pk")[:size]
+    ]
+    return sorted(items + _direct_drafts(size), key=lambda item: item.when, reverse=True)[:size]
+
+
+def _direct_drafts(size: int) -> list[HistoryItem]:
+    try:
+        from reviewqueue.integrations.intercom.models import ConversationSnapshot
+        from reviewqueue.review.models import Draft
+    except ImportError:
+        return []
+    drafts = list(Draft.objects.exclude(source="intake").order_by("-created_at", "-pk")[:size])
+    snapshot_ids = {d.snapshot_id for d in drafts if d.snapshot_id}
+    snapshots = {s.pk: s for s in ConversationSnapshot.objects.filter(pk__in=snapshot_ids)}
+    items = []
+    for draft in drafts:
+        team, tags = _team_and_tags(snapshots.get(draft.snapshot_id))
+        facts = DraftFacts(
+            intercom_team=team, conversation_tags=tags, recipient_domains=recipient_domains(draft.to or [])
+        )
+        items.append(HistoryItem(draft.created_at, draft.conversation_id, draft.source, facts, draft.mailbox_id))
+    return items
+
+
+def _team_and_tags(snapshot) -> tuple[str, frozenset[str]]:
+    if snapshot is None:
+        return "", frozenset()
+    try:
+        conversation = snapshot.conversation
+    except Exception:  # a snapshot we cannot read routes like one we do not have
+        return "", frozenset()
+    return str(conversation.team_assignee_id or ""), frozenset((t.name or "").lower() for t in conversation.tags)

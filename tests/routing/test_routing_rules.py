@@ -80,12 +80,12 @@ def test_the_dry_run_shows_which_of_the_last_200_drafts_would_move(admin_client_
     assert response.status_code == 200
     comparison = response.context["comparison"]
     assert len(comparison.rows) == 200
-    assert {row.record.conversation_id for row in comparison.rows} == {str(1000 + i) for i in range(50, 250)}
+    assert {row.item.conversation_id for row in comparison.rows} == {str(1000 + i) for i in range(50, 250)}
     # Moved: bigcorp.com drafts (i % 5 == 0) — 40 of the newest 200 — all now go to mb_vip.
     moved = [row for row in comparison.rows if row.changed]
     assert comparison.changed_count == len(moved) == 40
     for row in moved:
-        i = int(row.record.conversation_id) - 1000
+        i = int(row.item.conversation_id) - 1000
         assert i % 5 == 0 and row.new_mailbox_id == "mb_vip"
         assert row.current_mailbox_id == ("mb_refunds" if i % 2 == 0 else "mb_support")
     body = response.content.decode()
@@ -140,3 +140,25 @@ def test_a_default_mailbox_is_required(admin_client_, boxes):
     response = editor_post(admin_client_, [], default="", op="save")
     assert response.status_code == 400
     assert b"default mailbox" in response.content
+
+
+def test_the_dry_run_includes_drafts_sent_straight_to_multimail(admin_client_, boxes):
+    from reviewqueue.integrations.intercom.services import snapshot_store
+    from reviewqueue.review.models import Draft
+    from tests.review.page_helpers import make_conversation
+
+    rules_saved(default="mb_support")
+    vip = snapshot_store(conversation=make_conversation("c_vip", tags=("VIP",)))
+    Draft.objects.create(email_id="em_a", mailbox_id="mb_support", source="poll", to=["x@bigcorp.com"])
+    Draft.objects.create(
+        email_id="em_b", mailbox_id="mb_support", source="webhook", conversation_id="c_vip", snapshot_id=vip.pk
+    )
+    Draft.objects.create(email_id="em_c", mailbox_id="mb_support", source="poll", to=["y@example.com"])
+    proposed = [
+        {"conversation_tag": "vip", "mailbox_id": "mb_vip"},
+        {"recipient_domain": "bigcorp.com", "mailbox_id": "mb_refunds"},
+    ]
+    comparison = editor_post(admin_client_, proposed).context["comparison"]
+    moved = {row.item.source + ":" + row.new_mailbox_id for row in comparison.rows if row.changed}
+    assert len(comparison.rows) == 3
+    assert moved == {"poll:mb_refunds", "webhook:mb_vip"}
