@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-# The hosts of links in markdown or HTML: http(s)://host[:port]/…
-_LINK_HOST = re.compile(r"https?://([A-Za-z0-9.-]+)", re.IGNORECASE)
+from reviewqueue.review import rendering
+
 _EMAIL_DOMAIN = re.compile(r"[A-Za-z0-9._%+-]+@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
 # Authors that are the customer's side of a conversation (Intercom's author types).
 CUSTOMER_AUTHOR_TYPES = frozenset({"user", "lead", "contact"})
@@ -47,7 +47,9 @@ def content_hash(*, from_address: str, to: list, cc: list, subject: str, markdow
 
 
 def link_domains(text: str) -> set[str]:
-    return {host.lower().rstrip(".") for host in _LINK_HOST.findall(text or "")}
+    # One reader of link hosts for the app (review/rendering.py): it also sees through userinfo
+    # ("https://bank.example@evil.example" links to evil.example), HTML entities, www. and mailto:.
+    return rendering.link_domains(text)
 
 
 def _registrable(host: str) -> str:
@@ -89,7 +91,8 @@ def draft_flags(
                 part.author.type in CUSTOMER_AUTHOR_TYPES and part.created_at and part.created_at > written_at
                 for part in conversation.parts
             )
-    unknown = sorted(d for d in link_domains(markdown) if _registrable(d) not in seen_domains)
+    # What the reader will see too: markdown can spell a link (reference links, entities) a plain scan misses.
+    unknown = sorted(d for d in rendering.markdown_link_domains(markdown) if _registrable(d) not in seen_domains)
     return Flags(
         customer_replied=customer_replied,
         recipient_not_contact=recipient_not_contact,

@@ -167,3 +167,17 @@ def test_empty_input_renders_empty():
     assert render_markdown("") == ""
     assert sanitize_html("") == ""
     assert link_domains("") == set()
+
+
+def test_draft_flags_see_through_a_userinfo_disguise():
+    from reviewqueue.review.flags import draft_flags
+
+    flags = draft_flags(
+        to=["ana@customer.example"],
+        markdown="[Log in to your bank](https://bank.example@evil.example/login)",
+        attachments=[],
+        spam_verdict="clean",
+        written_at=None,
+        own_domains={"bank.example"},
+    )
+    assert flags.unknown_link_domains == ["evil.example"]
