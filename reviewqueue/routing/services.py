@@ -4,6 +4,7 @@ MultiMail is called first, outside any transaction; the local mirror and its aud
 written together, so the record never claims a change MultiMail did not make.
 """
 
+import logging
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -15,6 +16,8 @@ from reviewqueue.audit.services import Actor, RequestOrigin, audit_record
 from reviewqueue.routing.crypto import secret_encrypt
 from reviewqueue.routing.models import IntakeToken, Mailbox, RoutingRuleSet, oversight_rank
 from reviewqueue.routing.rules import Rule
+
+logger = logging.getLogger(__name__)
 
 # Every event MultiMail can send: the receiver stores them all and acts on the ones it knows.
 WEBHOOK_EVENTS = [
@@ -205,7 +208,21 @@ def mailbox_webhook_subscribe(
             old=old,
             new={"subscription_id": webhook.id, "url": url, "events": list(webhook.events or WEBHOOK_EVENTS)},
         )
+    if old["subscription_id"] and old["subscription_id"] != webhook.id:
+        _webhook_forget(client, old["subscription_id"])
     return mailbox
+
+
+def _webhook_forget(client, webhook_id: str) -> None:
+    """Delete a replaced subscription, so MultiMail does not deliver each event twice."""
+    from reviewqueue.integrations.multimail.client import MultiMailError, MultiMailNotFound
+
+    try:
+        client.delete_webhook(webhook_id=webhook_id)
+    except MultiMailNotFound:
+        pass
+    except MultiMailError:
+        logger.warning("could not delete replaced webhook subscription %s", webhook_id, exc_info=True)
 
 
 def ruleset_save(

@@ -74,6 +74,10 @@ class FakeMultiMail:
             }
             self.webhooks[hook["id"]] = hook
             return httpx.Response(201, json=hook)
+        if method == "DELETE" and parts[:2] == ["v1", "webhooks"] and len(parts) == 3:
+            if self.webhooks.pop(parts[2], None) is None:
+                return httpx.Response(404, json={"error": "not found"})
+            return httpx.Response(200, json={"deleted": True})
         if method == "POST" and parts[-1] == "send":
             return self._send(parts[2], body)
         if method == "PUT" and parts[-1] == "tags":

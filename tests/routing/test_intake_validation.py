@@ -110,3 +110,10 @@ def test_a_personal_api_token_is_not_an_intake_token(client, token, multimail, r
 
     _, personal = api_token_issue(user=reviewer, name="mine", actor=Actor.system("test"))
     assert post(client, GOOD, personal).status_code == 401
+
+
+def test_a_body_over_the_upload_limit_is_413(client, token, multimail, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    response = post(client, {**GOOD, "markdown": "x" * 2000}, token)
+    assert response.status_code == 413
+    assert multimail.sends == []

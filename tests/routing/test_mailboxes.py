@@ -158,3 +158,16 @@ def test_the_beat_task_survives_multimail_failing(db, multimail):
     multimail.fail[("GET", "/v1/mailboxes")] = (500, {"error": "down"})
     mailboxes_sync_task()
     assert not Mailbox.objects.exists()
+
+
+def test_subscribing_again_replaces_the_old_subscription(admin_client_, multimail):
+    multimail.add_mailbox("mb_1", "one@acme.multimail.dev")
+    box = mailbox("mb_1", "one@acme.multimail.dev")
+    url = reverse("routing:mailbox_webhook", args=[box.pk])
+    admin_client_.post(url, {})
+    (first,) = multimail.webhooks
+    admin_client_.post(url, {})
+    (second,) = multimail.webhooks
+    box.refresh_from_db()
+    assert first != second and box.webhook_subscription_id == second
+    assert secret_decrypt(box.webhook_secret_encrypted) == multimail.webhooks[second]["signing_secret"]
