@@ -1,8 +1,9 @@
 """Storing and settling inbound webhook deliveries. Receivers verify first, then call inbound_store."""
 
 import hashlib
+import json
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from reviewqueue.integrations.inbound.models import InboundWebhook
@@ -14,13 +15,28 @@ def body_fingerprint(raw_body: bytes) -> str:
 
 
 def inbound_store(
-    *, source: str, delivery_id: str, topic: str, payload, status: str = InboundWebhook.Status.RECEIVED, on_stored=None
+    *,
+    source: str,
+    delivery_id: str,
+    topic: str,
+    payload,
+    status: str = InboundWebhook.Status.RECEIVED,
+    on_stored=None,
+    wait_for_disk: bool = True,
 ) -> tuple[InboundWebhook | None, bool]:
     """Store a delivery once. Returns (record, True) the first time and (None, False) for a duplicate.
 
     `on_stored(record_id)` runs after the commit, only for a new delivery: that is where the
     receiver enqueues the handling task, so a duplicate never enqueues work twice.
+
+    `wait_for_disk=False` (outside a transaction only; inside one it is ignored) stores with one
+    statement committed without waiting for PostgreSQL's WAL flush: for deliveries that are hints
+    whose loss in a database crash costs only a refresh (see the Intercom receiver).
     """
+    if not wait_for_disk and not connection.in_atomic_block:
+        return _store_without_waiting_for_disk(
+            source=source, delivery_id=delivery_id, topic=topic, payload=payload, status=status, on_stored=on_stored
+        )
     try:
         with transaction.atomic():
             record = InboundWebhook.objects.create(
@@ -30,6 +46,33 @@ def inbound_store(
                 transaction.on_commit(lambda: on_stored(record.pk))
     except IntegrityError:  # the unique constraint: concurrent or repeated delivery of the same id
         return None, False
+    return record, True
+
+
+_INSERT_ONCE = """
+WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true))
+INSERT INTO {table} (source, delivery_id, topic, payload, received_at, status, attempts, error)
+SELECT %s, %s, %s, %s::jsonb, now(), %s, 0, '' FROM relaxed
+ON CONFLICT (source, delivery_id) DO NOTHING
+RETURNING id, received_at
+"""
+
+
+def _store_without_waiting_for_disk(*, source, delivery_id, topic, payload, status, on_stored):
+    # One round trip in autocommit: the statement is its own transaction, and set_config(..., true)
+    # relaxes synchronous_commit for that transaction alone. A duplicate inserts nothing.
+    values = [source, delivery_id[:128], topic[:100], json.dumps(payload), status]
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT_ONCE.format(table=connection.ops.quote_name(InboundWebhook._meta.db_table)), values)
+        row = cursor.fetchone()
+    if row is None:
+        return None, False
+    record = InboundWebhook(
+        pk=row[0], source=source, delivery_id=values[1], topic=values[2], payload=payload, status=status
+    )
+    record.received_at = row[1]
+    if on_stored is not None:
+        on_stored(record.pk)  # already committed
     return record, True
 
 

@@ -7,6 +7,7 @@ here: the handling (fetching the conversation, marking drafts) runs in `intercom
 import json
 
 from django.conf import settings
+from django.db import DataError
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
@@ -22,6 +23,10 @@ from reviewqueue.integrations.intercom.tasks import intercom_webhook_handle, int
 PUBLISHER = BackgroundPublisher(
     single=intercom_webhook_handle, fan_out=intercom_webhooks_fan_out, name="intercom-webhook-publisher"
 )
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not JSON")  # NaN/Infinity: Python reads them, PostgreSQL's jsonb does not
 
 
 def _error(status: int, message: str) -> JsonResponse:
@@ -41,7 +46,7 @@ def intercom_webhook(request):
         return _error(401, "X-Hub-Signature is missing or does not match (expected sha1=<hex HMAC-SHA1 of the body>)")
 
     try:
-        notification = json.loads(raw)
+        notification = json.loads(raw, parse_constant=_reject_constant)
     except (ValueError, UnicodeDecodeError):
         return _error(400, "body is not valid JSON")
     if not isinstance(notification, dict) or not isinstance(notification.get("topic"), str):
@@ -57,15 +62,27 @@ def intercom_webhook(request):
     else:  # kept for the record, acted on by nobody
         status, on_stored = InboundWebhook.Status.IGNORED, None
 
+    try:
+        _, stored = _store(notification, raw=raw, topic=topic, status=status, on_stored=on_stored)
+    except DataError:  # e.g. a \u0000 in a string: valid JSON that PostgreSQL's jsonb refuses
+        return _error(400, "notification cannot be stored (jsonb refuses it, e.g. a \\u0000 character)")
+    return JsonResponse({"status": "accepted" if stored else "duplicate"})
+
+
+def _store(notification: dict, *, raw: bytes, topic: str, status: str, on_stored) -> tuple[InboundWebhook | None, bool]:
     delivery_id = notification.get("id")
     if not isinstance(delivery_id, str) or not delivery_id:
         delivery_id = body_fingerprint(raw)
-    _, stored = inbound_store(
+    # An Intercom notification is a hint ("conversation X changed"): the conversation itself is
+    # always fetched fresh. So its receipt is committed without waiting for the disk, keeping the
+    # answer fast when fsync is slow; a PostgreSQL crash within about half a second of a receipt
+    # could lose it, costing one snapshot refresh that the next notification or draft fetch repeats.
+    return inbound_store(
         source=InboundWebhook.Source.INTERCOM,
         delivery_id=delivery_id,
         topic=topic,
         payload=notification,
         status=status,
         on_stored=on_stored,
+        wait_for_disk=False,
     )
-    return JsonResponse({"status": "accepted" if stored else "duplicate"})

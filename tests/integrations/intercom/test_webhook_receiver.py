@@ -173,3 +173,13 @@ def test_without_a_configured_secret_nothing_is_accepted(client, settings):
     assert response.status_code == 503
     assert "INTERCOM_CLIENT_SECRET" in response.json()["error"]
     assert not InboundWebhook.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "raw", [b'{"id": "notif_nan", "topic": "ping", "x": NaN}', b'{"id": "n0", "topic": "ping\\u0000"}']
+)
+def test_signed_json_that_postgresql_cannot_store_is_a_400_not_a_500(client, raw):
+    response = post(client, raw, **signed_headers(raw))
+    assert response.status_code == 400
+    assert not InboundWebhook.objects.exists()
