@@ -162,3 +162,11 @@ def test_the_dry_run_includes_drafts_sent_straight_to_multimail(admin_client_, b
     moved = {row.item.source + ":" + row.new_mailbox_id for row in comparison.rows if row.changed}
     assert len(comparison.rows) == 3
     assert moved == {"poll:mb_refunds", "webhook:mb_vip"}
+
+
+def test_pressing_enter_in_the_editor_runs_a_dry_run_not_a_row_move(admin_client_, boxes):
+    rules_saved(default="mb_support", rules=[Rule("mb_vip", kind="a")])
+    body = admin_client_.get(reverse("routing:rules")).content.decode()
+    form = body[body.index('<section id="editor">') :]
+    first_button = form[form.index("<button") : form.index("</button>")]
+    assert 'value="dry_run"' in first_button
