@@ -1,16 +1,35 @@
-"""The canonical encoding and hash of an audit event: one definition, used to write and to verify."""
+"""The canonical encoding and hash of an audit event: one definition, used to write and to verify.
+
+The canonical document is the JSON object
+    {"action", "actor": [type, id, label], "created_at", "ip", "payload", "prev_hash", "seq",
+     "target": [type, id], "user_agent"}
+with keys sorted at every level, no whitespace, non-ASCII kept as UTF-8: exactly what
+json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False) gives. It is written
+out below field by field (the same bytes, about twice as fast), because verification hashes every event.
+"""
 
 import hashlib
 import json
 from datetime import datetime
+from json.encoder import encode_basestring as _string
 
 GENESIS_HASH = "0" * 64
+
+_PAYLOAD_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+_DOCUMENT = (
+    '{"action":%s,"actor":[%s,%s,%s],"created_at":%s,"ip":%s,"payload":%s,'
+    '"prev_hash":%s,"seq":%d,"target":[%s,%s],"user_agent":%s}'
+)
+
+
+def utc_timestamp(moment: datetime) -> str:
+    return moment.isoformat(timespec="microseconds")
 
 
 def canonical_bytes(
     *,
     seq: int,
-    created_at: datetime,
+    created_at: datetime | str,
     actor_type: str,
     actor_id: str,
     actor_label: str,
@@ -22,18 +41,25 @@ def canonical_bytes(
     user_agent: str,
     prev_hash: str,
 ) -> bytes:
-    document = {
-        "seq": seq,
-        "created_at": created_at.isoformat(timespec="microseconds"),
-        "actor": [actor_type, actor_id, actor_label],
-        "action": action,
-        "target": [target_type, target_id],
-        "payload": payload,
-        "ip": ip,
-        "user_agent": user_agent,
-        "prev_hash": prev_hash,
-    }
-    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    # created_at may come already formatted (the verifier has PostgreSQL format it, to the same text).
+    timestamp = created_at if isinstance(created_at, str) else utc_timestamp(created_at)
+    return (
+        _DOCUMENT
+        % (
+            _string(action),
+            _string(actor_type),
+            _string(actor_id),
+            _string(actor_label),
+            _string(timestamp),
+            "null" if ip is None else _string(ip),
+            _PAYLOAD_ENCODER.encode(payload),
+            _string(prev_hash),
+            seq,
+            _string(target_type),
+            _string(target_id),
+            _string(user_agent),
+        )
+    ).encode()
 
 
 def event_hash(**fields) -> str:

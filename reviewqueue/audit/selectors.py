@@ -4,8 +4,9 @@ import statistics
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, TextField
 from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
 
 from reviewqueue.audit.models import AuditEvent
 
@@ -151,5 +152,13 @@ EXPORT_COLUMNS = (
 
 
 def export_rows(filters: dict, *, chunk_size: int = 2000) -> Iterator[tuple]:
-    """Filtered events in seq order through a server-side cursor: memory stays flat at any size."""
-    return events_filtered(filters).order_by("seq").values_list(*EXPORT_COLUMNS).iterator(chunk_size=chunk_size)
+    """Filtered events in seq order (EXPORT_COLUMNS; the payload as its JSON text) through a
+    server-side cursor: memory stays flat at any size."""
+    columns = [column if column != "payload" else "payload_text" for column in EXPORT_COLUMNS]
+    return (
+        events_filtered(filters)
+        .annotate(payload_text=Cast("payload", output_field=TextField()))
+        .order_by("seq")
+        .values_list(*columns)
+        .iterator(chunk_size=chunk_size)
+    )

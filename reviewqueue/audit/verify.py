@@ -39,9 +39,11 @@ COLUMNS = (
     "prev_hash",
     "hash",
 )
-_SELECT = f"SELECT {', '.join(COLUMNS)} FROM audit_auditevent WHERE seq > %s ORDER BY seq LIMIT %s"  # noqa: S608
-
-_LOCATE = f"SELECT {', '.join(COLUMNS)} FROM audit_auditevent WHERE hash = %s"  # noqa: S608
+# PostgreSQL formats created_at as Python's isoformat would (UTC): cheaper than building datetimes.
+_CREATED_AT_TEXT = """to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')"""
+_WALK_COLUMNS = ", ".join(_CREATED_AT_TEXT if column == "created_at" else column for column in COLUMNS)
+_SELECT = f"SELECT {_WALK_COLUMNS} FROM audit_auditevent WHERE seq > %s ORDER BY seq LIMIT %s"  # noqa: S608
+_LOCATE = f"SELECT {_WALK_COLUMNS} FROM audit_auditevent WHERE hash = %s"  # noqa: S608
 
 ChainRow = tuple  # the values of COLUMNS, in order
 

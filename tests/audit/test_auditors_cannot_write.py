@@ -4,6 +4,7 @@ import re
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls.resolvers import RoutePattern
 
 PAGE_PREFIXES = ("queue/", "manage/", "audit/")
 ALLOWED_WRITES = {"audit/verification/"}  # starting a verification is the auditor's one POST
@@ -14,8 +15,8 @@ def _routes(patterns=None, prefix=""):
         route = prefix + str(entry.pattern)
         if isinstance(entry, URLResolver):
             yield from _routes(entry.url_patterns, route)
-        elif isinstance(entry, URLPattern):
-            yield route
+        elif isinstance(entry, URLPattern) and isinstance(entry.pattern, RoutePattern):
+            yield route  # regex catch-alls (the API's JSON 404) are no endpoint of their own
 
 
 def _concrete(route: str) -> str:
@@ -43,7 +44,6 @@ def test_no_audit_page_accepts_other_write_methods(auditor_client, method):
 def test_the_review_api_refuses_an_auditor_session(auditor_client):
     for route in [r for r in _routes() if r.startswith("api/v1/")]:
         assert auditor_client.post(_concrete(route), content_type="application/json", data={}).status_code in (
-            400,
             401,
             403,
             405,
