@@ -274,7 +274,8 @@ def _draft_receive(record: IntakeRecord, token: IntakeToken):
         source="intake",
         conversation_id=record.conversation_id,
         conversation_link="intake",
-        routing_version_id=record.routing_version_id,
+        # The version number (RoutingRuleSet.version), which the routing pages show, not the row's pk.
+        routing_version_id=record.routing_version.version if record.routing_version else None,
         actor=Actor.token(token),
     )
     return draft
