@@ -35,16 +35,25 @@ def main(argv=None) -> int:
     except SandboxError as error:
         print(f"multimail sandbox: {error.message}", file=sys.stderr)
         return 2
-    app = make_app(
-        args.state,
-        knobs,
-        webhook_url=args.webhook_url,
-        webhook_secret=args.webhook_secret,
-        seed_demo=not args.no_seed,
-    )
+    try:
+        app = make_app(
+            args.state,
+            knobs,
+            webhook_url=args.webhook_url,
+            webhook_secret=args.webhook_secret,
+            seed_demo=not args.no_seed,
+        )
+    except (ValueError, SandboxError) as error:
+        print(f"multimail sandbox: {getattr(error, 'message', error)}", file=sys.stderr)
+        return 2
     print(f"multimail sandbox on http://{args.host}:{args.port} (state: {args.state or 'in memory'})", flush=True)
     try:
         serve_forever(app, host=args.host, port=args.port)
+    except OSError as error:  # e.g. the port is taken
+        print(
+            f"multimail sandbox: cannot listen on {args.host}:{args.port}: {error.strerror or error}", file=sys.stderr
+        )
+        return 2
     finally:
         app.stop()
     return 0

@@ -85,7 +85,12 @@ class SandboxState:
         self.lock = threading.RLock()
         self.data = _empty()
         if self.path and self.path.exists():
-            loaded = json.loads(self.path.read_text() or "{}")
+            try:
+                loaded = json.loads(self.path.read_text() or "{}")
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise ValueError(f"{self.path} is not a MultiMail sandbox state file ({exc})") from None
+            if not isinstance(loaded, dict):
+                raise ValueError(f"{self.path} is not a MultiMail sandbox state file")
             self.data.update(loaded)
         self.ensure_keys()
         # Knob values the state needs (set by the app from its Knobs).
