@@ -422,3 +422,11 @@ def test_the_draft_page_needs_the_same_few_queries_however_long_the_queue_and_th
     second = make_draft(conversation_id="c_l", latest_snapshot_id=long.pk)
     assert queries(second) == few
     assert few <= 10
+
+
+def test_a_draft_not_fetched_yet_offers_no_decision(reviewer_client):
+    draft = make_draft(fetched_at=None, subject="", markdown="")
+    html = reviewer_client.get(page_url(draft)).content.decode()
+    assert "still being fetched from MultiMail" in html
+    assert 'data-key="a"' not in html
+    assert 'name="reason_preset"' not in html
