@@ -207,9 +207,10 @@ class LiveSystem:
                 wait_until(ready, timeout=timeout, what=name, process=self.processes[name])
 
     # --- the sandboxes -----------------------------------------------------------------------
-    def start_multimail(self, *extra: str, wait: bool = True) -> Process:
+    def start_multimail(self, *extra: str, wait: bool = True, webhooks: bool = True) -> Process:
         argv = [PYTHON, "-m", "reviewqueue.sandbox.multimail", "--port", str(self.multimail_port)]
-        argv += ["--webhook-url", f"{self.web_url}/webhooks/multimail", *extra]
+        argv += ["--webhook-url", f"{self.web_url}/webhooks/multimail"] if webhooks else []
+        argv += list(extra)
         return self._process("multimail", argv, lambda: http_ok(f"{self.multimail_url}/_sandbox/knobs"), wait=wait)
 
     def start_intercom(self, *extra: str, wait: bool = True) -> Process:

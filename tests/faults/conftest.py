@@ -50,9 +50,11 @@ class Stack:
         self.system = LiveSystem(database_url=postgres.url, redis_url=self.redis.url, workdir=workdir)
         self.driver: Driver | None = None
 
-    def start(self, *, workers: int = 1, concurrency: int = 2, multimail_args=(), intercom_args=()) -> "Stack":
+    def start(
+        self, *, workers: int = 1, concurrency: int = 2, multimail_args=(), intercom_args=(), multimail_webhooks=True
+    ) -> "Stack":
         system = self.system
-        system.start_multimail(*multimail_args, wait=False)
+        system.start_multimail(*multimail_args, wait=False, webhooks=multimail_webhooks)
         system.start_intercom(*intercom_args, wait=False)
         system.start_web(wait=False)
         for number in range(workers):

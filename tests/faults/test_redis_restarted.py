@@ -1,0 +1,32 @@
+"""Redis (broker and cache) restarted empty: queued tasks are gone, and for a while nothing answers.
+
+Must hold: a reviewer can still decide while Redis is down (the decision is durable in PostgreSQL
+before anything leaves), no decision is lost (the sweeper re-drives outbox rows whose broker
+message vanished), none is carried out twice.
+"""
+
+import time
+
+from tests.faults.conftest import assert_no_decision_lost_or_doubled, decide_all, drafts_arrive
+
+
+def test_decisions_survive_redis_restarted_and_flushed(stack):
+    stack.start(workers=1, concurrency=4)
+    token = stack.reviewer_token()
+    drafts = drafts_arrive(stack, 6)
+    first, second = dict(list(drafts.items())[:3]), dict(list(drafts.items())[3:])
+
+    # Decisions queued for a worker that is not there; then Redis loses them all.
+    stack.system.processes["worker0"].stop()
+    stack.system.processes.pop("worker0")
+    decided = decide_all(stack, token, first)
+    stack.redis.process.kill()
+
+    # Redis down: deciding must still work.
+    decided |= decide_all(stack, token, second)
+
+    stack.redis.restart()
+    time.sleep(1)
+    stack.system.start_worker(name="worker0", concurrency=4)
+
+    assert_no_decision_lost_or_doubled(stack, decided, timeout=180)
