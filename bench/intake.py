@@ -159,7 +159,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="200 drafts")
     parser.add_argument("--drafts", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn workers (4 threads each)")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
     args = parser.parse_args()
     count = 200 if args.quick else args.drafts
     redis_url = os.environ.get("REDIS_URL")
@@ -179,8 +180,8 @@ def main() -> None:
         token = seed(defaults.DEMO_MAILBOX_ID, f"{defaults.DEMO_MAILBOX_LOCAL}@{defaults.TENANT_DOMAIN}")
         direct.start_multimail("--latency-ms", "0", webhooks=False)
         live.start_multimail("--latency-ms", "0", webhooks=False)
-        live.start_web(workers=args.workers, threads=4)
-        print(f"{count} drafts, {args.clients} clients, gunicorn {args.workers}x4 threads", flush=True)
+        live.start_web(workers=args.workers, threads=args.threads)
+        print(f"{count} drafts, {args.clients} clients, gunicorn {args.workers}x{args.threads} threads", flush=True)
 
         sandbox_rate = sandbox_direct(direct.multimail_url, defaults.DEMO_MAILBOX_ID, count, args.clients)
         direct.stop()
