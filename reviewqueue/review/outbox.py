@@ -17,6 +17,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from reviewqueue.audit.services import Actor, audit_record
+from reviewqueue.review.clients import intercom_client, multimail_client
 from reviewqueue.review.models import Decision, Draft, OutboxItem
 
 log = logging.getLogger(__name__)
@@ -92,17 +93,13 @@ class _Clients:
     @property
     def multimail(self):
         if self._multimail is None:
-            from reviewqueue.integrations.multimail.client import get_multimail_client
-
-            self._multimail = get_multimail_client()
+            self._multimail = multimail_client()
         return self._multimail
 
     @property
     def intercom(self):
         if self._intercom is None:
-            from reviewqueue.integrations.intercom.client import get_intercom_client
-
-            self._intercom = get_intercom_client()
+            self._intercom = intercom_client()
         return self._intercom
 
 

@@ -36,16 +36,20 @@ For other engineers
 
 import contextlib
 import logging
-from concurrent.futures import ThreadPoolExecutor
+import queue
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, close_old_connections, connection, transaction
+from django.db.models import BigIntegerField, F, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.html import escape
 
 from reviewqueue.audit.services import Actor, RequestOrigin, audit_record
+from reviewqueue.review.clients import intercom_client, multimail_client
 from reviewqueue.review.errors import (
     ConversationChangedSinceOpened,
     DraftAlreadyDecided,
@@ -114,13 +118,7 @@ def draft_receive(
                 action="draft.received",
                 target_type="draft",
                 target_id=draft.pk,
-                payload={
-                    "email_id": email_id,
-                    "mailbox_id": mailbox_id,
-                    "source": source,
-                    "conversation_id": conversation_id or "",
-                    "routing_version_id": routing_version_id,
-                },
+                payload=_received_payload(draft),
             )
             if fetch:
                 transaction.on_commit(lambda: _enqueue_fetch(draft.pk))
@@ -159,16 +157,12 @@ def draft_fetch(*, draft_id: int, refresh: bool = False, multimail=None, interco
     transient errors raise FetchTransientError for the caller's retry. An Intercom failure leaves
     the draft reviewable without its conversation (fetch_error says why); the next refresh retries.
     """
-    from reviewqueue.integrations.multimail.client import (
-        MultiMailError,
-        MultiMailNotFound,
-        get_multimail_client,
-    )
+    from reviewqueue.integrations.multimail.client import MultiMailError, MultiMailNotFound
 
     draft = Draft.objects.get(pk=draft_id)
-    if draft.fetched_at is not None and not refresh:
-        return draft
-    multimail = multimail or get_multimail_client()
+    if (draft.fetched_at is not None and not refresh) or not draft.is_pending:
+        return draft  # fetched already, or decided: what the reviewer saw stays as it was
+    multimail = multimail or multimail_client()
     try:
         email = multimail.get_email(mailbox_id=draft.mailbox_id, email_id=draft.email_id)
     except MultiMailNotFound:
@@ -186,13 +180,13 @@ def draft_fetch(*, draft_id: int, refresh: bool = False, multimail=None, interco
         except Exception as error:  # Intercom trouble must not keep the draft out of the queue
             problems.append(f"conversation search failed: {error}")
             conversation_id, link = draft.conversation_id, draft.conversation_link
-    snapshot = None
+    conversation = None
     if conversation_id:
         try:
-            snapshot = _snapshot_refresh(conversation_id, intercom)
+            conversation = (intercom or intercom_client()).get_conversation(conversation_id)
         except Exception as error:
             problems.append(f"conversation {conversation_id} could not be loaded: {error}")
-    return _draft_store_fetch(draft, email, conversation_id, link, snapshot, "; ".join(problems))
+    return _draft_store_fetch(draft, email, conversation_id, link, conversation, "; ".join(problems))
 
 
 def _is_transient(error) -> bool:
@@ -220,18 +214,9 @@ def _link_conversation(email, intercom) -> tuple[str, str]:
         return str(tagged), Draft.ConversationLink.TAG
     if not email.to:
         return "", ""
-    if intercom is None:
-        from reviewqueue.integrations.intercom.client import get_intercom_client
-
-        intercom = get_intercom_client()
+    intercom = intercom or intercom_client()
     latest = intercom.find_open_conversation(email=email.to[0])
     return (latest.id, Draft.ConversationLink.GUESS) if latest is not None else ("", "")
-
-
-def _snapshot_refresh(conversation_id: str, intercom):
-    from reviewqueue.integrations.intercom.services import snapshot_refresh
-
-    return snapshot_refresh(conversation_id=conversation_id, client=intercom)
 
 
 def _mailbox_identity(mailbox_id: str) -> tuple[str, str]:
@@ -246,10 +231,12 @@ def _own_domains(*addresses: str) -> set[str]:
     return {a.rsplit("@", 1)[-1].lower() for a in addresses if a and "@" in a}
 
 
-def _draft_store_fetch(draft: Draft, email, conversation_id, link, snapshot, problem: str) -> Draft:
+def _draft_store_fetch(draft: Draft, email, conversation_id, link, conversation, problem: str) -> Draft:
+    """Store the fetched email, and the conversation as a snapshot, in one transaction (one commit)."""
+    from reviewqueue.integrations.intercom.services import snapshot_store
+
     address, display_name = _mailbox_identity(draft.mailbox_id)
     attachments = [{"name": a.name, "content_type": a.content_type, "size": a.size} for a in email.attachments]
-    conversation = snapshot.conversation if snapshot is not None else None
     written_at = email.received_at or draft.created_at
     flags = draft_flags(
         to=list(email.to),
@@ -286,7 +273,6 @@ def _draft_store_fetch(draft: Draft, email, conversation_id, link, snapshot, pro
         ),
         "conversation_id": conversation_id or "",
         "conversation_link": link if conversation_id else "",
-        "latest_snapshot_id": snapshot.pk if snapshot else None,
         "waiting_since": (conversation.waiting_since if conversation else None) or written_at,
         "fetched_at": now,
         "fetch_error": problem,
@@ -294,14 +280,17 @@ def _draft_store_fetch(draft: Draft, email, conversation_id, link, snapshot, pro
         **flags.as_fields(),
     }
     with transaction.atomic():
-        locked = Draft.objects.select_for_update().get(pk=draft.pk)
-        if locked.snapshot_id is None and snapshot is not None:
-            fields["snapshot_id"] = snapshot.pk
+        snapshot = snapshot_store(conversation=conversation) if conversation is not None else None
+        fields["latest_snapshot_id"] = snapshot.pk if snapshot else None
+        # The snapshot taken at ingest is kept: a refresh never replaces it.
+        fields["snapshot_id"] = Coalesce(F("snapshot_id"), Value(fields["latest_snapshot_id"], BigIntegerField()))
         Draft.objects.filter(pk=draft.pk).update(**fields)
-        locked.refresh_from_db()
-        if locked.is_pending and email.status and email.status not in MULTIMAIL_PENDING_STATUSES:
-            _mark_decided_elsewhere(locked, email)
-    return locked
+        fields["snapshot_id"] = draft.snapshot_id or fields["latest_snapshot_id"]
+        for name, value in fields.items():
+            setattr(draft, name, value)
+        if draft.is_pending and email.status and email.status not in MULTIMAIL_PENDING_STATUSES:
+            _mark_decided_elsewhere(draft, email)
+    return draft
 
 
 def _mark_decided_elsewhere(draft: Draft, email) -> bool:
@@ -409,9 +398,12 @@ def pending_sync(*, multimail=None, intercom=None, concurrency: int = INGEST_CON
 
 
 def _pending_sync_locked(multimail, intercom, concurrency: int) -> SyncResult:
-    from reviewqueue.integrations.multimail.client import get_multimail_client
-
-    multimail = multimail or get_multimail_client()
+    multimail = multimail or multimail_client()
+    if intercom is None:
+        # One shared client for every fetch of the poll; without Intercom configured each draft
+        # still arrives, and says why its conversation is missing.
+        with contextlib.suppress(Exception):
+            intercom = intercom_client()
     started = timezone.now()
     listed = multimail.pending()
     result = SyncResult(pending=len(listed))
@@ -429,18 +421,6 @@ def _pending_sync_locked(multimail, intercom, concurrency: int) -> SyncResult:
         .values_list("pk", flat=True)
     )
 
-    def receive_and_fetch(email):
-        draft, created = draft_receive(
-            email_id=email.id,
-            mailbox_id=email.mailbox_id,
-            source="poll",
-            actor=Actor.system("review.poll"),
-            fetch=False,
-        )
-        if draft.fetched_at is None:
-            draft_fetch(draft_id=draft.pk, multimail=multimail, intercom=intercom)
-        return "received" if created else "fetched"
-
     def fetch(draft_id):
         draft_fetch(draft_id=draft_id, multimail=multimail, intercom=intercom)
         return "fetched"
@@ -448,13 +428,21 @@ def _pending_sync_locked(multimail, intercom, concurrency: int) -> SyncResult:
     def check_gone(draft_id):
         return "decided_elsewhere" if draft_check_still_pending(draft_id=draft_id, multimail=multimail) else "kept"
 
-    jobs = [(receive_and_fetch, e) for e in new] + [(fetch, d) for d in unfetched] + [(check_gone, d) for d in gone]
-    for outcome in _run_bounded(jobs, concurrency):
+    def jobs():
+        # New drafts are received a batch at a time (one transaction each) while earlier ones are
+        # already being fetched, so receiving overlaps the network waits instead of adding to them.
+        for start in range(0, len(new), RECEIVE_BATCH):
+            for draft_id in _drafts_receive_batch(new[start : start + RECEIVE_BATCH]):
+                result.received += 1
+                yield fetch, draft_id
+        for draft_id in unfetched:
+            yield fetch, draft_id
+        for draft_id in gone:
+            yield check_gone, draft_id
+
+    for outcome in _run_bounded(jobs(), concurrency):
         if isinstance(outcome, Exception):
             result.errors.append(f"{type(outcome).__name__}: {outcome}")
-        elif outcome == "received":
-            result.received += 1
-            result.fetched += 1
         elif outcome == "fetched":
             result.fetched += 1
         elif outcome == "decided_elsewhere":
@@ -462,31 +450,92 @@ def _pending_sync_locked(multimail, intercom, concurrency: int) -> SyncResult:
     return result
 
 
-def _run_bounded(jobs, concurrency: int):
-    """Run (function, argument) jobs on a bounded thread pool; yields each result or exception."""
+RECEIVE_BATCH = 100
 
-    def run(job):
-        function, argument = job
+
+def _drafts_receive_batch(emails) -> list[int]:
+    """Receive listed drafts in one transaction; the ids of those that are new.
+
+    The webhook may deliver one of them at the same moment: then the batch falls back to
+    draft_receive one by one, which settles each race on the unique email id.
+    """
+    actor = Actor.system("review.poll")
+    try:
+        with transaction.atomic():
+            drafts = Draft.objects.bulk_create(
+                [Draft(email_id=e.id, mailbox_id=e.mailbox_id, source=Draft.Source.POLL) for e in emails]
+            )
+            for draft in drafts:
+                audit_record(
+                    actor=actor,
+                    action="draft.received",
+                    target_type="draft",
+                    target_id=draft.pk,
+                    payload=_received_payload(draft),
+                )
+        return [draft.pk for draft in drafts]
+    except IntegrityError:
+        created = []
+        for email in emails:
+            draft, new = draft_receive(
+                email_id=email.id, mailbox_id=email.mailbox_id, source="poll", actor=actor, fetch=False
+            )
+            if new:
+                created.append(draft.pk)
+        return created
+
+
+def _received_payload(draft: Draft) -> dict:
+    return {
+        "email_id": draft.email_id,
+        "mailbox_id": draft.mailbox_id,
+        "source": draft.source,
+        "conversation_id": draft.conversation_id,
+        "routing_version_id": draft.routing_version_id,
+    }
+
+
+def _run_bounded(jobs, concurrency: int) -> list:
+    """Run (function, argument) jobs on `concurrency` threads; each result or exception, in completion order.
+
+    Plain threads rather than an executor: each keeps its database connection for all its jobs
+    and closes it when the work runs out (a connection per job would cost a connect each).
+    """
+    work: queue.Queue = queue.Queue(maxsize=concurrency * 4)
+    results: list = []
+
+    def worker():
         try:
-            return function(argument)
-        except Exception as error:  # reported by the caller; one bad draft must not stop the others
-            log.warning("ingest job failed", extra={"error": repr(error)})
-            return error
+            while (job := work.get()) is not None:
+                function, argument = job
+                try:
+                    results.append(function(argument))
+                except Exception as error:  # reported by the caller; one bad draft must not stop the others
+                    log.warning("ingest job failed", extra={"error": repr(error)})
+                    results.append(error)
         finally:
-            connection.close()  # each thread has its own database connection
+            connection.close()
 
-    if not jobs:
-        return []
     close_old_connections()
-    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(jobs)))) as pool:
-        return list(pool.map(run, jobs))
+    threads = [threading.Thread(target=worker, name=f"ingest-{n}", daemon=True) for n in range(max(1, concurrency))]
+    for thread in threads:
+        thread.start()
+    try:
+        for job in jobs:
+            work.put(job)
+    finally:
+        for _ in threads:
+            work.put(None)
+        for thread in threads:
+            thread.join()
+    return results
 
 
 def draft_check_still_pending(*, draft_id: int, multimail=None) -> bool:
     """A pending draft MultiMail no longer lists: read it back; True when it was marked decided elsewhere."""
-    from reviewqueue.integrations.multimail.client import MultiMailNotFound, get_multimail_client
+    from reviewqueue.integrations.multimail.client import MultiMailNotFound
 
-    multimail = multimail or get_multimail_client()
+    multimail = multimail or multimail_client()
     draft = Draft.objects.get(pk=draft_id)
     try:
         email = multimail.get_email(mailbox_id=draft.mailbox_id, email_id=draft.email_id)
@@ -721,9 +770,7 @@ def _decided_payload(decision: Decision, draft: Draft) -> dict:
 
 def send_key_configured() -> bool:
     """Tagging the email needs MultiMail's send scope; without that key the tags are skipped."""
-    from reviewqueue.integrations.multimail.client import get_multimail_client
-
-    return get_multimail_client().has_key("send")
+    return multimail_client().has_key("send")
 
 
 def _decision_outbox_items(decision: Decision, draft: Draft) -> list[OutboxItem]:

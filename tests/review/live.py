@@ -8,7 +8,11 @@ and this run's own Redis database; MultiMail and Intercom are the sandboxes, rea
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 
@@ -18,26 +22,31 @@ from reviewqueue.sandbox.multimail import defaults as mm_defaults
 from reviewqueue.sandbox.multimail.app import Knobs as MultiMailKnobs
 from reviewqueue.sandbox.multimail.app import make_app as make_multimail
 from reviewqueue.sandbox.server import start_in_thread
-from tests.livesystem import LiveSystem, database_url, sandbox_keys, wait_until
+from tests.livesystem import PYTHON, LiveSystem, Process, database_url, free_port, http_ok, sandbox_keys, wait_until
 
 
 @dataclass
 class Sandboxes:
-    multimail_latency_ms: float = 0.0
-    intercom_latency: float = 0.0
+    """In-thread by default; `processes=True` serves each from its own process (benchmarks: no shared GIL)."""
+
+    processes: bool = False
     workers: list = field(default_factory=list)
 
     def start(self) -> Sandboxes:
-        self.multimail_app = make_multimail(
-            knobs=MultiMailKnobs(latency_ms=self.multimail_latency_ms, delivery_ms=10_000_000), seed_demo=True
-        )
-        self.intercom_app = make_intercom(knobs=IntercomKnobs(latency=self.intercom_latency))
-        self.multimail_server = start_in_thread(self.multimail_app)
-        self.intercom_server = start_in_thread(self.intercom_app)
+        if self.processes:
+            self._start_processes()
+        else:
+            self.multimail_app = make_multimail(knobs=MultiMailKnobs(delivery_ms=10_000_000), seed_demo=True)
+            self.intercom_app = make_intercom(knobs=IntercomKnobs())
+            self.multimail_server = start_in_thread(self.multimail_app)
+            self.intercom_server = start_in_thread(self.intercom_app)
+            self.multimail_port, self.intercom_port = self.multimail_server.port, self.intercom_server.port
+        self.multimail_url = f"http://127.0.0.1:{self.multimail_port}"
+        self.intercom_url = f"http://127.0.0.1:{self.intercom_port}"
         keys = sandbox_keys()
-        self.mm = httpx.Client(base_url=self.multimail_server.url, timeout=30)
+        self.mm = httpx.Client(base_url=self.multimail_url, timeout=30)
         self.ic = httpx.Client(
-            base_url=self.intercom_server.url,
+            base_url=self.intercom_url,
             timeout=30,
             headers={"Authorization": f"Bearer {keys['INTERCOM_ACCESS_TOKEN']}", "Accept": "application/json"},
         )
@@ -45,12 +54,37 @@ class Sandboxes:
         self.admin_headers = {"Authorization": f"Bearer {keys['MULTIMAIL_ADMIN_API_KEY']}"}
         return self
 
+    def _start_processes(self) -> None:
+        self.workdir = Path(tempfile.mkdtemp(prefix="rq-review-sandboxes-"))
+        self.multimail_port, self.intercom_port = free_port(), free_port()
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "LOG_LEVEL": "WARNING"}
+        multimail = [PYTHON, "-m", "reviewqueue.sandbox.multimail", "--port", str(self.multimail_port)]
+        intercom = [PYTHON, "-m", "reviewqueue.sandbox.intercom", "--port", str(self.intercom_port)]
+        self.sandbox_processes = [
+            Process("multimail", multimail, env, self.workdir / "multimail.log").start(),
+            Process("intercom", intercom, env, self.workdir / "intercom.log").start(),
+        ]
+        for process, url in zip(
+            self.sandbox_processes,
+            (
+                f"http://127.0.0.1:{self.multimail_port}/_sandbox/knobs",
+                f"http://127.0.0.1:{self.intercom_port}/healthz",
+            ),
+            strict=True,
+        ):
+            wait_until(lambda u=url: http_ok(u), timeout=30, what=process.name, process=process)
+
     def stop(self) -> None:
         for worker in self.workers:
             worker.cleanup()
         self.workers.clear()
         for client in (self.mm, self.ic):
             client.close()
+        if self.processes:
+            for process in self.sandbox_processes:
+                process.stop()
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            return
         self.multimail_server.stop()
         self.intercom_server.stop()
         with contextlib.suppress(Exception):
@@ -63,11 +97,11 @@ class Sandboxes:
         keys = sandbox_keys()
         return {
             "SANDBOX": True,
-            "MULTIMAIL_API_URL": self.multimail_server.url,
+            "MULTIMAIL_API_URL": self.multimail_url,
             "MULTIMAIL_API_KEY": keys["MULTIMAIL_API_KEY"],
             "MULTIMAIL_SEND_API_KEY": keys["MULTIMAIL_SEND_API_KEY"],
             "MULTIMAIL_ADMIN_API_KEY": keys["MULTIMAIL_ADMIN_API_KEY"],
-            "INTERCOM_API_URL": self.intercom_server.url,
+            "INTERCOM_API_URL": self.intercom_url,
             "INTERCOM_ACCESS_TOKEN": keys["INTERCOM_ACCESS_TOKEN"],
             "INTERCOM_ADMIN_ID": "",
         }
@@ -98,6 +132,9 @@ class Sandboxes:
 
     def multimail_knobs(self, **knobs) -> None:
         self._ok(self.mm.post("/_sandbox/knobs", json=knobs))
+
+    def intercom_knobs(self, **knobs) -> None:
+        self._ok(self.ic.post("/_sandbox/knobs", json=knobs))
 
     def email(self, email_id: str) -> dict:
         path = f"/v1/mailboxes/{mm_defaults.DEMO_MAILBOX_ID}/emails/{email_id}"
@@ -139,8 +176,8 @@ class Sandboxes:
         system = LiveSystem(
             database_url=database_url(settings_dict),
             redis_url=redis_url,
-            multimail_port=self.multimail_server.port,
-            intercom_port=self.intercom_server.port,
+            multimail_port=self.multimail_port,
+            intercom_port=self.intercom_port,
         )
         system.start_worker(name=name, concurrency=concurrency)
         self.workers.append(system)
