@@ -266,8 +266,9 @@ def routing_rules(request):
         }
     )
     template = "routing/rules.html#editor" if request.htmx else "routing/rules.html"
-    has_errors = bool(context["errors"])
-    return render(request, template, context, status=400 if has_errors else 200)
+    # htmx does not swap a 4xx answer in, so the editor with its errors comes back as a 200 there.
+    refused = bool(context["errors"]) and not request.htmx
+    return render(request, template, context, status=400 if refused else 200)
 
 
 @admin_only

@@ -170,3 +170,12 @@ def test_pressing_enter_in_the_editor_runs_a_dry_run_not_a_row_move(admin_client
     form = body[body.index('<section id="editor">') :]
     first_button = form[form.index("<button") : form.index("</button>")]
     assert 'value="dry_run"' in first_button
+
+
+def test_htmx_gets_the_editor_with_its_errors_as_a_swappable_200(admin_client_, boxes):
+    response = admin_client_.post(
+        reverse("routing:rules"), {"op": "save", "default_mailbox_id": ""}, headers={"HX-Request": "true"}
+    )
+    assert response.status_code == 200
+    assert b"default mailbox" in response.content and b"Not saved" in response.content
+    assert not RoutingRuleSet.objects.exists()
