@@ -159,6 +159,8 @@ def draft_claim_view(request, draft_id: int):
         )
     except (DraftClaimedByOther, DraftNotPending) as refused:
         return _draft_page(request, draft_id, status=409, error=_sentence(refused))
+    if form.cleaned_data["take_over"]:
+        messages.warning(request, "You took this draft over; the audit log records it.")
     return redirect("review:draft", draft_id=draft.pk)
 
 

@@ -368,6 +368,7 @@ def test_taking_over_a_claim_is_visible_and_audited(reviewer, reviewer_client, b
     assert Claim.objects.get(draft=draft).holder == reviewer
     event = AuditEvent.objects.filter(action="draft.claim_taken_over").get()
     assert event.payload["previous_holder"]["username"] == "bo"
+    assert "You took this draft over" in reviewer_client.get(page_url(draft)).content.decode()
     assert reviewer_client.post(decision_url(draft), {"action": "approve"}).status_code == 302
 
 
