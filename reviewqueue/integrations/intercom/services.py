@@ -40,7 +40,8 @@ def snapshot_refresh(*, conversation_id: str, client=None) -> ConversationSnapsh
     if client is None:
         from reviewqueue.integrations.intercom.client import get_intercom_client
 
-        client = get_intercom_client()
+        with get_intercom_client() as own_client:
+            return snapshot_refresh(conversation_id=conversation_id, client=own_client)
     conversation = client.get_conversation(conversation_id)  # outside the transaction: no I/O under a lock
     return snapshot_store(conversation=conversation)
 

@@ -25,6 +25,23 @@ PUBLISHER = BackgroundPublisher(
 )
 
 
+# A notification carries the whole conversation (up to 500 parts), which can pass Django's 2.5 MB
+# DATA_UPLOAD_MAX_MEMORY_SIZE; refusing it would make Intercom retry a delivery that never fits.
+MAX_BODY = 20_000_000
+
+
+def _read_body(request) -> bytes | None:
+    """The raw body, or None when it is larger than MAX_BODY (read no further than that)."""
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > MAX_BODY:
+        return None
+    raw = request.read(MAX_BODY + 1)
+    return None if len(raw) > MAX_BODY else raw
+
+
 def _reject_constant(name: str):
     raise ValueError(f"{name} is not JSON")  # NaN/Infinity: Python reads them, PostgreSQL's jsonb does not
 
@@ -41,7 +58,9 @@ def intercom_webhook(request):
     secret = settings.INTERCOM_CLIENT_SECRET
     if not secret:
         return _error(503, "INTERCOM_CLIENT_SECRET is not set: webhooks cannot be verified")
-    raw = request.body
+    raw = _read_body(request)
+    if raw is None:
+        return _error(413, f"body is larger than {MAX_BODY // 1_000_000} MB")
     if not verify_signature(raw, request.headers.get("X-Hub-Signature"), secret):
         return _error(401, "X-Hub-Signature is missing or does not match (expected sha1=<hex HMAC-SHA1 of the body>)")
 

@@ -183,3 +183,25 @@ def test_signed_json_that_postgresql_cannot_store_is_a_400_not_a_500(client, raw
     response = post(client, raw, **signed_headers(raw))
     assert response.status_code == 400
     assert not InboundWebhook.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_large_conversation_beyond_djangos_upload_limit_is_still_accepted(client, settings):
+    body = json.loads(fixture_bytes())
+    part = body["data"]["item"]["conversation_parts"]["conversation_parts"][0]
+    body["data"]["item"]["conversation_parts"]["conversation_parts"] = [part | {"body": "x" * 6000}] * 500
+    raw = json.dumps(body).encode()
+    assert len(raw) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    assert post(client, raw, **signed_headers(raw)).status_code == 200
+    assert InboundWebhook.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_body_past_the_receivers_limit_is_a_413(client, monkeypatch):
+    from reviewqueue.integrations.intercom import webhooks
+
+    monkeypatch.setattr(webhooks, "MAX_BODY", 1000)
+    raw = fixture_bytes()
+    response = post(client, raw, **signed_headers(raw))
+    assert response.status_code == 413
+    assert not InboundWebhook.objects.exists()
