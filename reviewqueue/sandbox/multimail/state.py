@@ -92,6 +92,13 @@ class SandboxState:
             if not isinstance(loaded, dict):
                 raise ValueError(f"{self.path} is not a MultiMail sandbox state file")
             self.data.update(loaded)
+        # Emails waiting on time (scan, schedule, delivery): the only ones _advance_locked looks at,
+        # so a request costs the same with ten emails stored or ten thousand.
+        self._waiting = {
+            e["id"]
+            for e in self.data["emails"].values()
+            if e["status"] in ("pending_scan", "scheduled") or e.get("deliver_due") is not None
+        }
         self.ensure_keys()
         # Knob values the state needs (set by the app from its Knobs).
         self.scan_seconds = 0.0
@@ -312,6 +319,7 @@ class SandboxState:
                 "gated": mailbox["oversight_mode"] in GATED_SEND_MODES,
             }
             self.data["emails"][email["id"]] = email
+            self._waiting.add(email["id"])
             if key is not None:
                 self.data["idempotency"][f"{mailbox_id}:{key}"] = {
                     "email_id": email["id"],
@@ -413,6 +421,7 @@ class SandboxState:
                     result["status"] = "approved"
                 elif email["send_at"] and email["send_at"] > now:
                     email["status"] = "scheduled"
+                    self._waiting.add(email_id)
                     result["status"] = "approved"
                 else:
                     self._leave(email)
@@ -671,7 +680,8 @@ class SandboxState:
     def _advance_locked(self) -> bool:
         now = self.clock()
         changed = False
-        for email in self.data["emails"].values():
+        for email_id in list(self._waiting):
+            email = self.data["emails"][email_id]
             if email["status"] == "pending_scan" and email["scan_due"] <= now:
                 changed = True
                 if email["gated"]:
@@ -684,7 +694,7 @@ class SandboxState:
             elif email["status"] == "scheduled" and email["send_at"] and email["send_at"] <= now:
                 changed = True
                 self._leave(email)
-            elif email["deliver_due"] is not None and email["deliver_due"] <= now:
+            if email["deliver_due"] is not None and email["deliver_due"] <= now:
                 changed = True
                 email["deliver_due"] = None
                 bounced = [a for a in email["to"] if a.split("@")[0].lower().startswith("bounce")]
@@ -694,6 +704,8 @@ class SandboxState:
                 else:
                     email["delivered_at"] = now
                     self._event("message.delivered", email)
+            if email["status"] not in ("pending_scan", "scheduled") and email["deliver_due"] is None:
+                self._waiting.discard(email_id)
         expired = [k for k, v in self.data["idempotency"].items() if v["expires"] <= now]
         for key in expired:
             del self.data["idempotency"][key]
@@ -703,6 +715,7 @@ class SandboxState:
         email["status"] = "approved_and_sent"
         email["postmark_message_id"] = f"pm-{secrets.token_hex(8)}"
         email["deliver_due"] = self.clock() + self.delivery_seconds
+        self._waiting.add(email["id"])
         self._event("message.sent", email)
 
     def _event(self, event_type: str, email: dict, **extra) -> None:

@@ -274,3 +274,12 @@ def test_unknown_paths_and_methods_answer_json_errors(transport):
     assert response.status_code == 405 and response.headers["content-type"] == "application/json"
     bad = raw(transport, "POST", "/v1/oversight/decide", key=defaults.OVERSIGHT_KEY, content=b"{oops")
     assert bad.status_code == 400 and "JSON" in bad.json()["error"]
+
+
+def test_scheduled_send_waits_for_its_time_after_approval(sandbox, mm, mailbox):
+    sent = send(mm, mailbox.id, send_at="2030-01-01T09:00:00Z")
+    assert mm.decide(email_id=sent.id, action="approve", reason="ok").status == "approved"
+    email = mm.get_email(mailbox_id=mailbox.id, email_id=sent.id)
+    assert email.status == "scheduled" and email.delivered_at is None
+    sandbox.state.clock = lambda: 1893488400.0 + 1  # just after 2030-01-01T09:00:00Z
+    assert mm.get_email(mailbox_id=mailbox.id, email_id=sent.id).delivered_at is not None
