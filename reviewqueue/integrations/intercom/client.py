@@ -59,6 +59,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_POLICY = RetryPolicy(max_attempts=4, backoff_base=0.25, backoff_cap=4.0, max_rate_limit_wait=15.0)
 SEARCH_PAGE_SIZE = 50
+SEARCH_MAX_PAGES = 10
 
 # Intercom's web app per API region: where a teammate opens a conversation.
 _INBOX_HOSTS = {
@@ -283,21 +284,30 @@ class IntercomClient:
         raw = self._call("POST", "/contacts/search", json=body, safe=True)
         return self._parse(lambda r: [Contact.from_api(c) for c in _items(r, "data")], raw, "POST /contacts/search")
 
-    def search_conversations(self, *, contact_id: str, open_only: bool = True) -> list[ConversationSummary]:
-        """The contact's conversations, most recently updated first (first page only: the recent ones)."""
+    def search_conversations(
+        self, *, contact_id: str, open_only: bool = True, page_size: int = SEARCH_PAGE_SIZE
+    ) -> list[ConversationSummary]:
+        """The contact's conversations, most recently updated first.
+
+        Intercom's search has no documented sort, so every page is read (cursor `starting_after`,
+        at most SEARCH_MAX_PAGES) and sorted here; a contact seldom has many open conversations.
+        """
         conditions = [{"field": "contact_ids", "operator": "=", "value": str(contact_id)}]
         if open_only:
             conditions.append({"field": "open", "operator": "=", "value": True})
-        body = {
-            "query": {"operator": "AND", "value": conditions},
-            "pagination": {"per_page": SEARCH_PAGE_SIZE},
-        }
-        raw = self._call("POST", "/conversations/search", json=body, safe=True)
-        found = self._parse(
-            lambda r: [ConversationSummary.from_api(c) for c in _items(r, "conversations")],
-            raw,
-            "POST /conversations/search",
-        )
+        body = {"query": {"operator": "AND", "value": conditions}, "pagination": {"per_page": page_size}}
+        found: list[ConversationSummary] = []
+        for _ in range(SEARCH_MAX_PAGES):
+            raw = self._call("POST", "/conversations/search", json=body, safe=True)
+            found += self._parse(
+                lambda r: [ConversationSummary.from_api(c) for c in _items(r, "conversations")],
+                raw,
+                "POST /conversations/search",
+            )
+            cursor = _next_cursor(raw)
+            if not cursor:
+                break
+            body["pagination"] = {"per_page": page_size, "starting_after": cursor}
         return sorted(found, key=lambda c: (c.updated_at is not None, c.updated_at), reverse=True)
 
     def find_open_conversation(self, *, email: str) -> ConversationSummary | None:
@@ -314,6 +324,13 @@ def _items(raw: dict, key: str) -> list:
     if not isinstance(items, list):
         raise MalformedResponse(f"expected a list under {key!r}")
     return items
+
+
+def _next_cursor(raw: dict) -> str:
+    pages = raw.get("pages")
+    following = pages.get("next") if isinstance(pages, dict) else None
+    cursor = following.get("starting_after") if isinstance(following, dict) else None
+    return cursor if isinstance(cursor, str) else ""
 
 
 def _newest_note_id(raw: dict) -> str:

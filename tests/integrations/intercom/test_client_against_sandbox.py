@@ -82,6 +82,8 @@ def test_search_finds_the_recipients_most_recent_open_conversation(sandbox, sand
     assert all(c.open for c in found)
     assert sandbox_client.find_open_conversation(email="dana@example.com").id == second["id"]
     assert sandbox_client.find_open_conversation(email="nobody@example.com") is None
+    one_per_page = sandbox_client.search_conversations(contact_id=contact["id"], page_size=1)
+    assert [c.id for c in one_per_page] == [second["id"], first["id"]]
 
 
 def test_unknown_conversation_is_not_found_with_intercoms_code(sandbox_client):
