@@ -91,7 +91,21 @@ class PageWatch:
             d.dismiss()
 
         page.on("dialog", dialog)
-        page.on("console", lambda m: self.console_errors.append(m.text) if m.type == "error" else None)
+
+        def console(message):
+            if message.type == "error":
+                where = message.location or {}
+                self.console_errors.append(
+                    f"{message.text} (at {page.url}, {where.get('url', '')}:{where.get('lineNumber', '')})"
+                )
+
+        page.on("console", console)
+        # Name the exact CSP refusal (directive, what it refused and where) in the console error list.
+        context.add_init_script(
+            "document.addEventListener('securitypolicyviolation', e => console.error("
+            "'CSP refused ' + e.violatedDirective + ': ' + (e.sample || e.blockedURI) + ' at ' + e.sourceFile"
+            " + ':' + e.lineNumber + ':' + e.columnNumber));"
+        )
         page.on("pageerror", lambda e: self.page_errors.append(str(e)))
 
 

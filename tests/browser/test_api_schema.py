@@ -15,7 +15,7 @@ from reviewqueue.accounts.services import api_token_issue
 from reviewqueue.audit.services import Actor
 from reviewqueue.routing.services import intake_token_issue, mailboxes_sync, ruleset_save
 from reviewqueue.sandbox.multimail import defaults
-from tests.flow import Driver, wait_for
+from tests.flow import Driver
 
 CHECKS = [
     schemathesis.checks.not_a_server_error,
@@ -36,13 +36,11 @@ def api_schema(live_system, person, settings):
     _, personal = api_token_issue(user=reviewer, name="schemathesis", actor=Actor.system("test"))
     _, intake = intake_token_issue(name="schemathesis", actor=Actor.system("test"))
     driver = Driver(live_system)
-    try:
-        emails = [driver.agent_draft() for _ in range(3)]
+    try:  # real drafts for GET /drafts/{id} to find (they arrive while the run goes on)
+        for _ in range(3):
+            driver.agent_draft()
     finally:
         driver.close()
-    from reviewqueue.review.models import Draft
-
-    wait_for(lambda: Draft.objects.filter(email_id__in=emails).count() == 3, timeout=30, what="drafts arrive")
     schema = schemathesis.openapi.from_url(f"{live_system.web_url}/api/v1/openapi.json")
     schema.tokens = {"personal": personal, "intake": intake}
     return schema

@@ -23,7 +23,7 @@ from reviewqueue.review.models import Draft
 from tests.browser.conftest import log_in
 from tests.review.hostile_corpus import HOSTILE_BODIES, READABLE_CASES
 
-BODIES_PER_PAGE = 30
+BODIES_PER_PAGE = 60
 
 # Runs before any script of the page: records any call a payload would make.
 CANARY = """
@@ -162,7 +162,7 @@ def test_no_hostile_body_runs_script_loads_anything_or_hides_its_text(page, page
 
     assert page_watch.dialogs == []
     assert page_watch.page_errors == []
-    assert page_watch.console_errors == []
+    assert page_watch.console_errors == [], "\n".join(page_watch.console_errors)
     assert page_watch.foreign_requests == []
     assert missing == [], f"{len(missing)} bodies hid their text, e.g. {missing[:5]}"
 
@@ -180,5 +180,5 @@ def test_the_words_of_hostile_messages_stay_readable(page, page_watch, person):
     expected = sorted(set(itertools.chain.from_iterable(words for _, words in cases)))
     assert [word for word in expected if word not in text] == []
     assert page_watch.dialogs == []
-    assert page_watch.console_errors == []
+    assert page_watch.console_errors == [], "\n".join(page_watch.console_errors)
     assert page_watch.foreign_requests == []

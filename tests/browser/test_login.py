@@ -14,7 +14,7 @@ def test_reviewer_logs_in_and_lands_on_the_queue(page, page_watch, person):
     log_in(page, "rita")
     assert page.url.endswith("/queue/")
     assert page.get_by_role("heading", name="Review queue").is_visible()
-    assert page_watch.console_errors == []
+    assert page_watch.console_errors == [], "\n".join(page_watch.console_errors)
     assert page_watch.page_errors == []
 
 
