@@ -238,7 +238,14 @@ def main() -> int:
         print(f"unexpected statuses: {sorted(set(other))}\n{logs[-3000:]}", file=sys.stderr)
 
     report("webhook p50 latency", round(p50, 2), unit="ms", baseline=f"healthz p50 {bare_p50:.2f} ms")
-    report("webhook p99 latency", round(p99, 2), unit="ms", target="<= 50 ms", ok=p99 <= 50)
+    report(
+        "webhook p99 latency",
+        round(p99, 2),
+        unit="ms",
+        target="<= 50 ms",
+        baseline=f"healthz p99 {bare_p99:.2f} ms (the machine's floor in this run)",
+        ok=p99 <= 50,
+    )
     report(
         "webhook throughput vs bare view",
         round(hook_rps, 1),
