@@ -73,8 +73,9 @@ def outbox_run(*, item_id: int, multimail=None, intercom=None) -> str:
     if not taken:
         return "busy"
     item.refresh_from_db()
+    clients = _Clients(multimail, intercom)
     try:
-        result = _HANDLERS[item.kind](item, _Clients(multimail, intercom))
+        result = _HANDLERS[item.kind](item, clients)
     except Transient as error:
         return _retry_later(item, str(error), error.retry_after)
     except SoftTimeLimitExceeded:
@@ -83,6 +84,8 @@ def outbox_run(*, item_id: int, multimail=None, intercom=None) -> str:
         _fail(item, str(error))
         return "failed"
     _done(item, result or {})
+    if item.kind == OutboxItem.Kind.DECIDE:
+        _after_decide(item.decision_id, clients)
     return "done"
 
 
@@ -155,8 +158,23 @@ def _done(item: OutboxItem, result: dict) -> None:
                 target_id=item.draft_id,
                 payload={"decision_id": item.decision_id, "outbox_item_id": item.pk, **result},
             )
-        if item.kind == OutboxItem.Kind.DECIDE:
-            transaction.on_commit(lambda: outbox_enqueue_next(decision_id=item.decision_id))
+
+
+def _after_decide(decision_id: int, clients: "_Clients") -> None:
+    """MultiMail took the decision: the other items go to the broker, the note is written right here.
+
+    The note is what people wait for (click-to-note), so it skips a broker round trip; the
+    guarded take in outbox_run still keeps it to one runner, and the sweeper covers a crash here.
+    """
+    from reviewqueue.review.tasks import outbox_run_task
+
+    items = list(OutboxItem.objects.filter(decision_id=decision_id, status=OutboxItem.Status.PENDING))
+    note = next((i for i in items if i.kind == OutboxItem.Kind.INTERCOM_NOTE), None)
+    for item in items:
+        if item is not note:
+            outbox_run_task.delay(item.pk)
+    if note is not None:
+        outbox_run(item_id=note.pk, multimail=clients._multimail, intercom=clients._intercom)
 
 
 def outbox_enqueue_next(*, decision_id: int) -> int:
