@@ -1,0 +1,129 @@
+"""Webhooks duplicated, reordered and forged, posted to the real receivers over HTTP.
+
+Must hold: nothing forged is accepted (refused with 401 before anything is stored or parsed); a
+delivery repeated any number of times, even all at once, makes one stored delivery and one draft;
+events arriving out of order still leave the draft in the state MultiMail holds.
+"""
+
+import json
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+
+from reviewqueue.integrations.intercom.signature import sign as intercom_sign
+from reviewqueue.integrations.multimail.signature import HEADER, sign
+from reviewqueue.sandbox.multimail import defaults
+from tests.flow import wait_for
+from tests.livesystem import sandbox_keys
+
+
+def _pending_event(email_id: str, *, event_type: str = "oversight.pending", timestamp: str = "2026-01-01T00:00:00Z"):
+    return {
+        "id": f"evt_{uuid.uuid4().hex[:16]}",
+        "event_type": event_type,
+        "mailbox": f"{defaults.DEMO_MAILBOX_LOCAL}@{defaults.TENANT_DOMAIN}",
+        "mailbox_id": defaults.DEMO_MAILBOX_ID,
+        "message_id": email_id,
+        "timestamp": timestamp,
+    }
+
+
+def _post_multimail(web: httpx.Client, payload: dict, *, secret: str | None = None, body: bytes | None = None):
+    raw = body if body is not None else json.dumps(payload).encode()
+    signed = json.dumps(payload).encode() if body is not None else raw
+    headers = {"Content-Type": "application/json"}
+    if secret is not None:
+        headers[HEADER] = sign(signed, secret)
+    return web.post("/webhooks/multimail", content=raw, headers=headers)
+
+
+def _stored(stack, delivery_ids: list[str]) -> int:
+    return stack.query("SELECT count(*) FROM inbound_inboundwebhook WHERE delivery_id = ANY(%s)", (delivery_ids,))[0][0]
+
+
+def test_forged_webhooks_are_refused_and_leave_nothing_behind(stack):
+    stack.start(workers=1)
+    web, secret = stack.driver.web, sandbox_keys()["MULTIMAIL_WEBHOOK_SECRET"]
+    forged = [_pending_event(f"em_forged_{n}") for n in range(4)]
+
+    answers = [
+        _post_multimail(web, forged[0]).status_code,  # unsigned
+        _post_multimail(web, forged[1], secret="whsec_not_the_real_one").status_code,  # signed by someone else
+        _post_multimail(web, forged[2], secret=secret, body=json.dumps({**forged[2], "x": 1}).encode()).status_code,
+        web.post(  # a valid signature under the wrong scheme name
+            "/webhooks/multimail", content=json.dumps(forged[3]).encode(), headers={HEADER: "sha1=" + "0" * 40}
+        ).status_code,
+    ]
+    notification = json.dumps({"type": "notification_event", "id": "notif_forged", "topic": "conversation.user.replied",
+                               "data": {"item": {"type": "conversation", "id": "1"}}}).encode()  # fmt: skip
+    intercom_answers = [
+        web.post("/webhooks/intercom", content=notification).status_code,
+        web.post("/webhooks/intercom", content=notification,
+                 headers={"X-Hub-Signature": intercom_sign(notification, "not-the-client-secret")}).status_code,
+    ]  # fmt: skip
+
+    assert answers == [401, 401, 401, 401]
+    assert intercom_answers == [401, 401]
+    assert _stored(stack, [event["id"] for event in forged] + ["notif_forged"]) == 0
+    emails = [event["message_id"] for event in forged]
+    assert stack.query("SELECT count(*) FROM review_draft WHERE email_id = ANY(%s)", (emails,))[0][0] == 0
+
+
+def test_a_delivery_repeated_at_once_makes_one_delivery_and_one_draft(stack):
+    stack.start(workers=1, multimail_webhooks=False)
+    email_id = stack.driver.agent_draft()
+    event, secret = _pending_event(email_id), sandbox_keys()["MULTIMAIL_WEBHOOK_SECRET"]
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        answers = list(
+            pool.map(lambda _: _post_multimail(stack.driver.web, event, secret=secret).status_code, range(20))
+        )
+    # The same event again under new delivery ids (a sender retrying without its id): still one draft.
+    for _ in range(3):
+        assert _post_multimail(
+            stack.driver.web, {**event, "id": f"evt_{uuid.uuid4().hex[:16]}"}, secret=secret
+        ).is_success
+
+    assert sorted(set(answers)) in ([200, 202], [202])
+    assert answers.count(202) == 1
+    assert _stored(stack, [event["id"]]) == 1
+    wait_for(
+        lambda: stack.query("SELECT fetched_at FROM review_draft WHERE email_id = %s", (email_id,)),
+        timeout=60,
+        what="the draft arrives",
+    )
+    assert stack.query("SELECT count(*) FROM review_draft WHERE email_id = %s", (email_id,))[0][0] == 1
+
+
+def test_events_out_of_order_leave_the_draft_as_multimail_holds_it(stack):
+    """MultiMail's own dashboard approved the email; its `approved` event overtakes its `pending` one."""
+    stack.start(workers=1, multimail_webhooks=False)
+    driver, secret = stack.driver, sandbox_keys()["MULTIMAIL_WEBHOOK_SECRET"]
+    email_id = driver.agent_draft()
+    oversight = {"Authorization": f"Bearer {sandbox_keys()['MULTIMAIL_API_KEY']}"}
+    decided = driver.multimail.post(
+        "/v1/oversight/decide",
+        json={"email_id": email_id, "action": "approve", "reason": "in MultiMail"},
+        headers=oversight,
+    )
+    assert decided.is_success, decided.text
+
+    later = _pending_event(email_id, event_type="oversight.approved", timestamp="2026-01-01T00:00:05Z")
+    earlier = _pending_event(email_id, timestamp="2026-01-01T00:00:00Z")
+    assert _post_multimail(driver.web, later, secret=secret).is_success
+    assert _post_multimail(driver.web, earlier, secret=secret).is_success
+
+    status = wait_for(
+        lambda: next(iter(stack.query(
+            "SELECT status FROM review_draft WHERE email_id = %s AND status <> 'pending'", (email_id,)
+        )), None),
+        timeout=60,
+        what="the draft settles as decided elsewhere",
+    )  # fmt: skip
+    assert status == ("decided_elsewhere",)
+    assert stack.query(
+        "SELECT count(*) FROM review_decision c JOIN review_draft d ON d.id = c.draft_id WHERE d.email_id = %s",
+        (email_id,),
+    ) == [(0,)]
+    assert driver.multimail_decisions()[email_id] == 1
