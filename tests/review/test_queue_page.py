@@ -285,3 +285,9 @@ def test_the_number_of_queries_does_not_grow_with_the_queue(reviewer_client, dja
     assert queries_for(reviewer_client, QUEUE, **HTMX) == few_table
     assert queries_for(reviewer_client, f"{QUEUE}?page=2") == few
     assert few <= 10
+
+
+def test_no_template_comment_leaks_into_the_page(reviewer_client):
+    html = reviewer_client.get(QUEUE).content.decode()
+    assert "{#" not in html
+    assert "#}" not in html
