@@ -1,6 +1,7 @@
 """Celery tasks for Intercom: thin, by id; they own the retry policy."""
 
 import logging
+import random
 from datetime import timedelta
 
 from celery import shared_task
@@ -28,8 +29,8 @@ REDRIVE_STALLED_AFTER = timedelta(minutes=30)
 
 def _retry_delay(error: IntercomError, retries: int) -> float:
     if isinstance(error, IntercomRateLimited) and (wait := error.wait_seconds()) is not None:
-        return wait + 1
-    return min(300, 5 * 2**retries)
+        return wait + random.uniform(1, 3)  # after the window resets, not all at its first second
+    return min(300, 5 * 2**retries) * random.uniform(0.5, 1.0)  # backoff with jitter
 
 
 @shared_task(bind=True, name="intercom_webhook_handle", max_retries=MAX_RETRIES)

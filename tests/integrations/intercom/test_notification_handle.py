@@ -119,3 +119,29 @@ def test_fan_out_enqueues_one_handling_task_per_notification(customer_conversati
     assert intercom_webhooks_fan_out.apply(args=[[first.pk, second.pk]]).get() == 2
     assert queued_handle_tasks(first.pk, remove=True) == 1
     assert queued_handle_tasks(second.pk, remove=True) == 1
+
+
+@pytest.mark.django_db
+def test_intercom_failing_for_a_while_is_retried_by_the_task_until_it_answers(
+    sandbox, customer_conversation, monkeypatch
+):
+    from reviewqueue.integrations.intercom import client as client_module
+
+    # The real client, with its backoff sleeps skipped so the test does not wait them out.
+    monkeypatch.setattr(
+        client_module,
+        "get_intercom_client",
+        lambda: client_module.IntercomClient(
+            base_url=sandbox.url, access_token=defaults.ACCESS_TOKEN, sleep=lambda s: None
+        ),
+    )
+    _, created = customer_conversation
+    record = stored("conversation.user.created", created, created_at=created["created_at"])
+    tries_per_attempt = client_module.DEFAULT_POLICY.max_attempts  # the client's own bounded retries of a GET
+    sandbox.knobs.update({"fail_next": [503] * tries_per_attempt})
+
+    record = handle(record)
+
+    assert record.status == InboundWebhook.Status.PROCESSED
+    assert record.attempts == 2  # the first attempt gave up after the client's retries; the task's retry worked
+    assert ConversationSnapshot.objects.filter(conversation_id=created["id"]).exists()
