@@ -166,32 +166,49 @@ def intake_key(*, token: IntakeToken, payload: IntakePayload) -> tuple[str, str]
     return "rq-intake-" + key, request_hash
 
 
-def draft_facts(*, kind: str, conversation_id: str, to) -> DraftFacts:
-    team, tags = _conversation_team_and_tags(conversation_id)
+def draft_facts(*, kind: str, conversation_id: str, to, fetch_conversation: bool = False) -> DraftFacts:
+    team, tags = _conversation_team_and_tags(conversation_id, fetch=fetch_conversation)
     return DraftFacts(kind=kind, intercom_team=team, conversation_tags=tags, recipient_domains=recipient_domains(to))
 
 
-def _conversation_team_and_tags(conversation_id: str) -> tuple[str, frozenset[str]]:
-    # The conversation as last seen (Intercom webhooks keep it fresh); intake never waits on Intercom.
+def ruleset_reads_conversation(ruleset) -> bool:
+    """Whether any rule looks at the Intercom team or tags (only then is the conversation worth fetching)."""
+    return ruleset is not None and any(r.get("intercom_team") or r.get("conversation_tag") for r in ruleset.rules)
+
+
+def _conversation_team_and_tags(conversation_id: str, *, fetch: bool) -> tuple[str, frozenset[str]]:
+    # The conversation as last seen (Intercom webhooks keep it fresh); fetched once only when no
+    # snapshot exists yet and a rule needs it. Intercom failing never stops intake: such a draft
+    # routes as if the conversation had no team and no tags.
     try:
-        from reviewqueue.integrations.intercom.services import snapshot_latest
+        from reviewqueue.integrations.intercom.services import snapshot_latest, snapshot_refresh
     except ImportError:
         return "", frozenset()
     try:
         snapshot = snapshot_latest(conversation_id)
+        if snapshot is None and fetch:
+            snapshot = snapshot_refresh(conversation_id=conversation_id)
         if snapshot is None:
             return "", frozenset()
         conversation = snapshot.conversation
         tags = frozenset((tag.name or "").lower() for tag in conversation.tags)
         return str(conversation.team_assignee_id or ""), tags
-    except Exception:  # a snapshot we cannot read routes like one we do not have
-        logger.warning("intake: cannot read the snapshot of conversation %s", conversation_id, exc_info=True)
+    except Exception:  # unreadable or unreachable: route without it (logged)
+        logger.warning("intake: no conversation facts for %s", conversation_id, exc_info=True)
         return "", frozenset()
 
 
 def intake_submit(*, token: IntakeToken, payload: IntakePayload, origin: RequestOrigin | None = None) -> IntakeResult:
     key, request_hash = intake_key(token=token, payload=payload)
-    facts = draft_facts(kind=payload.kind, conversation_id=payload.intercom_conversation_id, to=payload.to)
+    ruleset = ruleset_active()
+    if ruleset is None:
+        raise IntakeUnroutable("no routing rules yet: an admin must choose a default mailbox on /manage/routing/")
+    facts = draft_facts(
+        kind=payload.kind,
+        conversation_id=payload.intercom_conversation_id,
+        to=payload.to,
+        fetch_conversation=ruleset_reads_conversation(ruleset),
+    )
     with transaction.atomic():
         # INSERT … ON CONFLICT DO NOTHING, then lock the row: a concurrent retry of the same request
         # blocks on the first one's insert (or on its row lock) until it commits, then finds its result.
@@ -212,7 +229,7 @@ def intake_submit(*, token: IntakeToken, payload: IntakePayload, origin: Request
         if record.draft_id is not None:
             return _result(record, created=False)
         if not record.email_id:
-            _route_and_send(record, payload)
+            _route_and_send(record, payload, ruleset)
         # The audit log's append lock is held from here to the commit: only database work follows.
         draft = _draft_receive(record, token)
         audit_record(
@@ -238,12 +255,9 @@ def intake_submit(*, token: IntakeToken, payload: IntakePayload, origin: Request
         return _result(record, created=True, status=draft.status)
 
 
-def _route_and_send(record: IntakeRecord, payload: IntakePayload) -> None:
+def _route_and_send(record: IntakeRecord, payload: IntakePayload, ruleset) -> None:
     from reviewqueue.integrations.multimail.client import MultiMailError, get_multimail_client
 
-    ruleset = ruleset_active()
-    if ruleset is None:
-        raise IntakeUnroutable("no routing rules yet: an admin must choose a default mailbox on /manage/routing/")
     mailbox_id = route(DraftFacts.from_json(record.facts), RuleSet.from_model(ruleset))
     client = get_multimail_client()
     sent = client.send(

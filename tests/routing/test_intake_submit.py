@@ -177,3 +177,51 @@ def test_without_a_send_key_intake_names_the_variable(client, routed, multimail,
     response = post(client, GOOD, intake_token()[1])
     assert response.status_code == 503
     assert "MULTIMAIL_SEND_API_KEY" in response.json()["error"]
+
+
+@pytest.fixture
+def intercom(monkeypatch):
+    """The Intercom sandbox in-process; every get_intercom_client() talks to it."""
+    import httpx
+
+    from reviewqueue.integrations.intercom.client import IntercomClient
+    from reviewqueue.sandbox.intercom import defaults
+    from reviewqueue.sandbox.intercom.app import make_app
+
+    app = make_app()
+    monkeypatch.setattr(
+        "reviewqueue.integrations.intercom.client.get_intercom_client",
+        lambda **_: IntercomClient(
+            base_url="http://intercom.sandbox",
+            access_token=defaults.ACCESS_TOKEN,
+            transport=httpx.WSGITransport(app=app),
+        ),
+    )
+    return app.state, defaults.ADMIN_ID
+
+
+def test_a_tag_rule_fetches_the_conversation_when_no_snapshot_exists(client, db, multimail, intercom):
+    from reviewqueue.integrations.intercom.services import snapshot_latest
+
+    state, admin_id = intercom
+    contact = state.contact_create(email="vip@bigcorp.com")
+    conversation, _ = state.conversation_create(contact_id=contact["id"], body="Where is my refund?")
+    tag = state.tag_ensure("VIP")
+    state.tag_conversation(conversation["id"], {"id": tag["id"], "admin_id": admin_id})
+    mailbox("mb_support", "support@acme.multimail.dev")
+    mailbox("mb_vip", "vip@acme.multimail.dev")
+    rules_saved(default="mb_support", rules=[Rule(mailbox_id="mb_vip", conversation_tag="vip")])
+    response = post(client, {**GOOD, "intercom_conversation_id": conversation["id"]}, intake_token()[1])
+    assert response.status_code == 202
+    assert response.json()["mailbox_id"] == "mb_vip"
+    assert snapshot_latest(conversation["id"]) is not None
+    assert IntakeRecord.objects.get().facts["conversation_tags"] == ["vip"]
+
+
+def test_intercom_failing_routes_without_the_conversation(client, db, multimail, intercom):
+    mailbox("mb_support", "support@acme.multimail.dev")
+    mailbox("mb_vip", "vip@acme.multimail.dev")
+    rules_saved(default="mb_support", rules=[Rule(mailbox_id="mb_vip", conversation_tag="vip")])
+    response = post(client, {**GOOD, "intercom_conversation_id": "404404"}, intake_token()[1])
+    assert response.status_code == 202
+    assert response.json()["mailbox_id"] == "mb_support"
