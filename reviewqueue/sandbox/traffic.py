@@ -72,6 +72,8 @@ TOPICS = [
         "and back in once clears it.\n\nBest,\nSupport",
     ),
 ]
+FIN_ADMIN_ID = "992"  # the sandbox's Fin (see sandbox/intercom/state.py)
+FIN_ANSWER = "<p>Thanks for reaching out! I've passed this to the team, who will follow up by email.</p>"
 REPLIES = [
     "Any update on this?",
     "Actually, never mind — I found it. Thanks!",
@@ -94,6 +96,7 @@ class Config:
     max_conversations: int
     reply_chance: float
     reply_after: float
+    fin_chance: float
     seed: int | None
 
 
@@ -159,6 +162,9 @@ class Traffic:
         written.raise_for_status()
         conversation_id = written.json()["conversation_id"]
         self.created += 1
+        if self.rng.random() < self.config.fin_chance:  # Fin answers first (an "operator" reply)
+            fin = {"message_type": "comment", "type": "admin", "admin_id": FIN_ADMIN_ID, "body": FIN_ANSWER}
+            self.intercom.post(f"/conversations/{conversation_id}/reply", json=fin).raise_for_status()
         text = draft.format(n=number, first=name.split()[0])
         how = self.bot_drafts(conversation_id, email, subject.format(n=number), text)
         print(f"traffic: {name} wrote in (conversation {conversation_id}); bot drafted a follow-up {how}", flush=True)
@@ -254,10 +260,11 @@ def parse_config(argv=None) -> Config:
     parser.add_argument("--max-conversations", type=_positive(int), default=40)
     parser.add_argument("--reply-chance", type=float, default=0.35, help="chance a customer writes again")
     parser.add_argument("--reply-after", type=_positive(float), default=20.0, help="seconds before they do")
+    parser.add_argument("--fin-chance", type=float, default=0.3, help="chance Fin answers the customer first")
     parser.add_argument("--seed", type=int, default=None)
     args = parser.parse_args(argv)
-    if not 0 <= args.reply_chance <= 1:
-        parser.error("--reply-chance must be between 0 and 1")
+    if not 0 <= args.reply_chance <= 1 or not 0 <= args.fin_chance <= 1:
+        parser.error("--reply-chance and --fin-chance must be between 0 and 1")
     return Config(
         intercom_url=args.intercom_url,
         intercom_token=env.get("INTERCOM_ACCESS_TOKEN") or intercom_defaults.ACCESS_TOKEN,
@@ -270,6 +277,7 @@ def parse_config(argv=None) -> Config:
         max_conversations=args.max_conversations,
         reply_chance=args.reply_chance,
         reply_after=args.reply_after,
+        fin_chance=args.fin_chance,
         seed=args.seed,
     )
 

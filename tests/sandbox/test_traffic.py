@@ -40,7 +40,9 @@ def test_a_customer_writes_in_and_the_bot_drafts_a_tagged_follow_up_into_multima
 def test_a_customer_sometimes_writes_again_while_the_draft_waits(sandboxes, monkeypatch):
     monkeypatch.delenv("REVIEWQUEUE_TRAFFIC_INTAKE_TOKEN", raising=False)
     intercom, intercom_url, _, multimail_url = sandboxes
-    traffic = traffic_for(intercom_url, multimail_url, "--reply-chance", "1", "--reply-after", "0.001")
+    traffic = traffic_for(
+        intercom_url, multimail_url, "--reply-chance", "1", "--reply-after", "0.001", "--fin-chance", "0"
+    )
     traffic.tick()
     traffic.waiting[0].reply_at = 0  # due now
     traffic.customers_reply()
@@ -48,6 +50,17 @@ def test_a_customer_sometimes_writes_again_while_the_draft_waits(sandboxes, monk
     [conversation] = intercom.state.conversations()
     parts = conversation["conversation_parts"]["conversation_parts"]
     assert [(p["part_type"], p["author"]["type"]) for p in parts] == [("comment", "user")]
+
+
+def test_fin_sometimes_answers_first_as_a_bot(sandboxes, monkeypatch):
+    monkeypatch.delenv("REVIEWQUEUE_TRAFFIC_INTAKE_TOKEN", raising=False)
+    intercom, intercom_url, _, multimail_url = sandboxes
+    traffic = traffic_for(intercom_url, multimail_url, "--fin-chance", "1", "--reply-chance", "0")
+    traffic.tick()
+    traffic.close()
+    [conversation] = intercom.state.conversations()
+    parts = conversation["conversation_parts"]["conversation_parts"]
+    assert [(p["part_type"], p["author"]["type"]) for p in parts] == [("comment", "bot")]
 
 
 def test_it_stops_creating_at_the_bound_and_survives_a_service_being_down(sandboxes, monkeypatch, capsys):

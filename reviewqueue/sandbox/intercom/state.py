@@ -31,6 +31,9 @@ class SandboxError(Exception):
         self.message = message
 
 
+BOT_ADMINS = {"992"}  # Fin, Intercom's AI agent
+
+
 def _empty() -> dict:
     return {
         "app": {"type": "app", "id_code": defaults.APP_ID, "name": "Sandbox workspace", "region": "US"},
@@ -217,11 +220,20 @@ class SandboxState:
                 if message_type not in ("comment", "note"):
                     raise SandboxError(400, "parameter_invalid", "message_type must be comment or note")
                 admin = self.admin(request.get("admin_id"))
-                author = {"type": "admin", "id": admin["id"], "name": admin["name"], "email": admin["email"]}
+                bot = admin["id"] in BOT_ADMINS  # Fin: its parts are a bot's, its replies "operator" replies
+                author = {
+                    "type": "bot" if bot else "admin",
+                    "id": admin["id"],
+                    "name": admin["name"],
+                    "email": admin["email"],
+                }
                 self._add_part(conversation, part_type=message_type, body=body, author=author)
                 if message_type == "comment":
                     conversation["waiting_since"] = None
-                topic = "conversation.admin.noted" if message_type == "note" else "conversation.admin.replied"
+                if message_type == "note":
+                    topic = "conversation.admin.noted"
+                else:
+                    topic = "conversation.operator.replied" if bot else "conversation.admin.replied"
             elif request.get("type") == "user":
                 if message_type not in (None, "comment"):
                     raise SandboxError(400, "parameter_invalid", "a contact can only send a comment")

@@ -65,3 +65,21 @@ def test_a_failing_receiver_gets_the_same_notification_again(sandbox, api, monke
     assert len({e["id"] for e in events}) == 1
     assert [e["delivery_attempts"] for e in events] == [1, 2, 3]
     assert sandbox.webhooks.sent()[-1]["status"] == 503
+
+
+def test_fin_replying_is_an_operator_reply_by_a_bot(sandbox, api):
+    receiver = Receiver()
+    with serve_in_thread(receiver) as server:
+        sandbox.knobs.update({"webhook_url": f"{server.url}/hook"})
+        contact = api.post("/contacts", json={"email": "dana@example.com"}).json()
+        conversation_id = api.post(
+            "/conversations", json={"from": {"type": "user", "id": contact["id"]}, "body": "hi"}
+        ).json()["conversation_id"]
+        fin = {"message_type": "comment", "type": "admin", "admin_id": "992", "body": "I can help with that."}
+        conversation = api.post(f"/conversations/{conversation_id}/reply", json=fin).json()
+        sandbox.webhooks.drain()
+    assert conversation["conversation_parts"]["conversation_parts"][-1]["author"]["type"] == "bot"
+    assert [json.loads(raw)["topic"] for _, raw in receiver.received] == [
+        "conversation.user.created",
+        "conversation.operator.replied",
+    ]
