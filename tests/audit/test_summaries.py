@@ -23,6 +23,7 @@ def test_the_chart_is_inline_svg_without_style_attributes_or_script(auditor_clie
     record_decision(decision_id=2, draft_id=2, reviewer="rita")
     record_decision(decision_id=3, draft_id=3, reviewer="sam")
     body = auditor_client.get("/audit/summaries/").content.decode()
+    assert body.count("<svg") == 2 and body.count('<section class="card">') == 2  # one per summary, once
     svg = body[body.index("<svg") : body.index("</svg>")]
     assert 'class="chart-bar"' in svg and "rita" in svg
     assert "style=" not in body and "<script>" not in svg
