@@ -388,8 +388,9 @@ def pending_sync(*, multimail=None, intercom=None, concurrency: int = INGEST_CON
         return SyncResult(skipped=True)
     try:
         result = _pending_sync_locked(multimail, intercom, concurrency)
-        if not result.errors:
-            poll_record_success()
+        # MultiMail answered the pending list: the safety net is running (a draft that failed to
+        # load is in result.errors and is tried again next time; it does not make the poll stale).
+        poll_record_success()
         return result
     finally:
         # A lock that expired meanwhile (a very slow poll) has nothing to release.

@@ -61,3 +61,13 @@ def test_sync_pending_command_says_clearly_when_multimail_is_down(broker, multim
     multimail.down = True
     with pytest.raises(CommandError, match="MultiMail"):
         call_command("sync_pending")
+
+
+def test_a_poll_that_could_not_reach_multimail_is_not_recorded(broker, multimail, intercom):
+    from reviewqueue.integrations.multimail.client import MultiMailError
+
+    multimail.down = True
+    with pytest.raises(MultiMailError):
+        sync(multimail, intercom)
+    assert poll_last_success() is None
+    assert not broker.redis.exists(POLL_LOCK_KEY)  # the lock is released for the next poll
