@@ -5,6 +5,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from email.utils import parseaddr
 
 from reviewqueue.review import rendering
 
@@ -58,6 +59,15 @@ def _registrable(host: str) -> str:
     return ".".join(labels[-2:]) if len(labels) >= 2 else host
 
 
+def _customer_emails(conversation) -> set[str]:
+    """The customer side's addresses: the contacts' and, since Intercom's conversation contacts carry
+    only ids (no email), those of the customer authors of the opening message and the parts."""
+    authors = [conversation.source.author, *(part.author for part in conversation.parts)]
+    emails = [c.email for c in conversation.contacts]
+    emails += [a.email for a in authors if a.type in CUSTOMER_AUTHOR_TYPES]
+    return {e.strip().lower() for e in emails if e}
+
+
 def draft_flags(
     *,
     to: list[str],
@@ -84,8 +94,9 @@ def draft_flags(
             seen_domains |= {_registrable(d) for d in link_domains(text)}
             seen_domains |= {_registrable(d.lower()) for d in _EMAIL_DOMAIN.findall(text or "")}
         seen_domains |= {_registrable(e.rsplit("@", 1)[-1].lower()) for e in emails if e and "@" in e}
-        contact_emails = {c.email.lower() for c in conversation.contacts if c.email}
-        recipient_not_contact = any(address.lower() not in contact_emails for address in to)
+        recipient_not_contact = any(
+            parseaddr(address)[1].lower() not in _customer_emails(conversation) for address in to
+        )
         if written_at is not None:
             customer_replied = any(
                 part.author.type in CUSTOMER_AUTHOR_TYPES and part.created_at and part.created_at > written_at

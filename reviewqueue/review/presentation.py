@@ -100,9 +100,11 @@ def conversation_view(conversation, *, written_at: datetime | None) -> Conversat
                 is_new=bool(written_at and part.created_at and part.created_at > written_at),
             )
         )
-    customer = ", ".join(c.email or c.external_id or c.id for c in conversation.contacts) or _author_label(
-        source.author
-    )
+    # Intercom's conversation contacts carry ids only; the customer who wrote in names them better.
+    customer = ", ".join(c.email for c in conversation.contacts if c.email)
+    if not customer and source.author.type in CUSTOMER_AUTHOR_TYPES:
+        customer = _author_label(source.author)
+    customer = customer or ", ".join(c.external_id or c.id for c in conversation.contacts)
     assignee = conversation.admin_assignee_id or conversation.team_assignee_id
     return ConversationView(
         id=conversation.id,

@@ -21,3 +21,24 @@ NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 )
 def test_age_text_shows_the_two_largest_units(ago, text):
     assert age_text(NOW - ago, NOW) == text
+
+
+def test_the_customer_is_named_by_who_wrote_in_when_contacts_carry_only_ids():
+    from dataclasses import replace
+
+    from reviewqueue.integrations.intercom.types import ContactRef
+    from reviewqueue.review.presentation import conversation_view
+    from tests.review.page_helpers import make_conversation
+
+    conversation = replace(make_conversation(), contacts=[ContactRef(id="6543", external_id="", email="")])
+    assert conversation_view(conversation, written_at=None).customer == "Ana Customer <ana@customer.example>"
+
+
+def test_an_intercom_link_that_is_not_http_is_not_offered():
+    from dataclasses import replace
+
+    from reviewqueue.review.presentation import conversation_view
+    from tests.review.page_helpers import make_conversation
+
+    conversation = replace(make_conversation(), url="javascript:alert(1)")
+    assert conversation_view(conversation, written_at=None).url == ""
