@@ -64,6 +64,10 @@ def setup_django(url: str) -> None:
     import django
 
     django.setup()
+    from django.conf import settings
+
+    # Its own key space in the shared Redis database, so tests running meanwhile cannot clear its cache.
+    settings.CACHES["default"]["KEY_PREFIX"] = "bench-review-pages"
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
