@@ -6,6 +6,7 @@ import time
 
 import pytest
 from django.core.handlers.wsgi import WSGIHandler
+from django.db import connections
 
 from reviewqueue.celery import app as celery_app
 from reviewqueue.integrations.inbound.models import InboundWebhook
@@ -36,7 +37,17 @@ def receiver(transactional_db, settings):
     """reviewqueue itself on a free loopback port (middleware built now, with plain_http applied)."""
     settings.ALLOWED_HOSTS = ["127.0.0.1"]
     celery_app.control.purge()
-    with serve_in_thread(WSGIHandler()) as server:
+    django_app = WSGIHandler()
+
+    def app(environ, start_response):
+        # Each request runs on a new server thread: close its database connection before the
+        # thread ends, so none is left open when the test database is dropped.
+        try:
+            return django_app(environ, start_response)
+        finally:
+            connections.close_all()
+
+    with serve_in_thread(app) as server:
         yield f"{server.url}/webhooks/multimail"
     celery_app.control.purge()
 
