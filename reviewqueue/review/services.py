@@ -38,6 +38,7 @@ import contextlib
 import logging
 import queue
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -219,12 +220,21 @@ def _link_conversation(email, intercom) -> tuple[str, str]:
     return (latest.id, Draft.ConversationLink.GUESS) if latest is not None else ("", "")
 
 
+_MAILBOX_IDENTITY_TTL = 60.0  # seconds; a poll of thousands of drafts in a few mailboxes asks once per mailbox
+_mailbox_identities: dict[str, tuple[float, tuple[str, str]]] = {}
+
+
 def _mailbox_identity(mailbox_id: str) -> tuple[str, str]:
     """The mailbox's address and display name from the routing mirror, when it has them."""
     from reviewqueue.routing.models import Mailbox
 
+    cached = _mailbox_identities.get(mailbox_id)
+    if cached is not None and time.monotonic() - cached[0] < _MAILBOX_IDENTITY_TTL:
+        return cached[1]
     mailbox = Mailbox.objects.filter(mailbox_id=mailbox_id).values_list("address", "display_name").first()
-    return mailbox or ("", "")
+    identity = tuple(mailbox) if mailbox else ("", "")
+    _mailbox_identities[mailbox_id] = (time.monotonic(), identity)
+    return identity
 
 
 def _own_domains(*addresses: str) -> set[str]:

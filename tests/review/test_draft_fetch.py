@@ -117,3 +117,13 @@ def test_intercom_down_leaves_the_draft_reviewable_and_says_why(unfetched, multi
     assert draft.status == Draft.Status.PENDING
     assert draft.conversation_id == "c_7"
     assert "could not be loaded" in draft.fetch_error
+
+
+def test_the_mailbox_address_and_name_come_from_the_mailbox_mirror(unfetched, multimail, intercom):
+    from reviewqueue.routing.models import Mailbox
+
+    Mailbox.objects.create(mailbox_id="mbx_1", address="help@acme.test", display_name="Acme Help")
+    multimail.add_email("em_1")
+    draft = fetch(unfetched, multimail, intercom)
+    assert (draft.mailbox_address, draft.mailbox_display_name) == ("help@acme.test", "Acme Help")
+    assert draft.from_address == "support@acme.test"  # the sender identity the recipient sees
