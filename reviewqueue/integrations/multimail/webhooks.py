@@ -33,14 +33,22 @@ def _enqueue_handling(record_id: int) -> None:
         logger.exception("could not enqueue multimail_webhook_handle(%s)", record_id)
 
 
+def _signing_secrets() -> list[str]:
+    """MULTIMAIL_WEBHOOK_SECRET, plus the secrets of subscriptions made on the admin mailboxes page."""
+    from reviewqueue.routing.selectors import multimail_webhook_secrets
+
+    return [secret for secret in (settings.MULTIMAIL_WEBHOOK_SECRET, *multimail_webhook_secrets()) if secret]
+
+
 @csrf_exempt
 @require_POST
 def multimail_webhook(request):
-    secret = settings.MULTIMAIL_WEBHOOK_SECRET
-    if not secret:
+    secrets = _signing_secrets()
+    if not secrets:
         return _error(503, "MULTIMAIL_WEBHOOK_SECRET is not set: webhooks cannot be verified")
     raw = request.body
-    if not verify_signature(raw, request.headers.get(HEADER), secret):
+    header = request.headers.get(HEADER)
+    if not any(verify_signature(raw, header, secret) for secret in secrets):
         return _error(401, f"{HEADER} is missing or does not match (expected hex HMAC-SHA256 of the body)")
 
     try:
