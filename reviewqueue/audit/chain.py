@@ -16,6 +16,18 @@ from json.encoder import encode_basestring as _string
 GENESIS_HASH = "0" * 64
 
 _PAYLOAD_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+try:
+    # The C encoder json.dumps itself uses, built once: same output, without per-call setup.
+    # markers=None skips the cycle check: payloads are JSON round-tripped, they cannot hold cycles.
+    from json.encoder import c_make_encoder
+
+    _encode_c = c_make_encoder(None, _PAYLOAD_ENCODER.default, _string, None, ":", ",", True, False, True)
+
+    def _encode_payload(payload) -> str:
+        return "".join(_encode_c(payload, 0))
+
+except ImportError:  # a Python without the _json accelerator
+    _encode_payload = _PAYLOAD_ENCODER.encode
 _DOCUMENT = (
     '{"action":%s,"actor":[%s,%s,%s],"created_at":%s,"ip":%s,"payload":%s,'
     '"prev_hash":%s,"seq":%d,"target":[%s,%s],"user_agent":%s}'
@@ -52,7 +64,7 @@ def canonical_bytes(
             _string(actor_label),
             _string(timestamp),
             "null" if ip is None else _string(ip),
-            _PAYLOAD_ENCODER.encode(payload),
+            _encode_payload(payload),
             _string(prev_hash),
             seq,
             _string(target_type),

@@ -10,9 +10,12 @@ It stops at the first bad event and says why:
 - checkpoint_mismatch / checkpoint_forged: a checkpoint no longer matches the chain / is not ours.
 """
 
+import contextlib
 import hashlib
 import hmac
 import json
+import queue
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -229,17 +232,65 @@ def _broken(count, head_seq, head_hash, first_bad_seq, problem, detail) -> Verif
 # --- The database walk ----------------------------------------------------------------------------
 
 
-def iter_chain_rows(*, batch_size: int = 5000) -> Iterator[ChainRow]:
+def _chain_batches(*, batch_size: int) -> Iterator[list[ChainRow]]:
     """Every event in seq order, by keyset pages: constant memory, no long-lived cursor."""
+    from django.db import connections
+
     after = 0
     while True:
-        with connection.cursor() as cursor:
+        with connections["default"].cursor() as cursor:
             cursor.execute(_SELECT, [after, batch_size])
             batch = cursor.fetchall()
-        yield from batch
+        if batch:
+            yield batch
         if len(batch) < batch_size:
             return
         after = batch[-1][0]
+
+
+def iter_chain_rows(*, batch_size: int = 5000, prefetch: bool | None = None) -> Iterator[ChainRow]:
+    """Every event in seq order. Outside a transaction the next page is read on a second connection
+    while this one is being hashed (two pages in memory at most); inside one (tests, or a caller's
+    atomic block) the pages are read on this connection, which alone sees its uncommitted rows."""
+    if prefetch is None:
+        prefetch = not connection.in_atomic_block
+    if not prefetch:
+        for batch in _chain_batches(batch_size=batch_size):
+            yield from batch
+        return
+    pages: queue.Queue = queue.Queue(maxsize=2)
+    stop = threading.Event()
+    reader = threading.Thread(target=_read_ahead, args=(pages, stop, batch_size), daemon=True)
+    reader.start()
+    try:
+        while (item := pages.get()) is not _DONE:
+            if isinstance(item, BaseException):
+                raise item
+            yield from item
+    finally:
+        stop.set()
+        while reader.is_alive():  # unblock a reader waiting on a full queue, then let it finish
+            with contextlib.suppress(queue.Empty):
+                pages.get(timeout=0.05)
+        reader.join()
+
+
+_DONE = object()
+
+
+def _read_ahead(pages: queue.Queue, stop: threading.Event, batch_size: int) -> None:
+    from django.db import connections
+
+    try:
+        for batch in _chain_batches(batch_size=batch_size):
+            if stop.is_set():
+                return
+            pages.put(batch)
+        pages.put(_DONE)
+    except Exception as error:
+        pages.put(error)
+    finally:
+        connections["default"].close()  # this thread's own connection
 
 
 def stored_checkpoints() -> list[Checkpoint]:

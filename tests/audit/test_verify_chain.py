@@ -137,3 +137,17 @@ def test_a_chain_rewritten_consistently_is_caught_by_the_checkpoint(db):
         execute("UPDATE audit_auditevent SET prev_hash = %s, hash = %s WHERE seq = %s", [row[11], previous, seq])
     result = verify_chain()
     assert (result.problem, result.first_bad_seq) == (Problem.CHECKPOINT_MISMATCH, 6)
+
+
+def test_outside_a_transaction_the_walk_reads_ahead_on_a_second_connection(transactional_db):
+    from reviewqueue.audit.verify import iter_chain_rows
+
+    seed_log(30)
+    ahead = list(iter_chain_rows(batch_size=7, prefetch=True))
+    assert ahead == list(iter_chain_rows(batch_size=7, prefetch=False))
+    assert [row[0] for row in ahead] == list(range(1, 31))
+    result = verify_chain(batch_size=7)
+    assert result.intact and result.events_checked == 30
+    walk = iter_chain_rows(batch_size=4, prefetch=True)
+    assert [next(walk)[0] for _ in range(3)] == [1, 2, 3]
+    walk.close()  # stopping early (a bad event found) leaves no reader thread behind
