@@ -4,7 +4,7 @@
     .venv/bin/python bench/multimail_client.py --quick    # 300, for a first look
 
 Serves the MultiMail sandbox on a free loopback port (threaded Werkzeug server, in this process)
-and calls two endpoints both ways, in alternating batches so drift hits both sides alike:
+and calls two endpoints both ways, alternating call by call so drift hits both sides alike:
 - GET /v1/oversight/pending with 20 held emails: the client parses them into PendingEmail
   dataclasses; the bare side is `httpx.Client.get(...).json()` with the same key and keep-alive;
 - GET /v1/mailboxes/{id}/emails/{id}: Email dataclass vs bare JSON.
@@ -51,28 +51,20 @@ def seed(client: MultiMailClient, held: int) -> tuple[str, str]:
     return mailbox.id, email_id
 
 
-def timed(call, calls: int) -> list[float]:
-    """Per-call durations, in seconds."""
-    durations = []
-    for _ in range(calls):
-        start = time.perf_counter()
-        call()
-        durations.append(time.perf_counter() - start)
-    return durations
-
-
 def compare(name: str, client_call, bare_call, calls: int) -> None:
     for _ in range(BATCH):  # warm both connections and code paths
         client_call()
         bare_call()
+    # Call by call, alternating which side goes first: a load spike from other work on the machine
+    # hits both sides alike instead of one batch.
     client_times: list[float] = []
     bare_times: list[float] = []
-    done = 0
-    while done < calls:
-        n = min(BATCH, calls - done)
-        bare_times += timed(bare_call, n)
-        client_times += timed(client_call, n)
-        done += n
+    for i in range(calls):
+        first, second = ((client_call, client_times), (bare_call, bare_times))[:: 1 if i % 2 else -1]
+        for call, times in (first, second):
+            start = time.perf_counter()
+            call()
+            times.append(time.perf_counter() - start)
     # Medians: this machine runs other work too, and a mean is at the mercy of a few scheduling stalls.
     client_us = statistics.median(client_times) * 1e6
     bare_us = statistics.median(bare_times) * 1e6
