@@ -98,6 +98,20 @@ def intake_parse(request) -> IntakePayload:
     return payload_validate(data)
 
 
+UNSTORABLE = "must not contain NUL characters or unpaired surrogates (they cannot be stored)"
+
+
+def _storable(text: str) -> bool:
+    """PostgreSQL text cannot hold NUL, and a lone surrogate cannot be encoded: refuse both up front."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def payload_validate(data: dict) -> IntakePayload:
     fields: dict[str, str] = {}
     for name in sorted(set(data) - FIELDS):
@@ -118,11 +132,15 @@ def payload_validate(data: dict) -> IntakePayload:
         fields["subject"] = f"at most {MAX_SUBJECT} characters ({len(subject)} given)"
     elif "\r" in subject or "\n" in subject:
         fields["subject"] = "must be a single line"
+    elif not _storable(subject):
+        fields["subject"] = UNSTORABLE
     markdown = data.get("markdown")
     if not isinstance(markdown, str) or not markdown.strip():
         fields["markdown"] = "required: the email body as a non-empty Markdown string"
     elif len(markdown) > MAX_MARKDOWN:
         fields["markdown"] = f"at most {MAX_MARKDOWN} characters ({len(markdown)} given)"
+    elif not _storable(markdown):
+        fields["markdown"] = UNSTORABLE
     kind = data.get("kind", "")
     if kind is None:
         kind = ""

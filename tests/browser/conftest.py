@@ -166,6 +166,11 @@ def log_in(page, username: str, password: str = PASSWORD) -> None:
 
 
 def screenshot(page, name: str) -> None:
-    """A small PNG of the visible page for the README (docs/screenshots/NAME.png)."""
+    """A small PNG of the visible page for the README (docs/screenshots/NAME.png).
+
+    Also a last look at what a person sees: no template syntax leaks onto the page.
+    """
+    text = page.inner_text("body")
+    assert not [marker for marker in ("{#", "#}", "{%", "%}") if marker in text], f"template syntax on {page.url}"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)
