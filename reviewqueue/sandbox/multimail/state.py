@@ -245,8 +245,13 @@ class SandboxState:
             if mode is not None:
                 if mode not in OVERSIGHT_MODES:
                     raise SandboxError(400, f"oversight_mode must be one of {', '.join(OVERSIGHT_MODES)}")
-                if OVERSIGHT_MODES.index(mode) < OVERSIGHT_MODES.index(mailbox["oversight_mode"]):
-                    raise SandboxError(400, "Oversight can only be lowered here; raising it needs the upgrade flow")
+                # The spec: PATCH may only "downgrade" the mailbox's autonomy (toward read_only, more
+                # oversight); loosening it is an "upgrade" that needs the operator's emailed code.
+                if OVERSIGHT_MODES.index(mode) > OVERSIGHT_MODES.index(mailbox["oversight_mode"]):
+                    raise SandboxError(
+                        400,
+                        "Oversight mode can only be downgraded here; upgrades need POST /v1/mailboxes/{id}/request-upgrade",
+                    )
             old = {k: mailbox.get(k) for k in changes}
             for name, value in changes.items():
                 mailbox[name] = int(bool(value)) if name == "forward_inbound" else value

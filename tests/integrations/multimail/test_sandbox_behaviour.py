@@ -32,25 +32,26 @@ def raw(transport, method, path, key=defaults.ADMIN_KEY, **kwargs):
         return http.request(method, path, headers={"Authorization": f"Bearer {key}"}, **kwargs)
 
 
-def test_autonomous_mailbox_sends_straight_out_without_approval(mm, mailbox):
-    mm.update_mailbox(mailbox_id=mailbox.id, oversight_mode="autonomous")
+def test_autonomous_mailbox_sends_straight_out_without_approval(sandbox, mm, mailbox):
+    # Only the operator's upgrade flow loosens oversight; the sandbox's state stands in for it.
+    sandbox.state.data["mailboxes"][mailbox.id]["oversight_mode"] = "autonomous"
     sent = send(mm, mailbox.id)
     assert mm.pending() == []
     assert mm.get_email(mailbox_id=mailbox.id, email_id=sent.id).status == "approved_and_sent"
 
 
-def test_oversight_can_be_lowered_but_not_raised(mm, mailbox):
-    mm.update_mailbox(mailbox_id=mailbox.id, oversight_mode="monitored")
+def test_oversight_can_be_made_stricter_but_not_looser(mm, mailbox):
+    mm.update_mailbox(mailbox_id=mailbox.id, oversight_mode="gated_all")
+    with pytest.raises(MultiMailBadRequest, match="upgrade"):
+        mm.update_mailbox(mailbox_id=mailbox.id, oversight_mode="autonomous")
     with pytest.raises(MultiMailBadRequest, match="upgrade"):
         mm.update_mailbox(mailbox_id=mailbox.id, oversight_mode="gated_send")
-    assert mm.list_mailboxes()[0].oversight_mode == "monitored"
+    assert mm.list_mailboxes()[0].oversight_mode == "gated_all"
 
 
-def test_read_only_mailbox_refuses_sends(sandbox, mm, mailbox):
-    # read_only is the most oversight there is: only the operator's upgrade flow sets it.
-    with pytest.raises(MultiMailBadRequest):
-        mm.update_mailbox(mailbox_id=mailbox.id, oversight_mode="read_only")
-    sandbox.state.data["mailboxes"][mailbox.id]["oversight_mode"] = "read_only"
+def test_read_only_mailbox_refuses_sends(mm, mailbox):
+    # read_only is the most oversight there is: a downgrade any admin may make.
+    mm.update_mailbox(mailbox_id=mailbox.id, oversight_mode="read_only")
     with pytest.raises(MultiMailForbidden, match="read_only"):
         send(mm, mailbox.id)
 
