@@ -51,3 +51,15 @@ def test_transactional_tests_can_still_flush_the_test_database(transactional_db)
     # The flush after this test TRUNCATEs the audit table; the test database lets it through.
     audit_record(actor=Actor.system("test"), action="thing.happened")
     assert AuditEvent.objects.count() == 1
+
+
+def test_checkpoints_cannot_be_changed_or_deleted_at_the_database(event):
+    from reviewqueue.audit.services import audit_checkpoint_store
+
+    checkpoint = audit_checkpoint_store()
+    with pytest.raises(DatabaseError, match="append-only: DELETE on audit_auditcheckpoint"):
+        _raw("DELETE FROM audit_auditcheckpoint WHERE id = %s", [checkpoint.pk])
+    with pytest.raises(DatabaseError, match="append-only: UPDATE"):
+        _raw("UPDATE audit_auditcheckpoint SET seq = 0 WHERE id = %s", [checkpoint.pk])
+    with pytest.raises(DatabaseError, match="append-only: TRUNCATE"):
+        _raw("SET LOCAL reviewqueue.allow_audit_truncate = 'off'; TRUNCATE audit_auditcheckpoint")

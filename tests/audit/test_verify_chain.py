@@ -114,8 +114,11 @@ def test_ipv6_addresses_verify_after_the_database_normalises_them(db):
 
 def test_a_forged_checkpoint_is_reported(db):
     seed_log(5)
-    checkpoint = audit_checkpoint_store()
-    AuditCheckpoint.objects.filter(pk=checkpoint.pk).update(seq=4)
+    genuine = audit_checkpoint_store()
+    # Checkpoints cannot be edited (a trigger refuses), but one can be added with a made-up signature.
+    AuditCheckpoint.objects.create(
+        seq=4, head_hash=genuine.head_hash, created_at=genuine.created_at, signature="0" * 64
+    )
     result = verify_chain()
     assert (result.problem, result.first_bad_seq) == (Problem.CHECKPOINT_FORGED, 4)
 
