@@ -151,7 +151,7 @@ class FetchTransientError(Exception):
     """A fetch that may succeed later (MultiMail or Intercom unavailable, rate limited)."""
 
 
-def draft_fetch(*, draft_id: int, refresh: bool = False, multimail=None, intercom=None) -> Draft:
+def draft_fetch(*, draft_id: int, refresh: bool = False, multimail=None, intercom=None, draft=None) -> Draft:
     """Load the full email, link its conversation, snapshot it and compute the flags.
 
     Network first, then one short transaction. MultiMail 404 marks the draft failed (visible);
@@ -160,7 +160,8 @@ def draft_fetch(*, draft_id: int, refresh: bool = False, multimail=None, interco
     """
     from reviewqueue.integrations.multimail.client import MultiMailError, MultiMailNotFound
 
-    draft = Draft.objects.get(pk=draft_id)
+    if draft is None or draft.pk != draft_id:  # the poll passes the drafts it has just created
+        draft = Draft.objects.get(pk=draft_id)
     if (draft.fetched_at is not None and not refresh) or not draft.is_pending:
         return draft  # fetched already, or decided: what the reviewer saw stays as it was
     multimail = multimail or multimail_client()
@@ -432,8 +433,11 @@ def _pending_sync_locked(multimail, intercom, concurrency: int) -> SyncResult:
         .values_list("pk", flat=True)
     )
 
-    def fetch(draft_id):
-        draft_fetch(draft_id=draft_id, multimail=multimail, intercom=intercom)
+    def fetch(draft):
+        if isinstance(draft, Draft):
+            draft_fetch(draft_id=draft.pk, draft=draft, multimail=multimail, intercom=intercom)
+        else:
+            draft_fetch(draft_id=draft, multimail=multimail, intercom=intercom)
         return "fetched"
 
     def check_gone(draft_id):
@@ -443,9 +447,9 @@ def _pending_sync_locked(multimail, intercom, concurrency: int) -> SyncResult:
         # New drafts are received a batch at a time (one transaction each) while earlier ones are
         # already being fetched, so receiving overlaps the network waits instead of adding to them.
         for start in range(0, len(new), RECEIVE_BATCH):
-            for draft_id in _drafts_receive_batch(new[start : start + RECEIVE_BATCH]):
+            for draft in _drafts_receive_batch(new[start : start + RECEIVE_BATCH]):
                 result.received += 1
-                yield fetch, draft_id
+                yield fetch, draft
         for draft_id in unfetched:
             yield fetch, draft_id
         for draft_id in gone:
@@ -464,8 +468,8 @@ def _pending_sync_locked(multimail, intercom, concurrency: int) -> SyncResult:
 RECEIVE_BATCH = 100
 
 
-def _drafts_receive_batch(emails) -> list[int]:
-    """Receive listed drafts in one transaction; the ids of those that are new.
+def _drafts_receive_batch(emails) -> list[Draft]:
+    """Receive listed drafts in one transaction; those that are new.
 
     The webhook may deliver one of them at the same moment: then the batch falls back to
     draft_receive one by one, which settles each race on the unique email id.
@@ -484,7 +488,7 @@ def _drafts_receive_batch(emails) -> list[int]:
                     target_id=draft.pk,
                     payload=_received_payload(draft),
                 )
-        return [draft.pk for draft in drafts]
+        return drafts
     except IntegrityError:
         created = []
         for email in emails:
@@ -492,7 +496,7 @@ def _drafts_receive_batch(emails) -> list[int]:
                 email_id=email.id, mailbox_id=email.mailbox_id, source="poll", actor=actor, fetch=False
             )
             if new:
-                created.append(draft.pk)
+                created.append(draft)
         return created
 
 
