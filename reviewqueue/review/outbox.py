@@ -206,7 +206,20 @@ def outbox_sweep(*, grace: timedelta = SWEEP_GRACE) -> int:
     stale = Q(status=OutboxItem.Status.PENDING, next_attempt_at__lte=now - grace) | Q(
         status=OutboxItem.Status.RUNNING, locked_until__lt=now
     )
-    ids = list(OutboxItem.objects.filter(stale).order_by("next_attempt_at").values_list("pk", flat=True)[:SWEEP_BATCH])
+    rows = list(
+        OutboxItem.objects.filter(stale)
+        .order_by("next_attempt_at")
+        .values_list("pk", "kind", "decision_id")[:SWEEP_BATCH]
+    )
+    # Items waiting on a decide that has not gone through (failed, or still retrying) are not re-driven:
+    # they would only answer "waiting". They follow when their decide is done.
+    decisions = {decision_id for _, kind, decision_id in rows if decision_id and kind != OutboxItem.Kind.DECIDE}
+    blocked = set(
+        OutboxItem.objects.filter(decision_id__in=decisions, kind=OutboxItem.Kind.DECIDE)
+        .exclude(status=OutboxItem.Status.DONE)
+        .values_list("decision_id", flat=True)
+    )
+    ids = [pk for pk, kind, decision_id in rows if kind == OutboxItem.Kind.DECIDE or decision_id not in blocked]
     for item_id in ids:
         outbox_run_task.delay(item_id)
     unfetched = Draft.objects.filter(

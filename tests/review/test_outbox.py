@@ -156,3 +156,12 @@ def test_a_note_written_before_a_crash_is_not_written_twice(broker, linked_draft
     assert outbox_run(item_id=note.pk, intercom=intercom.client()) == "done"
     assert len(intercom.notes("c_7")) == 1
     assert f"decision {decision.pk}" in intercom.notes("c_7")[0]["body"]
+
+
+def test_the_sweeper_leaves_items_whose_decide_failed_until_it_is_retried(broker, linked_draft, reviewer):
+    decide(linked_draft, reviewer)
+    OutboxItem.objects.filter(kind="decide").update(status="failed", last_error="refused")
+    OutboxItem.objects.update(next_attempt_at=timezone.now() - timedelta(minutes=5))
+    broker.flush()
+    assert outbox_sweep() == 0
+    assert broker.queued() == []
