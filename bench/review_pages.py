@@ -306,14 +306,42 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", type=int, default=10_000, help="pending drafts at the larger size (default 10,000)")
     parser.add_argument("--quick", action="store_true", help="--size 1000")
+    parser.add_argument(
+        "--measure-only",
+        action="store_true",
+        help="measure the database a previous run left (no seeding; figures printed, not reported)",
+    )
     args = parser.parse_args()
     size = 1000 if args.quick else args.size
     if size < 20:
         parser.error("--size must be at least 20")
     url = bench_database_url()
+    if args.measure_only:
+        setup_django(url)
+        measure_existing()
+        return
     recreate_database(url)
     setup_django(url)
     run([size // 10, size])
+
+
+def measure_existing() -> None:
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from reviewqueue.review.models import Draft
+
+    rita = get_user_model().objects.filter(username="rita").first()
+    if rita is None:
+        sys.exit("bench/review_pages.py --measure-only: no seeded database yet; run without it first")
+    client = Client()
+    client.force_login(rita)
+    pending = Draft.objects.filter(status=Draft.Status.PENDING).count()
+    print(f"{pending:,} pending drafts already seeded")
+    for name, (url, headers) in pages(client).items():
+        median, fastest, queries, status = measure(client, url, headers=headers)
+        print(f"  {name:<36} {median:7.1f} ms median, {fastest:6.1f} ms fastest  {queries:2d} queries  HTTP {status}")
+    print(f"load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 
 
 if __name__ == "__main__":
