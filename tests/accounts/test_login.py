@@ -72,3 +72,13 @@ def test_sessions_end_after_the_idle_timeout(client, reviewer, settings):
     assert client.get(reverse("review:queue")).status_code == 200
     time.sleep(1.5)
     assert client.get(reverse("review:queue")).status_code == 302
+
+
+def test_background_polls_do_not_keep_an_idle_session_alive(client, reviewer, settings):
+    client.post(reverse("login"), {"username": "rita", "password": PASSWORD})
+    poll = client.get(reverse("review:queue"), headers={"X-Background-Poll": "1", "HX-Request": "true"})
+    assert poll.status_code in (200, 204)
+    assert settings.SESSION_COOKIE_NAME not in poll.cookies  # expiry not renewed
+    visit = client.get(reverse("review:queue"))
+    assert visit.status_code == 200
+    assert settings.SESSION_COOKIE_NAME in visit.cookies  # a person's request renews it
