@@ -48,6 +48,7 @@ from reviewqueue.review.errors import (
 )
 from reviewqueue.review.models import Decision, Draft
 from reviewqueue.review.services import draft_decide
+from reviewqueue.text import UNSTORABLE_MESSAGE, is_storable
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -183,15 +184,6 @@ def draft_get(request, draft_id: int):
     return JsonResponse(draft_detail_json(detail))
 
 
-def _storable(text: str) -> bool:
-    """PostgreSQL text cannot hold NUL, and a lone surrogate cannot be encoded."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return "\x00" not in text
-
-
 def _decision_body(request) -> tuple[dict | None, JsonResponse | None]:
     if len(request.body) > MAX_BODY_BYTES:
         return None, _error(413, f"body larger than {MAX_BODY_BYTES} bytes")
@@ -209,8 +201,8 @@ def _decision_body(request) -> tuple[dict | None, JsonResponse | None]:
         fields["reason"] = "must be a string"
     elif len(reason) > 2000:
         fields["reason"] = "at most 2000 characters"
-    elif not _storable(reason):
-        fields["reason"] = "must not contain NUL characters or unpaired surrogates (they cannot be stored)"
+    elif not is_storable(reason):
+        fields["reason"] = UNSTORABLE_MESSAGE
     elif body.get("action") == Decision.Action.REJECT and not reason.strip():
         fields["reason"] = "a rejection needs a reason"
     if fields:

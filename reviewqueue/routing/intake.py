@@ -25,6 +25,7 @@ from reviewqueue.audit.services import Actor, RequestOrigin, audit_record
 from reviewqueue.routing.models import IntakeRecord, IntakeToken
 from reviewqueue.routing.rules import DraftFacts, RuleSet, recipient_domains, route
 from reviewqueue.routing.selectors import ruleset_active
+from reviewqueue.text import UNSTORABLE_MESSAGE, is_storable
 
 logger = logging.getLogger(__name__)
 
@@ -98,20 +99,6 @@ def intake_parse(request) -> IntakePayload:
     return payload_validate(data)
 
 
-UNSTORABLE = "must not contain NUL characters or unpaired surrogates (they cannot be stored)"
-
-
-def _storable(text: str) -> bool:
-    """PostgreSQL text cannot hold NUL, and a lone surrogate cannot be encoded: refuse both up front."""
-    if "\x00" in text:
-        return False
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def payload_validate(data: dict) -> IntakePayload:
     fields: dict[str, str] = {}
     for name in sorted(set(data) - FIELDS):
@@ -132,15 +119,15 @@ def payload_validate(data: dict) -> IntakePayload:
         fields["subject"] = f"at most {MAX_SUBJECT} characters ({len(subject)} given)"
     elif "\r" in subject or "\n" in subject:
         fields["subject"] = "must be a single line"
-    elif not _storable(subject):
-        fields["subject"] = UNSTORABLE
+    elif not is_storable(subject):
+        fields["subject"] = UNSTORABLE_MESSAGE
     markdown = data.get("markdown")
     if not isinstance(markdown, str) or not markdown.strip():
         fields["markdown"] = "required: the email body as a non-empty Markdown string"
     elif len(markdown) > MAX_MARKDOWN:
         fields["markdown"] = f"at most {MAX_MARKDOWN} characters ({len(markdown)} given)"
-    elif not _storable(markdown):
-        fields["markdown"] = UNSTORABLE
+    elif not is_storable(markdown):
+        fields["markdown"] = UNSTORABLE_MESSAGE
     kind = data.get("kind", "")
     if kind is None:
         kind = ""

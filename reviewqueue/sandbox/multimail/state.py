@@ -250,7 +250,8 @@ class SandboxState:
                 if OVERSIGHT_MODES.index(mode) > OVERSIGHT_MODES.index(mailbox["oversight_mode"]):
                     raise SandboxError(
                         400,
-                        "Oversight mode can only be downgraded here; upgrades need POST /v1/mailboxes/{id}/request-upgrade",
+                        "Oversight mode can only be downgraded here; "
+                        "upgrades need POST /v1/mailboxes/{id}/request-upgrade",
                     )
             old = {k: mailbox.get(k) for k in changes}
             for name, value in changes.items():
