@@ -1,5 +1,3 @@
-from django.conf import settings
-
 # Sent by pages' background refreshes (the queue's poller, a verification's progress): they are not a
 # person's activity, so they must not keep an idle session alive, nor write the session each time.
 BACKGROUND_HEADER = "X-Background-Poll"
