@@ -119,3 +119,20 @@ def test_redis_flushed_before_the_worker_ran_the_sweeper_recovers_the_work(sandb
     wait_for(lambda: outbox_done(decision), timeout=40, what="the sweeper re-drove the lost work")
     assert sandboxes.decisions_taken(draft.email_id) == 1
     assert len(sandboxes.notes(draft.conversation_id)) == 1
+
+
+def test_a_webhook_draft_is_fetched_with_its_conversation_by_the_worker(sandboxes):
+    conversation_id = sandboxes.conversation("dora@customer.example")
+    email_id = sandboxes.agent_draft("dora@customer.example", subject="Your invoice", conversation_id=conversation_id)
+    start_worker(sandboxes)
+    draft, created = draft_receive(
+        email_id=email_id, mailbox_id="mb_sandbox_support", source="webhook", actor=Actor.system("multimail")
+    )
+    assert created
+
+    def fetched():
+        return Draft.objects.filter(pk=draft.pk, fetched_at__isnull=False).first()
+
+    draft = wait_for(fetched, timeout=30, what="the worker fetched the webhook's draft")
+    assert (draft.subject, draft.conversation_id, draft.conversation_link) == ("Your invoice", conversation_id, "tag")
+    assert draft.snapshot_id is not None and draft.fetch_error == ""
