@@ -11,8 +11,8 @@ from django.db.models.functions import Cast
 from reviewqueue.audit.models import AuditEvent
 
 PAGE_SIZE = 50
-# Must be the very expression of the GIN index (migration 0004), or PostgreSQL cannot use it.
-_REASON_MATCH = "to_tsvector('english', coalesce(payload->>'reason', '')) @@ websearch_to_tsquery('english', %s)"
+# The narrow search table (migration 0007), filled by a trigger on every insert into the log.
+_REASON_MATCH = "seq IN (SELECT seq FROM audit_auditreasonsearch WHERE document @@ websearch_to_tsquery('english', %s))"
 _PAYLOAD_FILTERS = {"mailbox": "mailbox_id", "conversation": "conversation_id", "decision": "decision_id"}
 
 
