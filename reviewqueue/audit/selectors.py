@@ -4,6 +4,7 @@ import statistics
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import Q, QuerySet, TextField
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
@@ -45,13 +46,46 @@ def events_page(
     filters: dict, *, before: int | None = None, size: int = PAGE_SIZE
 ) -> tuple[list[AuditEvent], int | None]:
     """One newest-first page (keyset by seq) and the cursor of the next page, if there is one."""
+    if filters.get("q"):
+        return _search_page(filters, before=before, size=size)
     events = events_filtered(filters).order_by("-seq")
     if before:
         events = events.filter(seq__lt=before)
-    page = list(events[: size + 1])
+    return _cut(list(events[: size + 1]), size)
+
+
+def _cut(page: list[AuditEvent], size: int) -> tuple[list[AuditEvent], int | None]:
     more = len(page) > size
     page = page[:size]
     return page, (page[-1].seq if more else None)
+
+
+_SEARCH_BATCH = 500
+_SEARCH_BATCHES = 40
+_MATCHING_SEQS = (
+    "SELECT seq FROM audit_auditreasonsearch WHERE document @@ websearch_to_tsquery('english', %s)"
+    " AND seq < %s ORDER BY seq DESC LIMIT %s"
+)
+
+
+def _search_page(filters: dict, *, before: int | None, size: int) -> tuple[list[AuditEvent], int | None]:
+    """A search page walks the narrow search table newest first, a batch of matching seqs at a time,
+    and applies the other filters to each batch: it stops as soon as the page is full, instead of
+    joining every match of a common word. Past _SEARCH_BATCHES it falls back to the plain query."""
+    others = events_filtered({**filters, "q": ""}).order_by("-seq")
+    found: list[AuditEvent] = []
+    below = before or 2**62
+    for _ in range(_SEARCH_BATCHES):
+        with connection.cursor() as cursor:
+            cursor.execute(_MATCHING_SEQS, [filters["q"], below, _SEARCH_BATCH])
+            seqs = [row[0] for row in cursor.fetchall()]
+        if seqs:
+            found += list(others.filter(seq__in=seqs)[: size + 1 - len(found)])
+        if len(found) > size or len(seqs) < _SEARCH_BATCH:
+            return _cut(found, size)
+        below = seqs[-1]
+    rest = events_filtered(filters).order_by("-seq").filter(seq__lt=below)
+    return _cut(found + list(rest[: size + 1 - len(found)]), size)
 
 
 def decided_event(decision_id: str) -> AuditEvent | None:
