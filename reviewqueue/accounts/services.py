@@ -124,34 +124,26 @@ def api_token_revoke(*, token: ApiToken, actor: Actor, origin: RequestOrigin | N
     return bool(changed)
 
 
-@transaction.atomic
 def user_deactivate(*, user: User, actor: Actor, origin: RequestOrigin | None = None) -> bool:
     """Stop `user` logging in and using their API tokens; their history stays. False if already inactive."""
-    changed = User.objects.filter(pk=user.pk, is_active=True).update(is_active=False)
-    if changed:
-        user.is_active = False
-        audit_record(
-            actor=actor,
-            action="user.deactivated",
-            target_type="user",
-            target_id=user.pk,
-            payload={"username": user.get_username(), "old": {"is_active": True}, "new": {"is_active": False}},
-            origin=origin,
-        )
-    return bool(changed)
+    return _user_set_active(user=user, active=False, action="user.deactivated", actor=actor, origin=origin)
+
+
+def user_reactivate(*, user: User, actor: Actor, origin: RequestOrigin | None = None) -> bool:
+    return _user_set_active(user=user, active=True, action="user.reactivated", actor=actor, origin=origin)
 
 
 @transaction.atomic
-def user_reactivate(*, user: User, actor: Actor, origin: RequestOrigin | None = None) -> bool:
-    changed = User.objects.filter(pk=user.pk, is_active=False).update(is_active=True)
+def _user_set_active(*, user: User, active: bool, action: str, actor: Actor, origin: RequestOrigin | None) -> bool:
+    changed = User.objects.filter(pk=user.pk, is_active=not active).update(is_active=active)
     if changed:
-        user.is_active = True
+        user.is_active = active
         audit_record(
             actor=actor,
-            action="user.reactivated",
+            action=action,
             target_type="user",
             target_id=user.pk,
-            payload={"username": user.get_username(), "old": {"is_active": False}, "new": {"is_active": True}},
+            payload={"username": user.get_username(), "old": {"is_active": not active}, "new": {"is_active": active}},
             origin=origin,
         )
     return bool(changed)
