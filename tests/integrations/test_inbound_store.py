@@ -1,4 +1,4 @@
-"""inbound_store(wait_for_disk=False): one statement, stored once, the relaxed commit scoped to it."""
+"""inbound_store outside a transaction: one statement, stored once, durable before it answers."""
 
 import pytest
 from django.db import connection, transaction
@@ -15,7 +15,6 @@ def store(delivery_id="d-1", **extra):
         topic="conversation.user.replied",
         payload={"id": delivery_id, "data": {"item": {"id": "42"}}, "text": "héllo"},
         on_stored=called.append,
-        wait_for_disk=False,
         **extra,
     )
     return result, called
@@ -42,8 +41,7 @@ def test_first_delivery_is_stored_and_announced_once_duplicate_is_neither():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_relaxed_commit_does_not_leak_into_the_session():
-    assert synchronous_commit() == "on"
+def test_a_receipt_waits_for_the_disk():
     store()
     assert synchronous_commit() == "on"
 

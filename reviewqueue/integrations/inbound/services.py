@@ -22,19 +22,18 @@ def inbound_store(
     payload,
     status: str = InboundWebhook.Status.RECEIVED,
     on_stored=None,
-    wait_for_disk: bool = True,
 ) -> tuple[InboundWebhook | None, bool]:
     """Store a delivery once. Returns (record, True) the first time and (None, False) for a duplicate.
 
     `on_stored(record_id)` runs after the commit, only for a new delivery: that is where the
     receiver enqueues the handling task, so a duplicate never enqueues work twice.
 
-    `wait_for_disk=False` (outside a transaction only; inside one it is ignored) stores with one
-    statement committed without waiting for PostgreSQL's WAL flush: for deliveries that are hints
-    whose loss in a database crash costs only a refresh (see the Intercom receiver).
+    Outside a transaction (a receiver's request) it stores with one statement and one round trip;
+    the delivery is durable before the sender is answered, so a 2xx never promises what a database
+    crash could take back.
     """
-    if not wait_for_disk and not connection.in_atomic_block:
-        return _store_without_waiting_for_disk(
+    if not connection.in_atomic_block:
+        return _store_in_one_statement(
             source=source, delivery_id=delivery_id, topic=topic, payload=payload, status=status, on_stored=on_stored
         )
     try:
@@ -50,17 +49,15 @@ def inbound_store(
 
 
 _INSERT_ONCE = """
-WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true))
 INSERT INTO {table} (source, delivery_id, topic, payload, received_at, status, attempts, error)
-SELECT %s, %s, %s, %s::jsonb, now(), %s, 0, '' FROM relaxed
+VALUES (%s, %s, %s, %s::jsonb, now(), %s, 0, '')
 ON CONFLICT (source, delivery_id) DO NOTHING
 RETURNING id, received_at
 """
 
 
-def _store_without_waiting_for_disk(*, source, delivery_id, topic, payload, status, on_stored):
-    # One round trip in autocommit: the statement is its own transaction, and set_config(..., true)
-    # relaxes synchronous_commit for that transaction alone. A duplicate inserts nothing.
+def _store_in_one_statement(*, source, delivery_id, topic, payload, status, on_stored):
+    # One round trip in autocommit: the statement is its own transaction. A duplicate inserts nothing.
     values = [source, delivery_id[:128], topic[:100], json.dumps(payload), status]
     with connection.cursor() as cursor:
         cursor.execute(_INSERT_ONCE.format(table=connection.ops.quote_name(InboundWebhook._meta.db_table)), values)

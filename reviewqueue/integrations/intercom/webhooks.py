@@ -92,10 +92,6 @@ def _store(notification: dict, *, raw: bytes, topic: str, status: str, on_stored
     delivery_id = notification.get("id")
     if not isinstance(delivery_id, str) or not delivery_id:
         delivery_id = body_fingerprint(raw)
-    # An Intercom notification is a hint ("conversation X changed"): the conversation itself is
-    # always fetched fresh. So its receipt is committed without waiting for the disk, keeping the
-    # answer fast when fsync is slow; a PostgreSQL crash within about half a second of a receipt
-    # could lose it, costing one snapshot refresh that the next notification or draft fetch repeats.
     return inbound_store(
         source=InboundWebhook.Source.INTERCOM,
         delivery_id=delivery_id,
@@ -103,5 +99,4 @@ def _store(notification: dict, *, raw: bytes, topic: str, status: str, on_stored
         payload=notification,
         status=status,
         on_stored=on_stored,
-        wait_for_disk=False,
     )
