@@ -316,7 +316,11 @@ def _run_tag_email(item: OutboxItem, clients: _Clients) -> dict:
 
 
 def _note_marker(item: OutboxItem) -> str:
-    return f"(reviewqueue decision {item.decision_id})" if item.decision_id else f"(reviewqueue event {item.pk})"
+    # The Intercom receiver recognises our own notes by this marker and does not refresh on them.
+    from reviewqueue.integrations.intercom.notifications import OWN_NOTE_MARKER
+
+    what = f"decision {item.decision_id}" if item.decision_id else f"event {item.pk}"
+    return f"{OWN_NOTE_MARKER}{what})"
 
 
 def _run_note(item: OutboxItem, clients: _Clients) -> dict:

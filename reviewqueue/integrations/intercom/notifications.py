@@ -17,6 +17,9 @@ from reviewqueue.integrations.intercom.services import snapshot_is_newer_than, s
 
 logger = logging.getLogger(__name__)
 
+# Every note reviewqueue writes ends with "(reviewqueue decision N)" or "(reviewqueue event N)".
+OWN_NOTE_MARKER = "(reviewqueue "
+
 PING_TOPIC = "ping"
 CONVERSATION_TOPICS = frozenset(
     {
@@ -50,6 +53,10 @@ def notified_at(notification: dict) -> datetime | None:
 
 def conversation_changed(notification: dict) -> str:
     """Refresh the snapshot and flag drafts; returns what was done (for the record's error/note)."""
+    if _newest_part_is_our_own_note(notification):
+        # Our own note (a decision carried out, a delivery) tells a reviewer nothing new; refreshing on
+        # it would cost a fetch and a queue scan for every decision.
+        return "our own note: nothing changed for reviewers"
     conversation_id = conversation_id_of(notification)
     moment = notified_at(notification)
     if moment is not None and snapshot_is_newer_than(conversation_id, moment):
@@ -57,6 +64,19 @@ def conversation_changed(notification: dict) -> str:
     snapshot = snapshot_refresh(conversation_id=conversation_id)
     flagged = _drafts_context_changed(conversation_id=conversation_id, snapshot_id=snapshot.pk)
     return f"snapshot {snapshot.pk}; {flagged} draft(s) flagged"
+
+
+def _newest_part_is_our_own_note(notification: dict) -> bool:
+    if notification.get("topic") != "conversation.admin.noted":
+        return False
+    data = notification.get("data")
+    item = data.get("item") if isinstance(data, dict) else None
+    listing = item.get("conversation_parts") if isinstance(item, dict) else None
+    parts = listing.get("conversation_parts") if isinstance(listing, dict) else None
+    if not isinstance(parts, list) or not parts or not isinstance(parts[-1], dict):
+        return False
+    newest = parts[-1]
+    return newest.get("part_type") == "note" and OWN_NOTE_MARKER in str(newest.get("body") or "")
 
 
 def _drafts_context_changed(*, conversation_id: str, snapshot_id: int) -> int:

@@ -145,3 +145,32 @@ def test_intercom_failing_for_a_while_is_retried_by_the_task_until_it_answers(
     assert record.status == InboundWebhook.Status.PROCESSED
     assert record.attempts == 2  # the first attempt gave up after the client's retries; the task's retry worked
     assert ConversationSnapshot.objects.filter(conversation_id=created["id"]).exists()
+
+
+@pytest.mark.django_db
+def test_our_own_decision_note_refreshes_nothing(sandbox, customer_conversation):
+    _, created = customer_conversation
+    conversation, topic = sandbox.state.reply(
+        created["id"],
+        {
+            "type": "admin",
+            "message_type": "note",
+            "admin_id": defaults.ADMIN_ID,
+            "body": "<p>Approved (reviewqueue decision 7)</p>",
+        },
+    )
+    record = handle(stored(topic, conversation, created_at=conversation["updated_at"]))
+    assert record.status == InboundWebhook.Status.PROCESSED
+    assert not ConversationSnapshot.objects.filter(conversation_id=created["id"]).exists()
+
+
+@pytest.mark.django_db
+def test_a_teammates_note_does_refresh_the_snapshot(sandbox, customer_conversation):
+    _, created = customer_conversation
+    conversation, topic = sandbox.state.reply(
+        created["id"],
+        {"type": "admin", "message_type": "note", "admin_id": defaults.ADMIN_ID, "body": "<p>Careful: VIP</p>"},
+    )
+    record = handle(stored(topic, conversation, created_at=conversation["updated_at"]))
+    assert record.status == InboundWebhook.Status.PROCESSED
+    assert ConversationSnapshot.objects.get(conversation_id=created["id"]).conversation.parts[-1].body
