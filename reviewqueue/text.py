@@ -3,6 +3,8 @@
 import re
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # in a Python str every surrogate is an unpaired one
+# In JSON text both can only arrive escaped: \u0000, or a \uD800-\uDFFF escape (paired ones too).
+_ESCAPED_UNSTORABLE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
 UNSTORABLE_MESSAGE = "must not contain NUL characters or unpaired surrogates (they cannot be stored)"
 
 
@@ -23,3 +25,8 @@ def make_storable(value):
     if isinstance(value, list):
         return [make_storable(item) for item in value]
     return value
+
+
+def make_storable_json(raw: bytes, parsed):
+    """make_storable for a parsed JSON document, skipping the walk when its text escapes none."""
+    return make_storable(parsed) if _ESCAPED_UNSTORABLE.search(raw) else parsed

@@ -51,3 +51,13 @@ def test_an_intercom_conversation_with_a_nul_byte_can_be_snapshotted():
     snapshot_store(conversation=conversation)
     stored = ConversationSnapshot.objects.get(conversation_id="c1")
     assert "\ufffd" in str(stored.data)
+
+
+def test_the_json_fast_path_walks_only_documents_that_escape_something_unstorable():
+    from reviewqueue.text import make_storable_json
+
+    clean = {"a": "ok"}
+    assert make_storable_json(b'{"a": "ok"}', clean) is clean
+    assert make_storable_json(b'{"a": "x\\u0000"}', {"a": "x\x00"}) == {"a": "x\ufffd"}
+    assert make_storable_json(b'{"a": "\\uDC00"}', {"a": "\udc00"}) == {"a": "\ufffd"}
+    assert make_storable_json(b'{"a": "\\ud83d\\ude00"}', {"a": "\U0001f600"}) == {"a": "\U0001f600"}

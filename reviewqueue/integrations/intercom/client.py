@@ -32,7 +32,7 @@ from reviewqueue.integrations.intercom.types import (
     MalformedResponse,
     Tag,
 )
-from reviewqueue.text import make_storable
+from reviewqueue.text import make_storable_json
 
 __all__ = [
     "Admin",
@@ -217,7 +217,7 @@ class IntercomClient:
             raise IntercomUnavailable(response.status_code, f"{method} {path}: response is not JSON") from None
         if not isinstance(body, dict):
             raise IntercomUnavailable(response.status_code, f"{method} {path}: expected a JSON object")
-        return make_storable(body)
+        return make_storable_json(response.content, body)
 
     def _parse(self, parse: Callable, raw, what: str):
         try:

@@ -24,7 +24,7 @@ from typing import Any, Literal
 import httpx
 
 from reviewqueue.integrations.http import RetryPolicy, default_timeout, seconds_from_retry_after, send_with_retries
-from reviewqueue.text import make_storable
+from reviewqueue.text import make_storable_json
 
 # --- errors ----------------------------------------------------------------------------------------
 
@@ -790,7 +790,7 @@ def _json_body(response: httpx.Response, method: str, path: str) -> dict:
         raise MultiMailUnavailable(response.status_code, f"{method} {path} answered malformed JSON") from None
     if not isinstance(body, dict):
         raise MultiMailUnavailable(response.status_code, f"{method} {path} answered JSON that is not an object")
-    return make_storable(body)
+    return make_storable_json(response.content, body)
 
 
 def _error_text(response: httpx.Response) -> str:
