@@ -33,7 +33,7 @@ WEBHOOK_EVENTS = [
 _MIRRORED_FIELDS = ("address", "display_name", "oversight_mode", "webhook_url", "is_active")
 
 
-class OversightRaiseRefused(Exception):
+class OversightLooseningRefused(Exception):
     """Loosening oversight needs the operator's emailed code, through MultiMail's upgrade flow."""
 
 
@@ -163,12 +163,12 @@ def mailbox_rename(
     return mailbox
 
 
-def mailbox_oversight_lower(
+def mailbox_oversight_tighten(
     *, mailbox: Mailbox, oversight_mode: str, actor: Actor, origin: RequestOrigin | None = None
 ) -> Mailbox:
     """Move a mailbox to a stricter oversight mode. A looser one is refused: it needs the operator."""
     if oversight_rank(oversight_mode) >= oversight_rank(mailbox.oversight_mode):
-        raise OversightRaiseRefused(
+        raise OversightLooseningRefused(
             f"{oversight_mode} is not stricter than {mailbox.oversight_mode}: loosening oversight needs the "
             "approval code MultiMail emails to the operator (MultiMail's upgrade request), not this page"
         )
@@ -180,7 +180,7 @@ def mailbox_oversight_lower(
         _audit_mailbox(
             actor,
             origin,
-            "mailbox.oversight_lowered",
+            "mailbox.oversight_tightened",
             mailbox,
             old={"oversight_mode": old},
             new={"oversight_mode": oversight_mode},

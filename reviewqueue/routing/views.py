@@ -189,10 +189,10 @@ def mailbox_oversight(request, pk: int):
         messages.error(request, "Choose one of MultiMail's oversight modes.")
         return redirect("routing:mailbox", pk=pk)
     try:
-        services.mailbox_oversight_lower(
+        services.mailbox_oversight_tighten(
             mailbox=mailbox, oversight_mode=form.cleaned_data["oversight_mode"], **_who(request)
         )
-    except services.OversightRaiseRefused as error:
+    except services.OversightLooseningRefused as error:
         messages.error(request, str(error))
         return render(request, "routing/mailbox.html", _mailbox_context(request, mailbox), status=400)
     except MultiMailError as error:

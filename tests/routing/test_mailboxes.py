@@ -113,7 +113,7 @@ def test_oversight_can_be_made_stricter(admin_client_, multimail):
     admin_client_.post(reverse("routing:mailbox_oversight", args=[box.pk]), {"oversight_mode": "gated_send"})
     assert multimail.mailboxes["mb_1"]["oversight_mode"] == "gated_send"
     assert Mailbox.objects.get(pk=box.pk).oversight_mode == "gated_send"
-    event = AuditEvent.objects.get(action="mailbox.oversight_lowered")
+    event = AuditEvent.objects.get(action="mailbox.oversight_tightened")
     assert event.payload["old"] == {"oversight_mode": "monitored"}
 
 
