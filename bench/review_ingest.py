@@ -24,43 +24,15 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 sys.path.insert(0, str(BASE_DIR / "bench"))
 
+from _db import bench_database_url, drop_database, recreate_database  # noqa: E402
 from _report import report  # noqa: E402
 
 TARGET_RATIO = 2.0
-
-
-def bench_database_url(suffix: str) -> str:
-    url = os.environ.get("DATABASE_URL")
-    if not url:
-        sys.exit(f"bench: set DATABASE_URL (postgres://…); it makes its own database beside it ({suffix})")
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path="/" + parts.path.lstrip("/") + suffix))
-
-
-def recreate_database(url: str) -> None:
-    import psycopg
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    admin = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def drop_database(url: str) -> None:
-    import psycopg
-
-    parts = urlsplit(url)
-    admin = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{parts.path.lstrip("/")}" WITH (FORCE)')
 
 
 def setup_django(url: str) -> None:

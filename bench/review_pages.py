@@ -20,38 +20,18 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 sys.path.insert(0, str(BASE_DIR / "bench"))
 
+from _db import bench_database_url, recreate_database  # noqa: E402
 from _report import report  # noqa: E402
 
 EVENTS_PER_DRAFT = 100
 REQUESTS = 40
 TARGET_QUERIES = 10
 TARGET_MS = 50.0
-
-
-def bench_database_url() -> str:
-    url = os.environ.get("DATABASE_URL")
-    if not url:
-        sys.exit("bench/review_pages.py: set DATABASE_URL (postgres://…); it seeds its own database beside it")
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/") + "_review_pages"
-    return urlunsplit(parts._replace(path="/" + name))
-
-
-def recreate_database(url: str) -> None:
-    import psycopg
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    admin = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def setup_django(url: str) -> None:
@@ -315,7 +295,7 @@ def main() -> None:
     size = 1000 if args.quick else args.size
     if size < 20:
         parser.error("--size must be at least 20")
-    url = bench_database_url()
+    url = bench_database_url("_review_pages")
     if args.measure_only:
         setup_django(url)
         measure_existing()
