@@ -87,6 +87,29 @@ def create_demo_users() -> None:
         print(f"  {role:9} log in as {username!r} with password '{username}-demo-pass'")
 
 
+def seed_demo_intake(var_dir: Path) -> str:
+    """On the local default with the sandboxes: routing that sends every draft to the sandbox's demo
+    mailbox, and an intake token for the traffic generator, so its drafts arrive through intake as an
+    agent's would. Idempotent: the token is kept under var/ and reused while it is valid."""
+    from reviewqueue.accounts.models import hash_token
+    from reviewqueue.audit.services import Actor
+    from reviewqueue.routing.models import IntakeToken, RoutingRuleSet
+    from reviewqueue.routing.services import intake_token_issue, ruleset_save
+    from reviewqueue.sandbox.multimail import defaults
+
+    actor = Actor.system("make run")
+    if not RoutingRuleSet.objects.exists():
+        ruleset_save(rules=[], default_mailbox_id=defaults.DEMO_MAILBOX_ID, actor=actor, note="make run: demo default")
+    token_file = var_dir / "traffic-intake-token"
+    raw = token_file.read_text().strip() if token_file.exists() else ""
+    if not IntakeToken.objects.filter(key_hash=hash_token(raw), revoked_at__isnull=True).exists():
+        _, raw = intake_token_issue(name="traffic generator (make run)", actor=actor)
+        var_dir.mkdir(parents=True, exist_ok=True)
+        token_file.write_text(raw)
+        token_file.chmod(0o600)
+    return raw
+
+
 def run_all() -> int:
     children = {name: subprocess.Popen(cmd, cwd=BASE_DIR) for name, cmd in processes().items()}
     print(f"\nreviewqueue is up on http://{WEB_ADDRESS}/  (Ctrl-C stops everything)\n", flush=True)
@@ -122,6 +145,10 @@ def main() -> int:
     manage("collectstatic", "--noinput", "--verbosity", "0")
     if os.environ.get("REVIEWQUEUE_EMBEDDED") == "1":
         create_demo_users()
+        from django.conf import settings
+
+        if settings.SANDBOX:
+            os.environ["REVIEWQUEUE_TRAFFIC_INTAKE_TOKEN"] = seed_demo_intake(BASE_DIR / "var")
     return run_all()
 
 
