@@ -28,32 +28,16 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 sys.path.insert(0, str(BASE_DIR / "bench"))
 
 import httpx  # noqa: E402
+from _db import bench_database_url, drop_database, recreate_database  # noqa: E402
 from _report import report  # noqa: E402
 
 TARGET_RATIO = 0.5
-
-
-def bench_database_url() -> str:
-    url = os.environ.get("DATABASE_URL")
-    if not url:
-        sys.exit("bench/intake.py: set DATABASE_URL (postgres://…); it makes its own database beside it")
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path="/" + parts.path.lstrip("/") + "_intake"))
-
-
-def database_command(url: str, sql: str) -> None:
-    import psycopg
-
-    parts = urlsplit(url)
-    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
-        conn.execute(sql.format(name=parts.path.lstrip("/")))
 
 
 def setup_django(url: str) -> None:
@@ -172,9 +156,8 @@ def main() -> None:
     if not redis_url:
         sys.exit("bench/intake.py: set REDIS_URL (redis://…/N): the app enqueues its fetch tasks there")
 
-    url = bench_database_url()
-    database_command(url, 'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    database_command(url, 'CREATE DATABASE "{name}"')
+    url = bench_database_url("_intake")
+    recreate_database(url)
     setup_django(url)
     from reviewqueue.sandbox.multimail import defaults
     from tests.livesystem import LiveSystem
@@ -218,7 +201,7 @@ def main() -> None:
         from django.db import connections
 
         connections.close_all()
-        database_command(url, 'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_database(url)
 
 
 if __name__ == "__main__":
