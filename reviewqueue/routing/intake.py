@@ -5,6 +5,10 @@ holds it for review) with an idempotency key derived from the token and the requ
 the review queue. The same request twice gives the same draft and one MultiMail send: the
 IntakeRecord row is created first under its unique key and locked while the send happens, so a
 concurrent retry waits for the first and answers with its result.
+
+Tagging the email with its conversation at MultiMail (a second call: MultiMail's send takes no
+tags) is not needed for the answer, so it happens after commit, in a task that then queues the
+draft's fetch (intake_followup).
 """
 
 import hashlib
@@ -15,7 +19,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import RequestDataTooBig, ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import JsonResponse
 from django.utils import timezone
 
@@ -215,28 +219,13 @@ def intake_submit(*, token: IntakeToken, payload: IntakePayload, origin: Request
         fetch_conversation=ruleset_reads_conversation(ruleset),
     )
     with transaction.atomic():
-        # INSERT … ON CONFLICT DO NOTHING, then lock the row: a concurrent retry of the same request
-        # blocks on the first one's insert (or on its row lock) until it commits, then finds its result.
-        IntakeRecord.objects.bulk_create(
-            [
-                IntakeRecord(
-                    idempotency_key=key,
-                    request_hash=request_hash,
-                    token=token,
-                    conversation_id=payload.intercom_conversation_id,
-                    kind=payload.kind,
-                    facts=facts.as_json(),
-                )
-            ],
-            ignore_conflicts=True,
-        )
-        record = IntakeRecord.objects.select_for_update().get(idempotency_key=key)
+        record = _record_claim(key=key, request_hash=request_hash, token=token, payload=payload, facts=facts)
         if record.draft_id is not None:
             return _result(record, created=False)
         if not record.email_id:
             _route_and_send(record, payload, ruleset)
         # The audit log's append lock is held from here to the commit: only database work follows.
-        draft = _draft_receive(record, token)
+        draft, draft_created = _draft_receive(record, token)
         audit_record(
             actor=Actor.token(token),
             action="intake.accepted",
@@ -257,15 +246,39 @@ def intake_submit(*, token: IntakeToken, payload: IntakePayload, origin: Request
         )
         record.draft_id, record.completed_at = draft.pk, timezone.now()
         record.save(update_fields=["email_id", "mailbox_id", "routing_version", "draft_id", "completed_at"])
+        transaction.on_commit(lambda: _enqueue_followup(record.pk, refresh=not draft_created))
         return _result(record, created=True, status=draft.status)
 
 
+def _record_claim(
+    *, key: str, request_hash: str, token: IntakeToken, payload: IntakePayload, facts: DraftFacts
+) -> IntakeRecord:
+    """This request's IntakeRecord, locked until the commit.
+
+    The insert of a key another transaction has inserted waits for that transaction: a concurrent
+    retry of the same request blocks here until the first one commits (then takes its row, locked,
+    and finds its result) or rolls back (then the insert goes through and this call does the work).
+    """
+    try:
+        with transaction.atomic():  # a savepoint: the outer transaction goes on after a duplicate key
+            record = IntakeRecord.objects.create(
+                idempotency_key=key,
+                request_hash=request_hash,
+                token=token,
+                conversation_id=payload.intercom_conversation_id,
+                kind=payload.kind,
+                facts=facts.as_json(),
+            )
+    except IntegrityError:
+        return IntakeRecord.objects.select_for_update().get(idempotency_key=key)
+    return record
+
+
 def _route_and_send(record: IntakeRecord, payload: IntakePayload, ruleset) -> None:
-    from reviewqueue.integrations.multimail.client import MultiMailError, get_multimail_client
+    from reviewqueue.integrations.multimail.client import get_multimail_client
 
     mailbox_id = route(DraftFacts.from_json(record.facts), RuleSet.from_model(ruleset))
-    client = get_multimail_client()
-    sent = client.send(
+    sent = get_multimail_client().send(
         mailbox_id=mailbox_id,
         to=list(payload.to),
         cc=list(payload.cc) or None,
@@ -274,20 +287,12 @@ def _route_and_send(record: IntakeRecord, payload: IntakePayload, ruleset) -> No
         idempotency_key=record.idempotency_key,
     )
     record.email_id, record.mailbox_id, record.routing_version = sent.id, mailbox_id, ruleset
-    try:
-        client.set_tags(
-            mailbox_id=mailbox_id, email_id=sent.id, tags={"intercom_conversation_id": record.conversation_id}
-        )
-    except MultiMailError:
-        # The email is held at MultiMail and this record links it to the conversation; a missing tag
-        # only means MultiMail's own view lacks the link. Not worth failing (and re-sending) for.
-        logger.warning("intake: tagging email %s failed", sent.id, exc_info=True)
 
 
 def _draft_receive(record: IntakeRecord, token: IntakeToken):
     from reviewqueue.review.services import draft_receive
 
-    draft, _ = draft_receive(
+    return draft_receive(
         email_id=record.email_id,
         mailbox_id=record.mailbox_id,
         source="intake",
@@ -296,8 +301,41 @@ def _draft_receive(record: IntakeRecord, token: IntakeToken):
         # The version number (RoutingRuleSet.version), which the routing pages show, not the row's pk.
         routing_version_id=record.routing_version.version if record.routing_version else None,
         actor=Actor.token(token),
+        fetch=False,  # intake_followup queues the fetch once the email is tagged
     )
-    return draft
+
+
+def _enqueue_followup(record_id: int, *, refresh: bool) -> None:
+    from reviewqueue.routing.tasks import intake_followup_task
+
+    intake_followup_task.delay(record_id, refresh)
+
+
+def intake_followup(*, record_id: int, refresh: bool = False) -> None:
+    """After commit: tag the email with its conversation at MultiMail, then queue the draft's fetch.
+
+    Tagging first puts the tag on before a reviewer can act on the draft. MultiMail replaces tags as
+    a whole, so the current ones are read and kept (the review outbox tags the same way). A failed
+    tag is only logged, as it always was: the IntakeRecord links email and conversation on our side.
+    The fetch is queued whatever happens (`refresh` when the draft existed before this intake); had
+    this task been lost, the outbox sweeper would still fetch the draft.
+    """
+    from reviewqueue.integrations.multimail.client import MultiMailError, get_multimail_client
+    from reviewqueue.review.tasks import draft_fetch_task
+
+    record = IntakeRecord.objects.get(pk=record_id)
+    try:
+        client = get_multimail_client()
+        current = client.get_email(mailbox_id=record.mailbox_id, email_id=record.email_id).tags
+        client.set_tags(
+            mailbox_id=record.mailbox_id,
+            email_id=record.email_id,
+            tags={**current, "intercom_conversation_id": record.conversation_id},
+        )
+    except MultiMailError:
+        logger.warning("intake: tagging email %s failed", record.email_id, exc_info=True)
+    finally:
+        draft_fetch_task.delay(record.draft_id, refresh)
 
 
 def _result(record: IntakeRecord, *, created: bool, status: str | None = None) -> IntakeResult:

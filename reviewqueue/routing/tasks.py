@@ -1,4 +1,4 @@
-"""Periodic work of the routing component."""
+"""Background work of the routing component: after an intake, and the periodic mailbox sync."""
 
 import logging
 
@@ -24,3 +24,11 @@ def mailboxes_sync_task() -> None:
         logger.warning("mailbox sync failed: %s", error)
         return
     logger.info("mailbox sync: %s new, %s changed, %s gone", result.created, result.updated, result.deactivated)
+
+
+@shared_task(name="routing.intake_followup", ignore_result=True)
+def intake_followup_task(record_id: int, refresh: bool = False) -> None:
+    """Tag a new intake email at MultiMail, then queue its draft's fetch (enqueued after the intake's commit)."""
+    from reviewqueue.routing.intake import intake_followup
+
+    intake_followup(record_id=record_id, refresh=refresh)

@@ -80,6 +80,9 @@ class FakeMultiMail:
             return httpx.Response(200, json={"deleted": True})
         if method == "POST" and parts[-1] == "send":
             return self._send(parts[2], body)
+        if method == "GET" and parts[:2] == ["v1", "mailboxes"] and len(parts) == 5 and parts[3] == "emails":
+            email = {"id": parts[4], "status": "pending_scan", "tags": self.tags.get(parts[4], {})}
+            return httpx.Response(200, json=email)
         if method == "PUT" and parts[-1] == "tags":
             self.tags[parts[4]] = body["tags"]
             return httpx.Response(200, json={"tags": body["tags"]})
@@ -148,3 +151,15 @@ def intake_token(name="fin"):
 
 
 __all__ = ["FakeMultiMail", "Rule", "fake_client", "intake_token", "mailbox", "rules_saved"]
+
+
+@pytest.fixture
+def queued(monkeypatch):
+    """The tasks intake queues, recorded instead of sent to the broker: {task name: [args, …]}."""
+    from reviewqueue.review.tasks import draft_fetch_task
+    from reviewqueue.routing.tasks import intake_followup_task
+
+    calls = {"intake_followup": [], "draft_fetch": []}
+    monkeypatch.setattr(intake_followup_task, "delay", lambda *args: calls["intake_followup"].append(args))
+    monkeypatch.setattr(draft_fetch_task, "delay", lambda *args: calls["draft_fetch"].append(args))
+    return calls

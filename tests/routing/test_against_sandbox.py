@@ -12,6 +12,7 @@ from django.urls import reverse
 from reviewqueue.integrations.multimail.client import MultiMailClient
 from reviewqueue.review.models import Draft
 from reviewqueue.routing.crypto import secret_decrypt
+from reviewqueue.routing.intake import intake_followup
 from reviewqueue.routing.models import Mailbox
 from reviewqueue.sandbox.multimail import defaults
 from reviewqueue.sandbox.multimail.app import Knobs, make_app
@@ -69,7 +70,7 @@ def test_the_sandbox_refuses_a_taken_address_and_the_page_says_so(admin_client_,
 
 
 @pytest.mark.django_db(transaction=True)
-def test_ten_concurrent_intake_retries_send_once_to_the_sandbox(sandbox):
+def test_ten_concurrent_intake_retries_send_once_to_the_sandbox(sandbox, queued):
     _, created = sandbox.state.mailbox_create(actor={"id": "test"}, address_local="support")
     Mailbox.objects.create(mailbox_id=created["id"], address=created["address"], oversight_mode="gated_send")
     rules_saved(default=created["id"])
@@ -96,5 +97,7 @@ def test_ten_concurrent_intake_retries_send_once_to_the_sandbox(sandbox):
     assert len(answers) == 10 and len({draft_id for _, draft_id in answers}) == 1
     emails = [e for e in sandbox.state.data["emails"].values() if e["mailbox_id"] == created["id"]]
     assert len(emails) == 1
+    ((record_id, refresh),) = queued["intake_followup"]
+    intake_followup(record_id=record_id, refresh=refresh)
     assert emails[0]["tags"] == {"intercom_conversation_id": "77"}
     assert Draft.objects.get().email_id == emails[0]["id"]

@@ -1,5 +1,6 @@
 """A good draft is routed, sent to MultiMail once, tagged, recorded and queued for review."""
 
+import itertools
 import json
 import threading
 
@@ -9,6 +10,7 @@ from django.db import connection
 from reviewqueue.audit.models import AuditEvent
 from reviewqueue.audit.services import Actor
 from reviewqueue.review.models import Draft
+from reviewqueue.routing.intake import intake_followup
 from reviewqueue.routing.models import IntakeRecord
 from reviewqueue.routing.rules import Rule
 from reviewqueue.routing.services import intake_token_revoke
@@ -39,9 +41,12 @@ def routed(db):
     return rules_saved(default="mb_support", rules=[Rule(mailbox_id="mb_refunds", kind="refund")])
 
 
-def test_a_good_draft_is_sent_to_the_routed_mailbox_and_queued(client, routed, multimail):
+def test_a_good_draft_is_sent_to_the_routed_mailbox_and_queued(
+    client, routed, multimail, queued, django_capture_on_commit_callbacks
+):
     token, raw = intake_token()
-    response = post(client, GOOD, raw)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(client, GOOD, raw)
     assert response.status_code == 202
     answer = response.json()
     draft = Draft.objects.get(pk=answer["id"])
@@ -50,7 +55,7 @@ def test_a_good_draft_is_sent_to_the_routed_mailbox_and_queued(client, routed, m
     assert send["mailbox_id"] == "mb_refunds"
     assert send["to"] == GOOD["to"] and send["cc"] == GOOD["cc"] and send["subject"] == GOOD["subject"]
     assert send["idempotency_key"].startswith("rq-intake-")
-    assert multimail.tags[draft.email_id] == {"intercom_conversation_id": "215467"}
+    assert multimail.count("PUT", "/tags") == 0  # tagging is left to the follow-up task
     assert draft.conversation_id == "215467" and draft.conversation_link == "intake"
     assert draft.source == "intake" and draft.routing_version_id == routed.version
     record = IntakeRecord.objects.get()
@@ -63,6 +68,42 @@ def test_a_good_draft_is_sent_to_the_routed_mailbox_and_queued(client, routed, m
     assert record.facts["recipient_domains"] == ["bigcorp.com"]
     event = AuditEvent.objects.get(action="intake.accepted")
     assert event.actor_type == "token" and event.actor_id == str(token.pk)
+    assert queued == {"intake_followup": [(record.pk, False)], "draft_fetch": []}
+
+
+def test_the_follow_up_tags_the_email_with_its_conversation_then_queues_the_fetch(
+    client, routed, multimail, queued, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        draft_id = post(client, GOOD, intake_token()[1]).json()["id"]
+    record = IntakeRecord.objects.get()
+    multimail.tags[record.email_id] = {"reviewer": "rita"}  # a tag someone else put on first
+    intake_followup(record_id=record.pk)
+    assert multimail.tags[record.email_id] == {"reviewer": "rita", "intercom_conversation_id": "215467"}
+    assert queued["draft_fetch"] == [(draft_id, False)]
+
+
+def test_a_failed_tag_still_queues_the_fetch(client, routed, multimail, queued, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        draft_id = post(client, GOOD, intake_token()[1]).json()["id"]
+    multimail.fail[("PUT", "/v1/mailboxes/")] = (500, {"error": "boom"})
+    intake_followup(record_id=IntakeRecord.objects.get().pk)
+    assert multimail.count("PUT", "/tags") >= 1 and multimail.tags == {}
+    assert queued["draft_fetch"] == [(draft_id, False)]
+
+
+def test_an_email_the_poll_saw_first_is_refetched_after_intake(
+    client, routed, multimail, queued, django_capture_on_commit_callbacks
+):
+    from reviewqueue.review.services import draft_receive
+
+    raw = intake_token()[1]
+    multimail.ids = itertools.count(500)  # the fake answers the next send with em_500
+    draft_receive(email_id="em_500", mailbox_id="mb_refunds", source="poll", actor=Actor.system("t"), fetch=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(client, GOOD, raw)
+    assert response.json()["id"] == Draft.objects.get().pk
+    assert queued["intake_followup"] == [(IntakeRecord.objects.get().pk, True)]
 
 
 def test_a_draft_no_rule_matches_goes_to_the_default_mailbox(client, routed, multimail):
@@ -70,12 +111,16 @@ def test_a_draft_no_rule_matches_goes_to_the_default_mailbox(client, routed, mul
     assert response.json()["mailbox_id"] == "mb_support"
 
 
-def test_the_same_request_twice_gives_the_same_draft_and_one_send(client, routed, multimail):
+def test_the_same_request_twice_gives_the_same_draft_and_one_send(
+    client, routed, multimail, queued, django_capture_on_commit_callbacks
+):
     raw = intake_token()[1]
-    first, second = post(client, GOOD, raw), post(client, GOOD, raw)
+    with django_capture_on_commit_callbacks(execute=True):
+        first, second = post(client, GOOD, raw), post(client, GOOD, raw)
     assert first.status_code == 202 and second.status_code == 200
     assert first.json() == second.json()
     assert len(multimail.sends) == 1
+    assert len(queued["intake_followup"]) == 1
     assert Draft.objects.count() == 1 and IntakeRecord.objects.count() == 1
 
 
@@ -88,7 +133,7 @@ def test_a_different_request_is_a_different_draft(client, routed, multimail):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_ten_concurrent_retries_make_one_draft_and_one_send(routed, multimail):
+def test_ten_concurrent_retries_make_one_draft_and_one_send(routed, multimail, queued):
     from django.test import Client
 
     raw = intake_token()[1]
@@ -117,6 +162,7 @@ def test_ten_concurrent_retries_make_one_draft_and_one_send(routed, multimail):
     assert len({json.dumps(body, sort_keys=True) for _, body in answers}) == 1
     assert multimail.count("POST", "/send") == 1
     assert Draft.objects.count() == 1 and IntakeRecord.objects.count() == 1
+    assert queued["intake_followup"] == [(IntakeRecord.objects.get().pk, False)]
 
 
 def test_a_revoked_token_is_refused(client, routed, multimail):
