@@ -1,7 +1,10 @@
 """What the review pages show, prepared from drafts and conversations (pure functions, no queries)."""
 
+import html
 from dataclasses import dataclass
 from datetime import datetime
+
+from django.utils.safestring import SafeString, mark_safe
 
 from reviewqueue.review.flags import CUSTOMER_AUTHOR_TYPES
 from reviewqueue.review.rendering import sanitize_html
@@ -175,3 +178,33 @@ def queue_rows(drafts, *, viewer_id: int, draft_url_prefix: str, now: datetime) 
             )
         )
     return rows
+
+
+def queue_rows_html(rows: list[QueueRow]) -> SafeString:
+    """The queue table's <tr> elements. Built here, not in the template: the engine spent about 60 µs a
+    row on their twenty nodes (a quarter of the page's CPU); this takes a tenth of that.
+
+    Every value is plain text (from the database or from the f-strings above) and is escaped here
+    exactly as the template's autoescape would (html.escape, quotes included).
+    """
+    return mark_safe("".join(_queue_row_html(row) for row in rows))  # noqa: S308 — every value escaped
+
+
+def _queue_row_html(row: QueueRow) -> str:
+    e = html.escape
+    claimed = e(row.claimed_by) if row.claimed_by else '<span class="muted">—</span>'
+    badges = "".join(
+        f'<span class="badge {e(b.tone)}" data-flag="{e(b.flag)}" title="{e(b.title)}">{e(b.label)}</span>'
+        for b in row.badges
+    )
+    subject = e(row.subject or "(no subject)")
+    return (
+        f'\n      <tr data-queue-row data-draft-id="{row.draft_id}" aria-selected="false">'
+        f'\n        <td class="subject"><a data-draft-link href="{e(row.url)}">{subject}</a></td>'
+        f"\n        <td>{e(row.mailbox)}</td>"
+        f"\n        <td>{e(row.recipients or '—')}</td>"
+        f'\n        <td><time datetime="{e(row.waiting_iso)}" title="{e(row.waiting_title)}">{e(row.age)}</time></td>'
+        f"\n        <td>{claimed}</td>"
+        f'\n        <td><span class="badges">{badges}</span></td>'
+        "\n      </tr>"
+    )

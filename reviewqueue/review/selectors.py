@@ -9,6 +9,13 @@ from django.utils import timezone
 from reviewqueue.review.models import Claim, Decision, Draft, OutboxItem
 
 FLAG_NAMES = ("customer_replied", "recipient_not_contact", "spam", "attachments", "unknown_links")
+# What a queue page's drafts carry: the queue table, its poll version and the API's draft summary read
+# nothing else, and every further column of 50 drafts costs CPU to decode and set (about a fifth more).
+QUEUE_FIELDS = (
+    "id", "email_id", "mailbox_id", "mailbox_address", "status", "from_address", "to", "cc", "subject",
+    "received_at", "waiting_since", "updated_at", "conversation_id", "conversation_link", "spam_verdict",
+    "unknown_link_domains", *(f"flag_{name}" for name in FLAG_NAMES),
+)  # fmt: skip
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 
@@ -73,7 +80,7 @@ def queue_page(
     rows = list(
         Draft.objects.filter(pk__in=page_ids)
         .select_related("claim__holder")
-        .defer("markdown", "tags")
+        .only(*QUEUE_FIELDS, "claim__expires_at", "claim__holder")
         .order_by("waiting_since", "id")
     )
     now = timezone.now()

@@ -26,7 +26,7 @@ from reviewqueue.review.errors import (
 )
 from reviewqueue.review.forms import ClaimForm, DecisionForm, QueueFilterForm
 from reviewqueue.review.models import Draft
-from reviewqueue.review.presentation import conversation_view, draft_flag_badges, queue_rows
+from reviewqueue.review.presentation import conversation_view, draft_flag_badges, queue_rows, queue_rows_html
 from reviewqueue.review.reasons import PRESET_REJECT_REASONS
 from reviewqueue.review.rendering import render_markdown
 from reviewqueue.review.services import draft_claim, draft_decide, draft_release
@@ -48,12 +48,12 @@ def queue(request):
     partial = request.htmx and not request.htmx.history_restore_request
     if partial and request.GET.get("v") == version:
         return HttpResponse(status=204)  # polled and nothing changed: htmx keeps the table as it is
+    rows = queue_rows(page.drafts, viewer_id=request.user.pk, draft_url_prefix=_draft_url_prefix(), now=timezone.now())
     context = {
         "form": form,
         "page": page,
-        "rows": queue_rows(
-            page.drafts, viewer_id=request.user.pk, draft_url_prefix=_draft_url_prefix(), now=timezone.now()
-        ),
+        "rows": rows,
+        "rows_html": queue_rows_html(rows),
         "version": version,
         "query": form.query_string(),
         "poll_seconds": QUEUE_POLL_SECONDS,

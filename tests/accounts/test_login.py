@@ -5,6 +5,7 @@ from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
+from reviewqueue.accounts.middleware import RENEWED_AT_KEY, renewal_interval
 from reviewqueue.audit.models import AuditEvent
 from tests.conftest import PASSWORD
 
@@ -74,11 +75,38 @@ def test_sessions_end_after_the_idle_timeout(client, reviewer, settings):
     assert client.get(reverse("review:queue")).status_code == 302
 
 
+def make_renewal_due(client) -> None:
+    """As if the session's expiry had last been renewed an hour ago."""
+    session = client.session
+    session[RENEWED_AT_KEY] = int(time.time()) - 3600
+    session.save()
+
+
 def test_background_polls_do_not_keep_an_idle_session_alive(client, reviewer, settings):
     client.post(reverse("login"), {"username": "rita", "password": PASSWORD})
+    make_renewal_due(client)
     poll = client.get(reverse("review:queue"), headers={"X-Background-Poll": "1", "HX-Request": "true"})
     assert poll.status_code in (200, 204)
     assert settings.SESSION_COOKIE_NAME not in poll.cookies  # expiry not renewed
     visit = client.get(reverse("review:queue"))
     assert visit.status_code == 200
     assert settings.SESSION_COOKIE_NAME in visit.cookies  # a person's request renews it
+
+
+def test_a_persons_requests_renew_the_session_at_most_once_a_minute(client, reviewer, settings):
+    client.post(reverse("login"), {"username": "rita", "password": PASSWORD})
+    make_renewal_due(client)
+    assert settings.SESSION_COOKIE_NAME in client.get(reverse("review:queue")).cookies  # renewed
+    again = client.get(reverse("review:queue"))
+    assert again.status_code == 200
+    assert settings.SESSION_COOKIE_NAME not in again.cookies  # renewed a moment ago: no session write
+
+
+def test_the_renewal_interval_is_a_small_part_of_the_idle_timeout(settings):
+    # Renewing less often can end a session up to one interval early, never late.
+    settings.SESSION_COOKIE_AGE = 1800
+    assert renewal_interval() == 60
+    settings.SESSION_COOKIE_AGE = 600
+    assert renewal_interval() == 20
+    settings.SESSION_COOKIE_AGE = 1
+    assert renewal_interval() == 0
