@@ -10,8 +10,10 @@ sandboxes are started the same way at zero latency, each on a free loopback port
 sends straight from the clients (its own throughput: the ceiling), the second sits behind
 reviewqueue's gunicorn for the intake run, so neither run pays for the other's stored emails. Every
 intake draft costs the app: token check, validation, routing, an IntakeRecord under lock, the
-MultiMail send and a tag call (two sandbox calls), the Draft and two audit events, and an enqueued
-fetch task (removed from REDIS_URL's queue afterwards).
+MultiMail send, the Draft and two audit events, and an enqueued follow-up task (removed from
+REDIS_URL's queue afterwards; no worker runs here). The follow-up, which tags the email at
+MultiMail and queues the draft's fetch, is background work a Celery worker does after the answer,
+so this figure does not include it.
 
 What bounds the figure: the audit log is one hash chain, appended under a PostgreSQL advisory lock
 held until the transaction commits, so every intake's final writes and its commit (a WAL flush)
@@ -126,8 +128,9 @@ def intake_through_gunicorn(web_url: str, token: str, count: int, clients: int) 
     return count / seconds
 
 
-def drop_fetch_tasks(redis_url: str, draft_ids: set[int]) -> int:
-    """Take this run's draft_fetch messages back out of the Celery queue (their drafts' database is dropped)."""
+def drop_queued_tasks(redis_url: str, ids_by_task: dict[str, set[int]]) -> int:
+    """Take this run's messages back out of the Celery queue (their database is dropped): a message
+    of a task in `ids_by_task` whose first argument is one of its ids."""
     import redis
 
     client = redis.Redis.from_url(redis_url)
@@ -135,10 +138,10 @@ def drop_fetch_tasks(redis_url: str, draft_ids: set[int]) -> int:
     for raw in client.lrange("celery", 0, -1):
         try:
             headers = json.loads(raw).get("headers", {})
-            draft_id = int(headers.get("argsrepr", "(").strip("()").split(",")[0])
+            first_arg = int(headers.get("argsrepr", "(").strip("()").split(",")[0])
         except (ValueError, AttributeError):
             continue
-        if headers.get("task") == "review.draft_fetch" and draft_id in draft_ids:
+        if first_arg in ids_by_task.get(headers.get("task"), ()):
             removed += client.lrem("celery", 1, raw)
     return removed
 
@@ -183,8 +186,12 @@ def main() -> None:
         made = IntakeRecord.objects.filter(draft_id__isnull=False).count()
         if made != Draft.objects.count():
             sys.exit(f"bench/intake.py: {made} intake records but {Draft.objects.count()} drafts")
-        removed = drop_fetch_tasks(redis_url, set(Draft.objects.values_list("pk", flat=True)))
-        print(f"({made} drafts made; {removed} queued fetch tasks removed)", flush=True)
+        queued = {
+            "review.draft_fetch": set(Draft.objects.values_list("pk", flat=True)),
+            "routing.intake_followup": set(IntakeRecord.objects.values_list("pk", flat=True)),
+        }
+        removed = drop_queued_tasks(redis_url, queued)
+        print(f"({made} drafts made; {removed} queued follow-up tasks removed)", flush=True)
         ratio = intake_rate / sandbox_rate
         report(
             "intake drafts/s through gunicorn into the MultiMail sandbox (zero latency)",
