@@ -80,7 +80,11 @@ def _search_page(filters: dict, *, before: int | None, size: int) -> tuple[list[
             cursor.execute(_MATCHING_SEQS, [filters["q"], below, _SEARCH_BATCH])
             seqs = [row[0] for row in cursor.fetchall()]
         if seqs:
-            found += list(others.filter(seq__in=seqs)[: size + 1 - len(found)])
+            # One parameter, an array literal of integers: `seq__in` made Django prepare and bind 500
+            # parameters one by one, and a Python list is dumped element by element (4 ms of CPU a batch).
+            seq_array = "{" + ",".join(str(seq) for seq in seqs) + "}"
+            batch = others.extra(where=["audit_auditevent.seq = ANY(%s::bigint[])"], params=[seq_array])
+            found += list(batch[: size + 1 - len(found)])
         if len(found) > size or len(seqs) < _SEARCH_BATCH:
             return _cut(found, size)
         below = seqs[-1]

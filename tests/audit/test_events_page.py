@@ -32,6 +32,25 @@ def test_auditor_sees_the_event_stream_newest_first(auditor_client, log):
     assert b"Refund amount is wrong" in response.content
 
 
+def test_each_row_links_the_event_and_a_decision_record(auditor_client, log):
+    html = auditor_client.get("/audit/", {"action": "draft.decided"}).content.decode()
+    decided = AuditEvent.objects.filter(action="draft.decided").order_by("-seq").first()
+    assert f'<td><a href="/audit/events/{decided.seq}/">{decided.seq}</a></td>' in html
+    assert f"<td>{decided.created_at:%Y-%m-%d %H:%M:%S}</td>" in html
+    assert '<a href="/audit/decisions/2/">record</a>' in html
+    assert '<td>sam <span class="muted">person</span></td>' in html
+    assert "<td>draft:11</td>" in html
+
+
+def test_rows_escape_what_people_wrote_and_cut_long_reasons(auditor_client, db):
+    hostile = '<img src=x onerror="alert(1)">'
+    record_decision(decision_id=9, draft_id=1, reviewer="<b>eve</b>", reason=hostile + "x" * 200)
+    html = auditor_client.get("/audit/").content.decode()
+    assert "<img" not in html and "<b>eve" not in html
+    assert "&lt;b&gt;eve&lt;/b&gt;" in html
+    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" + "x" * 89 + "…</td>" in html
+
+
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
