@@ -95,7 +95,7 @@ def _draft_page(request, draft_id: int, *, status: int = 200, error: str = "", c
     if detail is None:
         raise Http404("No such draft")
     draft = detail.draft
-    next_id, previous_id = selectors.queue_neighbours(user=request.user, draft=draft)
+    next_id, previous_id = selectors.queue_neighbours(draft=draft)
     context = {
         "detail": detail,
         "draft": draft,

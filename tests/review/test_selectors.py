@@ -5,7 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from reviewqueue.review.selectors import QueueFilters, draft_detail, queue_neighbour_id, queue_page
+from reviewqueue.review.selectors import QueueFilters, draft_detail, queue_neighbour_id, queue_neighbours, queue_page
 from reviewqueue.review.services import draft_claim, draft_decide
 from tests.conftest import make_user
 from tests.review.conftest import received_draft
@@ -76,3 +76,20 @@ def test_the_draft_page_reads_in_three_queries(reviewer, broker):
     assert detail.decision.reviewer_username == "rita"
     assert detail.outbox_items[0].kind == "decide"
     assert draft_detail(draft_id=999_999) is None
+
+
+def test_neighbours_follow_queue_order_ties_broken_by_id_and_next_wraps(reviewer, broker):
+    first, tied_a, tied_b, last = drafts(4)
+    type(first).objects.filter(pk=tied_b.pk).update(waiting_since=tied_a.waiting_since)
+    for draft in (first, tied_a, tied_b, last):
+        draft.refresh_from_db()
+    assert queue_neighbours(draft=first) == (tied_a.pk, None)
+    assert queue_neighbours(draft=tied_a) == (tied_b.pk, first.pk)
+    assert queue_neighbours(draft=tied_b) == (last.pk, tied_a.pk)
+    assert queue_neighbours(draft=last) == (first.pk, tied_b.pk)  # next wraps to the first
+    draft_decide(draft=tied_a, reviewer=reviewer, action="approve", reason="", origin="web")
+    assert queue_neighbours(draft=tied_a) == (tied_b.pk, first.pk)  # a decided draft keeps its place
+    assert queue_neighbours(draft=first) == (tied_b.pk, None)
+    for draft in (first, tied_b, last):
+        assert queue_neighbours(draft=draft)[0] == queue_neighbour_id(user=reviewer, draft=draft)
+        assert queue_neighbours(draft=draft)[1] == queue_neighbour_id(user=reviewer, draft=draft, previous=True)
