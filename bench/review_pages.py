@@ -198,7 +198,7 @@ def pages(client) -> dict[str, tuple[str, dict]]:
     from django.urls import reverse
 
     from reviewqueue.review.models import Draft
-    from reviewqueue.review.selectors import QueueFilters, pending_drafts, queue_page
+    from reviewqueue.review.selectors import QueueFilters, pending_drafts, queue_state
     from reviewqueue.review.views import _queue_version
 
     rita = get_user_model().objects.get(username="rita")
@@ -211,7 +211,7 @@ def pages(client) -> dict[str, tuple[str, dict]]:
     middle_page = max(1, pending_drafts(user=rita, filters=QueueFilters()).count() // 100)
 
     def unchanged_poll() -> str:
-        return f"{queue}?v={_queue_version(queue_page(user=rita))}"
+        return f"{queue}?v={_queue_version(queue_state(user=rita))}"
 
     queue = reverse("review:queue")
     htmx = {"HX-Request": "true"}

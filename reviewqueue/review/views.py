@@ -43,11 +43,15 @@ def queue(request):
     form = QueueFilterForm(request.GET)
     if not form.is_valid():
         return render(request, "review/queue.html", {"form": form, "page": None}, status=400)
-    page = selectors.queue_page(user=request.user, filters=form.filters(), page=form.cleaned_data["page"] or 1)
-    version = _queue_version(page)
+    filters, number = form.filters(), form.cleaned_data["page"] or 1
     partial = request.htmx and not request.htmx.history_restore_request
-    if partial and request.GET.get("v") == version:
-        return HttpResponse(status=204)  # polled and nothing changed: htmx keeps the table as it is
+    polled_version = request.GET.get("v")
+    if partial and polled_version:
+        state = selectors.queue_state(user=request.user, filters=filters, page=number)
+        if _queue_version(state) == polled_version:
+            return HttpResponse(status=204)  # polled and nothing changed: htmx keeps the table as it is
+    page = selectors.queue_page(user=request.user, filters=filters, page=number)
+    version = _queue_version(selectors.QueueState.of(page))
     rows = queue_rows(page.drafts, viewer_id=request.user.pk, draft_url_prefix=_draft_url_prefix(), now=timezone.now())
     context = {
         "form": form,
@@ -68,17 +72,14 @@ def _draft_url_prefix() -> str:
     return reverse("review:draft", args=[0]).removesuffix("0/")
 
 
-def _queue_version(page) -> str:
+def _queue_version(state: selectors.QueueState) -> str:
     """A short fingerprint of what the table shows; polling answers 204 while it stays the same.
 
     The minute is part of it so the ages shown move on even when nothing else does.
     """
-    rows = [
-        (d.pk, d.updated_at.isoformat(), d.claim_holder.pk if d.claim_holder else None, str(d.claim_expires_at))
-        for d in page.drafts
-    ]
-    state = repr((rows, page.total, page.page, timezone.now().strftime("%Y%m%d%H%M")))
-    return hashlib.sha256(state.encode()).hexdigest()[:16]
+    rows = [(pk, updated.isoformat(), holder_id, str(expires)) for pk, updated, holder_id, expires in state.rows]
+    fingerprint = repr((rows, state.total, state.page, timezone.now().strftime("%Y%m%d%H%M")))
+    return hashlib.sha256(fingerprint.encode()).hexdigest()[:16]
 
 
 # --- one draft -----------------------------------------------------------------------------------

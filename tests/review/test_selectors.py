@@ -5,7 +5,15 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from reviewqueue.review.selectors import QueueFilters, draft_detail, queue_neighbour_id, queue_neighbours, queue_page
+from reviewqueue.review.selectors import (
+    QueueFilters,
+    QueueState,
+    draft_detail,
+    queue_neighbour_id,
+    queue_neighbours,
+    queue_page,
+    queue_state,
+)
 from reviewqueue.review.services import draft_claim, draft_decide
 from tests.conftest import make_user
 from tests.review.conftest import received_draft
@@ -93,3 +101,20 @@ def test_neighbours_follow_queue_order_ties_broken_by_id_and_next_wraps(reviewer
     for draft in (first, tied_b, last):
         assert queue_neighbours(draft=draft)[0] == queue_neighbour_id(user=reviewer, draft=draft)
         assert queue_neighbours(draft=draft)[1] == queue_neighbour_id(user=reviewer, draft=draft, previous=True)
+
+
+def test_the_queue_state_is_what_the_page_shows_with_live_claims_only(reviewer, django_user_model):
+    from reviewqueue.review.models import Claim
+
+    made = drafts(5)
+    sam = make_user(django_user_model, "sam", "reviewer")
+    draft_claim(draft=made[1], reviewer=sam)
+    draft_claim(draft=made[3], reviewer=reviewer)
+    Claim.objects.filter(draft=made[3]).update(expires_at=timezone.now() - timedelta(seconds=1))
+    for number in (1, 2, 9):
+        page = queue_page(user=reviewer, page=number, per_page=2)
+        state = queue_state(user=reviewer, page=number, per_page=2)
+        assert state == QueueState.of(page)
+    rows = queue_state(user=reviewer).rows
+    assert [row[2] for row in rows] == [None, sam.pk, None, None, None]  # the expired claim shows nobody
+    assert queries(lambda: queue_state(user=reviewer)) == 2
