@@ -65,7 +65,7 @@ def test_a_good_draft_is_sent_to_the_routed_mailbox_and_queued(
         draft.pk,
         routed,
     )
-    assert record.facts["recipient_domains"] == ["bigcorp.com"]
+    assert record.facts["recipient_domains"] == ["bigcorp.com"] and record.completed_at is not None
     event = AuditEvent.objects.get(action="intake.accepted")
     assert event.actor_type == "token" and event.actor_id == str(token.pk)
     assert queued == {"intake_followup": [(record.pk, False)], "draft_fetch": []}
