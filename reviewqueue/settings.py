@@ -151,8 +151,8 @@ LOGOUT_REDIRECT_URL = "login"
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)  # per username and per address
 LOGIN_FAILURE_WINDOW = env_int("LOGIN_FAILURE_WINDOW", 900, minimum=60)  # seconds
 
-# Sessions: an idle timeout (renewed on a person's requests, not on background polls: see
-# accounts/middleware.py), hardened cookies.
+# Sessions: an idle timeout (renewed on a person's requests, at most once a minute, never on
+# background polls: see accounts/middleware.py), hardened cookies.
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_AGE = env_int("SESSION_IDLE_TIMEOUT", 1800, minimum=60)
 SESSION_COOKIE_HTTPONLY = True
