@@ -10,6 +10,7 @@ out below field by field (the same bytes, about twice as fast), because verifica
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from json.encoder import encode_basestring as _string
 
@@ -28,10 +29,12 @@ try:
 
 except ImportError:  # a Python without the _json accelerator
     _encode_payload = _PAYLOAD_ENCODER.encode
-_DOCUMENT = (
-    '{"action":%s,"actor":[%s,%s,%s],"created_at":%s,"ip":%s,"payload":%s,'
-    '"prev_hash":%s,"seq":%d,"target":[%s,%s],"user_agent":%s}'
-)
+# The document in three pieces around its place in the chain (created_at, prev_hash, seq), so an
+# append can encode everything else before it takes the append lock (see UnchainedEvent).
+_BEFORE_CREATED_AT = '{"action":%s,"actor":[%s,%s,%s],"created_at":'
+_BEFORE_PREV_HASH = ',"ip":%s,"payload":%s,"prev_hash":'
+_AFTER_SEQ = ',"target":[%s,%s],"user_agent":%s}'
+_DOCUMENT = _BEFORE_CREATED_AT + "%s" + _BEFORE_PREV_HASH + '%s,"seq":%d' + _AFTER_SEQ
 
 
 def utc_timestamp(moment: datetime) -> str:
@@ -76,3 +79,45 @@ def canonical_bytes(
 
 def event_hash(**fields) -> str:
     return hashlib.sha256(canonical_bytes(**fields)).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class UnchainedEvent:
+    """An event encoded up to its place in the chain: hash() gives event_hash of the whole event."""
+
+    before_created_at: str
+    before_prev_hash: str
+    after_seq: str
+
+    @classmethod
+    def encode(
+        cls,
+        *,
+        actor_type: str,
+        actor_id: str,
+        actor_label: str,
+        action: str,
+        target_type: str,
+        target_id: str,
+        payload: dict,
+        ip: str | None,
+        user_agent: str,
+    ) -> "UnchainedEvent":
+        return cls(
+            _BEFORE_CREATED_AT % (_string(action), _string(actor_type), _string(actor_id), _string(actor_label)),
+            _BEFORE_PREV_HASH % ("null" if ip is None else _string(ip), _encode_payload(payload)),
+            _AFTER_SEQ % (_string(target_type), _string(target_id), _string(user_agent)),
+        )
+
+    def hash(self, *, seq: int, created_at: datetime, prev_hash: str) -> str:
+        document = "".join(
+            (
+                self.before_created_at,
+                _string(utc_timestamp(created_at)),
+                self.before_prev_hash,
+                _string(prev_hash),
+                f',"seq":{seq:d}',
+                self.after_seq,
+            )
+        )
+        return hashlib.sha256(document.encode()).hexdigest()

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 
-from reviewqueue.audit.chain import GENESIS_HASH, event_hash
+from reviewqueue.audit.chain import GENESIS_HASH, UnchainedEvent
 from reviewqueue.audit.models import AuditCheckpoint, AuditEvent, AuditVerification
 from reviewqueue.audit.verify import checkpoint_signature, verify_chain
 
@@ -59,6 +59,18 @@ def _stored_ip(ip: str | None) -> str | None:
         return None  # not an address: keep the event, drop the junk
 
 
+@dataclass(frozen=True)
+class AuditEntry:
+    """One event to append with audit_record_many (the arguments of audit_record)."""
+
+    actor: Actor
+    action: str
+    target_type: str = ""
+    target_id: str | int = ""
+    payload: dict | None = None
+    origin: RequestOrigin | None = None
+
+
 def audit_record(
     *,
     actor: Actor,
@@ -69,29 +81,96 @@ def audit_record(
     origin: RequestOrigin | None = None,
 ) -> AuditEvent:
     """Append one event. Call it inside the transaction of the change it records."""
-    origin = origin or RequestOrigin()
+    entry = AuditEntry(actor, action, target_type, target_id, payload, origin)
+    return audit_record_many([entry])[0]
+
+
+# One statement list, one round trip: the head is read by its own statement, after the lock is held
+# (READ COMMITTED takes a snapshot per statement), so it always sees the last committed append.
+_LOCK_AND_READ_HEAD = (
+    f"SELECT pg_advisory_xact_lock({_APPEND_LOCK_ID}); "  # noqa: S608 (a constant)
+    "SELECT seq, hash FROM audit_auditevent ORDER BY seq DESC LIMIT 1"
+)
+_COLUMNS = (
+    "seq",
+    "created_at",
+    "actor_type",
+    "actor_id",
+    "actor_label",
+    "action",
+    "target_type",
+    "target_id",
+    "payload",
+    "ip",
+    "user_agent",
+    "prev_hash",
+    "hash",
+)
+_INSERT = f"INSERT INTO audit_auditevent ({', '.join(_COLUMNS)}) VALUES "  # noqa: S608 (constant names)
+_ROW = "(%s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::inet, %s, %s, %s)"
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """An entry with everything that does not depend on the chain head worked out."""
+
+    fields: tuple  # actor_type, actor_id, actor_label, action, target_type, target_id
+    payload: dict
+    payload_json: str
+    ip: str | None
+    user_agent: str
+    unchained: UnchainedEvent
+
+
+def _prepare(entry: AuditEntry) -> _Prepared:
+    origin = entry.origin or RequestOrigin()
     # JSON round trip: the stored payload and the hashed payload must be the same value.
-    clean_payload = json.loads(json.dumps(payload or {}, cls=DjangoJSONEncoder))
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_APPEND_LOCK_ID])
-        last = AuditEvent.objects.order_by("-seq").values_list("seq", "hash").first()
-        seq, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
-        fields = {
-            "seq": seq,
-            "created_at": datetime.now(UTC),
-            "actor_type": actor.type,
-            "actor_id": actor.id,
-            "actor_label": actor.label,
-            "action": action,
-            "target_type": target_type,
-            "target_id": str(target_id),
-            "payload": clean_payload,
-            "ip": _stored_ip(origin.ip),
-            "user_agent": origin.user_agent[:512],
-            "prev_hash": prev_hash,
-        }
-        return AuditEvent.objects.create(**fields, hash=event_hash(**fields))
+    payload_json = json.dumps(entry.payload or {}, cls=DjangoJSONEncoder)
+    payload = json.loads(payload_json)
+    actor = entry.actor
+    fields = (actor.type, actor.id, actor.label, entry.action, entry.target_type, str(entry.target_id))
+    ip, user_agent = _stored_ip(origin.ip), origin.user_agent[:512]
+    unchained = UnchainedEvent.encode(
+        actor_type=actor.type,
+        actor_id=actor.id,
+        actor_label=actor.label,
+        action=entry.action,
+        target_type=entry.target_type,
+        target_id=fields[5],
+        payload=payload,
+        ip=ip,
+        user_agent=user_agent,
+    )
+    return _Prepared(fields, payload, payload_json, ip, user_agent, unchained)
+
+
+def audit_record_many(entries: list[AuditEntry]) -> list[AuditEvent]:
+    """Append events in order, with one lock, one read of the head and one INSERT.
+
+    Call it inside the transaction of the changes it records. The append lock is held until that
+    transaction commits, so everything that does not need the head is done before taking it.
+    """
+    prepared = [_prepare(entry) for entry in entries]
+    if not prepared:
+        return []
+    # No savepoint of its own: an append that fails must fail the change it records.
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        cursor.execute(_LOCK_AND_READ_HEAD)
+        cursor.nextset()
+        head = cursor.fetchone()
+        seq, prev_hash = (head[0], head[1]) if head else (0, GENESIS_HASH)
+        rows, params = [], []
+        for item in prepared:
+            seq += 1
+            created_at = datetime.now(UTC)
+            event_hash = item.unchained.hash(seq=seq, created_at=created_at, prev_hash=prev_hash)
+            row = (seq, created_at, *item.fields, item.payload, item.ip, item.user_agent, prev_hash, event_hash)
+            rows.append(row)
+            params.extend(row[:8])
+            params.extend((item.payload_json, *row[9:]))
+            prev_hash = event_hash
+        cursor.execute(_INSERT + ", ".join([_ROW] * len(rows)), params)
+    return [AuditEvent.from_db(connection.alias, _COLUMNS, row) for row in rows]
 
 
 def audit_checkpoint_store() -> AuditCheckpoint | None:

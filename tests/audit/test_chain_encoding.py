@@ -4,7 +4,7 @@ import json
 import random
 from datetime import UTC, datetime, timedelta
 
-from reviewqueue.audit.chain import canonical_bytes
+from reviewqueue.audit.chain import UnchainedEvent, canonical_bytes, event_hash
 
 ALPHABET = 'abcXYZ 019"\\/\n\t\x00\x1f\x7fé✓😀\u2028'
 
@@ -65,3 +65,5 @@ def test_the_encoding_matches_sorted_compact_json_on_random_events():
         assert canonical_bytes(**fields) == _reference(fields), fields
         formatted = {**fields, "created_at": fields["created_at"].isoformat(timespec="microseconds")}
         assert canonical_bytes(**formatted) == _reference(fields)
+        place = {key: fields.pop(key) for key in ("seq", "created_at", "prev_hash")}
+        assert UnchainedEvent.encode(**fields).hash(**place) == event_hash(**fields, **place)
