@@ -28,7 +28,11 @@ class AuditEvent(models.Model):
     class Meta:
         ordering = ["seq"]
         indexes = [
-            models.Index(fields=["action", "seq"]),
+            # Pattern operators, so an action prefix ("role.") is an index range too (equality still
+            # is): with the default operators a rare prefix read the whole log (5 s at 1,000,000).
+            models.Index(
+                fields=["action", "seq"], name="audit_event_action_seq", opclasses=["varchar_pattern_ops", "int8_ops"]
+            ),
             models.Index(fields=["target_type", "target_id"]),
             models.Index(fields=["actor_type", "actor_id"]),
             models.Index(fields=["created_at"]),
