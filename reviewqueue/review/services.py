@@ -49,7 +49,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.html import escape
 
-from reviewqueue.audit.services import Actor, RequestOrigin, audit_record
+from reviewqueue.audit.services import Actor, AuditEntry, RequestOrigin, audit_record, audit_record_many
 from reviewqueue.review.clients import intercom_client, multimail_client
 from reviewqueue.review.errors import (
     ConversationChangedSinceOpened,
@@ -480,14 +480,9 @@ def _drafts_receive_batch(emails) -> list[Draft]:
             drafts = Draft.objects.bulk_create(
                 [Draft(email_id=e.id, mailbox_id=e.mailbox_id, source=Draft.Source.POLL) for e in emails]
             )
-            for draft in drafts:
-                audit_record(
-                    actor=actor,
-                    action="draft.received",
-                    target_type="draft",
-                    target_id=draft.pk,
-                    payload=_received_payload(draft),
-                )
+            audit_record_many(
+                [AuditEntry(actor, "draft.received", "draft", draft.pk, _received_payload(draft)) for draft in drafts]
+            )
         return drafts
     except IntegrityError:
         created = []

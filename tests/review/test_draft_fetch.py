@@ -1,6 +1,8 @@
 import pytest
 
 from reviewqueue.audit.models import AuditEvent
+from reviewqueue.integrations.intercom.models import ConversationSnapshot
+from reviewqueue.integrations.intercom.services import content_hash
 from reviewqueue.review.models import Draft
 from reviewqueue.review.services import draft_fetch
 from tests.review.conftest import received_draft
@@ -44,6 +46,21 @@ def test_the_conversation_tag_links_the_conversation_and_takes_a_snapshot(unfetc
     assert draft.waiting_since.timestamp() == 1_764_000_000 - 1800
     assert not draft.flag_recipient_not_contact
     assert intercom.calls["search_contacts"] == 0
+
+
+def test_the_snapshot_stores_the_conversation_under_its_content_hash_and_a_refetch_keeps_it(
+    unfetched, multimail, intercom
+):
+    contact = intercom.add_contact("customer@example.com")
+    intercom.add_conversation("c_7", contact=contact)
+    multimail.add_email("em_1", tags={"intercom_conversation_id": "c_7"})
+    draft = fetch(unfetched, multimail, intercom)
+    stored = ConversationSnapshot.objects.get(pk=draft.snapshot_id)
+    assert stored.data == intercom.client().get_conversation("c_7").to_data()
+    assert stored.content_hash == content_hash(stored.data)
+    again = fetch(draft, multimail, intercom, refresh=True)
+    assert again.latest_snapshot_id == stored.pk
+    assert ConversationSnapshot.objects.count() == 1
 
 
 def test_without_a_tag_the_recipients_open_conversation_is_linked_as_a_guess(unfetched, multimail, intercom):

@@ -13,7 +13,7 @@ from reviewqueue.integrations.intercom.types import Conversation
 
 
 def content_hash(data: dict) -> str:
-    return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    return hashlib.sha256(_canonical_json(data).encode()).hexdigest()
 
 
 def snapshot_latest(conversation_id: str) -> ConversationSnapshot | None:
@@ -46,37 +46,53 @@ def snapshot_refresh(*, conversation_id: str, client=None) -> ConversationSnapsh
     return snapshot_store(conversation=conversation)
 
 
+# The lock, then the head read by its own statement (so it sees what the lock's last holder
+# committed), in one round trip; only the columns the comparison needs, not the stored conversation.
+_LOCK_AND_READ_LATEST = (
+    "SELECT pg_advisory_xact_lock(%s); "
+    "SELECT id, content_hash, conversation_updated_at FROM intercom_conversationsnapshot "
+    "WHERE conversation_id = %s ORDER BY id DESC LIMIT 1"
+)
+_INSERT = (
+    "INSERT INTO intercom_conversationsnapshot "
+    "(conversation_id, fetched_at, checked_at, conversation_updated_at, data, content_hash) "
+    "VALUES (%s, %s, %s, %s, %s::jsonb, %s) RETURNING id"
+)
+
+
 def snapshot_store(*, conversation: Conversation) -> ConversationSnapshot:
+    """Keep the conversation as a new snapshot when it changed; else the latest one (its `data` loaded on use)."""
     data = conversation.to_data()
-    digest = content_hash(data)
+    # The text content_hash hashes is also what is stored (jsonb keeps the same value): encoded once.
+    text = _canonical_json(data)
+    digest = hashlib.sha256(text.encode()).hexdigest()
     now = timezone.now()
-    with transaction.atomic():
-        _lock_conversation(conversation.id)
-        latest = snapshot_latest(conversation.id)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_LOCK_AND_READ_LATEST, [_conversation_lock_key(conversation.id), conversation.id])
+        cursor.nextset()
+        latest = cursor.fetchone()
         if latest is not None:
-            older = (
-                latest.conversation_updated_at
-                and conversation.updated_at
-                and conversation.updated_at < latest.conversation_updated_at
-            )
+            latest_id, latest_digest, latest_updated_at = latest
+            older = latest_updated_at and conversation.updated_at and conversation.updated_at < latest_updated_at
             if older:
-                return latest
-            if latest.content_hash == digest:
-                ConversationSnapshot.objects.filter(pk=latest.pk).update(checked_at=now)
-                latest.checked_at = now
-                return latest
-        return ConversationSnapshot.objects.create(
-            conversation_id=conversation.id,
-            fetched_at=now,
-            checked_at=now,
-            conversation_updated_at=conversation.updated_at,
-            data=data,
-            content_hash=digest,
-        )
+                return ConversationSnapshot.objects.defer("data").get(pk=latest_id)
+            if latest_digest == digest:
+                ConversationSnapshot.objects.filter(pk=latest_id).update(checked_at=now)
+                return ConversationSnapshot.objects.defer("data").get(pk=latest_id)
+        row = (conversation.id, now, now, conversation.updated_at, text, digest)
+        cursor.execute(_INSERT, row)
+        (snapshot_id,) = cursor.fetchone()
+    return ConversationSnapshot.from_db(
+        connection.alias,
+        ("id", "conversation_id", "fetched_at", "checked_at", "conversation_updated_at", "data", "content_hash"),
+        (snapshot_id, conversation.id, now, now, conversation.updated_at, data, digest),
+    )
 
 
-def _lock_conversation(conversation_id: str) -> None:
-    """Serialize snapshot writes for one conversation (a transaction-scoped advisory lock)."""
-    key = zlib.crc32(f"intercom-snapshot:{conversation_id}".encode())
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+def _canonical_json(data: dict) -> str:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"))
+
+
+def _conversation_lock_key(conversation_id: str) -> int:
+    """Serializes snapshot writes for one conversation (a transaction-scoped advisory lock)."""
+    return zlib.crc32(f"intercom-snapshot:{conversation_id}".encode())
