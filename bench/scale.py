@@ -12,10 +12,20 @@ Each run has 2 web processes (gunicorn), one beat and 1 or 4 Celery worker proce
 PostgreSQL and one Redis (private ones, started here in a temporary folder). Reported: drafts per
 second end to end for each run, their ratio (target >= 3: the work waits on the vendors), and how
 many drafts were lost (no decision carried out) or doubled (MultiMail took the decision twice).
+
+A run ends when every outbox item of its drafts is done and every webhook the vendors sent back
+is handled (no backlog left for the next run). Each draft is decided once, by one of the reviewer
+threads. Printed per run: the CPU seconds per draft of each kind of process (web, worker, beat,
+sandboxes, PostgreSQL, Redis, this driver) from /proc, the outbox items and webhooks per draft,
+and the load average (other work on the machine shows there).
 """
 
 import argparse
+import collections
+import functools
 import os
+import queue
+import resource
 import sys
 import tempfile
 import threading
@@ -35,6 +45,7 @@ from tests.livesystem import PYTHON, LiveSystem, PrivatePostgres, PrivateRedis, 
 LATENCY_MS = 50
 CONVERSATIONS = 50
 CLIENT_THREADS = 16
+DECIDERS = 4
 
 
 def parse_args():
@@ -124,18 +135,84 @@ def start_system(postgres, redis, secret: str, *, workers: int, web: int, workdi
     return system
 
 
-def run_flow(system: LiveSystem, drafts: int, personal: str, intake: str) -> dict:
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _proc_stats() -> list[tuple[int, int, int, float]]:
+    """(pid, parent pid, process group, CPU seconds incl. reaped children) of every process we can read."""
+    stats = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as file:
+                text = file.read()
+        except OSError:  # gone meanwhile
+            continue
+        fields = text[text.rindex(")") + 2 :].split()  # after "pid (comm) "; comm may hold spaces
+        ticks = sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
+        stats.append((int(entry), int(fields[1]), int(fields[2]), ticks / CLOCK_TICKS))
+    return stats
+
+
+def cpu_by_kind(system: LiveSystem, postgres: PrivatePostgres, redis: PrivateRedis) -> dict[str, float]:
+    """CPU seconds used so far by each kind of process of the run (a process's group holds its children).
+
+    A child's CPU counts while it lives (utime/stime) and in its parent once reaped (cutime/cstime),
+    never twice. PostgreSQL's backends are the postmaster's children, not its group.
+    """
+    stats = _proc_stats()
+    kinds: collections.Counter = collections.Counter()
+    for name, process in system.processes.items():
+        kind = "worker" if name.startswith("worker") else name
+        kinds[kind] += sum(cpu for _, _, group, cpu in stats if group == process.pid)
+    kinds["redis"] += sum(cpu for _, _, group, cpu in stats if group == redis.process.pid)
+    postmaster = postgres.server.get_postmaster_info().pid
+    kinds["postgres"] += sum(cpu for pid, parent, _, cpu in stats if postmaster in (pid, parent))
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    kinds["driver"] = usage.ru_utime + usage.ru_stime
+    return dict(kinds)
+
+
+def print_cpu(before: dict[str, float], after: dict[str, float], drafts: int, elapsed: float) -> None:
+    used = {kind: after[kind] - before.get(kind, 0.0) for kind in after}
+    total = sum(used.values())
+    print(f"  CPU during the run: {total:.1f} s of {2 * elapsed:.1f} s available on 2 CPUs; per draft (ms):")
+    for kind, seconds in sorted(used.items(), key=lambda pair: -pair[1]):
+        print(f"    {kind:<10} {1000 * seconds / drafts:7.1f}")
+    print(f"    {'total':<10} {1000 * total / drafts:7.1f}")
+
+
+def webhooks_settled() -> bool:
+    """No stored webhook is still waiting for its task (they are what the vendors tell us back)."""
+    from reviewqueue.integrations.inbound.models import InboundWebhook
+
+    return not InboundWebhook.objects.filter(status=InboundWebhook.Status.RECEIVED).exists()
+
+
+def run_flow(system: LiveSystem, drafts: int, personal: str, intake: str, cpu) -> dict:
+    """Submit and decide `drafts` drafts; `cpu()` (CPU seconds by process kind) is read at start and end."""
+    from django.utils import timezone
+
+    from reviewqueue.integrations.inbound.models import InboundWebhook
     from reviewqueue.review.models import OutboxItem
 
     driver = Driver(system, timeout=30)
+    stored_before = InboundWebhook.objects.count()
     with ThreadPoolExecutor(CLIENT_THREADS) as pool:
         conversations = list(
             pool.map(lambda n: driver.customer_conversation(email=f"scale{n}@customer.example"), range(CONVERSATIONS))
         )
+    # The conversations' own webhooks (snapshot refreshes) are handled before the clock starts.
+    wait_for(
+        lambda: InboundWebhook.objects.count() >= stored_before + CONVERSATIONS and webhooks_settled(),
+        timeout=120,
+        what="the conversations' webhooks handled",
+        interval=0.2,
+    )
     draft_ids: list[int] = []
-    decided: set[int] = set()
+    to_decide: queue.Queue[int] = queue.Queue()
     lock = threading.Lock()
-    submitted = threading.Event()
     local = threading.local()
 
     def client(token: str) -> httpx.Client:
@@ -157,49 +234,88 @@ def run_flow(system: LiveSystem, drafts: int, personal: str, intake: str) -> dic
             if answer.status_code in (200, 202):
                 with lock:
                     draft_ids.append(answer.json()["id"])
+                to_decide.put(answer.json()["id"])
                 return
             time.sleep(0.2)
         raise RuntimeError(f"intake kept failing: {answer.status_code} {answer.text[:200]}")
 
-    def decide_loop() -> None:
+    def decide(draft_id: int) -> None:
+        """One reviewer decision per draft, as a reviewer's script would post it; tried again until it holds."""
+        action = "approve" if draft_id % 2 else "reject"
         while True:
-            with lock:
-                todo = [d for d in draft_ids if d not in decided]
-                finished = submitted.is_set() and not todo
-            if finished:
+            answer = client(personal).post(
+                f"/drafts/{draft_id}/decision", json={"action": action, "reason": "bench: not this time"}
+            )
+            if answer.status_code == 201 or (
+                answer.status_code == 409 and answer.json().get("conflict") == "already_decided"
+            ):
                 return
-            for draft_id in todo[:50]:
-                action = "approve" if draft_id % 2 else "reject"
-                answer = client(personal).post(
-                    f"/drafts/{draft_id}/decision", json={"action": action, "reason": "bench: not this time"}
-                )
-                if answer.status_code == 201 or (
-                    answer.status_code == 409 and answer.json().get("conflict") == "already_decided"
-                ):
-                    with lock:
-                        decided.add(draft_id)
             time.sleep(0.05)
 
+    def decide_loop() -> None:
+        # Each draft is taken by one decider: the reviewers do not race each other for the same draft.
+        while (draft_id := to_decide.get()) is not None:
+            decide(draft_id)
+
+    cpu_before = cpu()
+    started_at = timezone.now()
     started = time.monotonic()
-    with ThreadPoolExecutor(CLIENT_THREADS) as pool:
-        deciders = [pool.submit(decide_loop) for _ in range(4)]
-        list(ThreadPoolExecutor(CLIENT_THREADS).map(submit, range(drafts)))
-        submitted.set()
-        for decider in deciders:
+    with ThreadPoolExecutor(CLIENT_THREADS) as submitters, ThreadPoolExecutor(DECIDERS) as deciders:
+        deciding = [deciders.submit(decide_loop) for _ in range(DECIDERS)]
+        list(submitters.map(submit, range(drafts)))
+        for _ in deciding:
+            to_decide.put(None)
+        for decider in deciding:
             decider.result()
 
     def carried_out() -> bool:
-        open_items = OutboxItem.objects.filter(
-            draft_id__in=draft_ids, kind__in=["decide", "intercom_note"], status__in=["pending", "running"]
-        )
-        return not open_items.exists()
+        # Every decision carried out, and the work it caused (Intercom's webhooks about our notes) done too,
+        # so a run leaves no backlog behind: the rate is one the system can keep up.
+        open_items = OutboxItem.objects.filter(draft_id__in=draft_ids, status__in=["pending", "running"])
+        return not open_items.exists() and webhooks_settled()
 
     wait_for(carried_out, timeout=max(600, drafts), what="every decision carried out", interval=0.5)
     elapsed = time.monotonic() - started
+    cpu_after = cpu()
     driver.multimail_knobs(latency_ms=0)
     counts = driver.multimail_decisions()
     driver.close()
-    return {"elapsed": elapsed, "draft_ids": draft_ids, "multimail": counts}
+    return {
+        "elapsed": elapsed,
+        "draft_ids": draft_ids,
+        "multimail": counts,
+        "cpu": (cpu_before, cpu_after),
+        "started_at": started_at,
+    }
+
+
+def print_work(result: dict) -> None:
+    """What the drafts caused, per draft: outbox items by kind and attempts, webhooks received by topic."""
+    from django.db.models import Count, Sum
+
+    from reviewqueue.integrations.inbound.models import InboundWebhook
+    from reviewqueue.review.models import OutboxItem
+
+    drafts = len(result["draft_ids"])
+    items = (
+        OutboxItem.objects.filter(draft_id__in=result["draft_ids"])
+        .values("kind")
+        .annotate(count=Count("pk"), attempts=Sum("attempts"))
+        .order_by("kind")
+    )
+    print(
+        "  outbox items per draft: "
+        + ", ".join(f"{i['kind']} {i['count'] / drafts:.2f} ({i['attempts'] / drafts:.2f} attempts)" for i in items)
+    )
+    webhooks = (
+        InboundWebhook.objects.filter(received_at__gte=result["started_at"])
+        .values("source", "topic")
+        .annotate(count=Count("pk"))
+        .order_by("-count")
+    )
+    print(
+        "  webhooks per draft: " + ", ".join(f"{w['source']} {w['topic']} {w['count'] / drafts:.2f}" for w in webhooks)
+    )
 
 
 def outcome(result: dict) -> tuple[int, int]:
@@ -235,14 +351,19 @@ def main() -> int:
                 if number == 0:
                     django_on(postgres.url, redis.url, secret, system.multimail_url)
                 personal, intake = setup_people_and_rules(system.multimail_url)
-                result = run_flow(system, args.drafts, personal, intake)
+                result = run_flow(
+                    system, args.drafts, personal, intake, cpu=functools.partial(cpu_by_kind, system, postgres, redis)
+                )
             finally:
                 system.stop()
             lost, doubled = outcome(result)
+            print_work(result)
             rate = args.drafts / result["elapsed"]
             rates[workers] = rate
             failures += lost + doubled
             print(f"{workers} worker process(es): {args.drafts} drafts in {result['elapsed']:.1f} s = {rate:.1f}/s")
+            print_cpu(*result["cpu"], drafts=args.drafts, elapsed=result["elapsed"])
+            print("  load average: " + " ".join(f"{load:.2f}" for load in os.getloadavg()))
             report(f"full flow, {workers} worker process(es), {args.web} web", round(rate, 2), unit="drafts/s")
             report(
                 f"lost or doubled decisions, {workers} worker process(es)",
