@@ -28,7 +28,8 @@ LEASE = timedelta(
 BACKOFF_BASE = 2.0  # seconds; doubles per attempt
 BACKOFF_CAP = 300.0
 MAX_ATTEMPTS = 15  # about half an hour of trying before an item is failed for a person to look at
-SWEEP_GRACE = timedelta(seconds=30)  # an item due this long and not taken has lost its broker message
+SWEEP_GRACE = timedelta(seconds=30)  # an item due this long and not taken has lost its broker message...
+SWEEP_GRACE_BACKLOGGED = timedelta(minutes=10)  # ...unless the queue still holds messages: it may be among them
 SWEEP_BATCH = 500
 APPROVED_STATUSES = frozenset({"approved", "approved_and_sent", "sent", "scheduled", "delivered"})
 REJECTED_STATUSES = frozenset({"rejected"})
@@ -197,12 +198,20 @@ def outbox_enqueue_next(*, decision_id: int) -> int:
 def outbox_sweep(*, grace: timedelta = SWEEP_GRACE) -> int:
     """Re-drive items whose broker message was lost: due for longer than `grace`, or running on a lapsed lease.
 
-    Enqueueing an item twice is harmless: outbox_run takes it with a guarded update. Drafts whose
-    fetch message was lost are re-driven the same way.
+    Enqueueing an item twice is harmless: outbox_run takes it with a guarded update. But while the
+    broker's queue still holds messages, an item due for a while may simply be waiting among them:
+    re-driving it then only lengthens the queue (every sweep added a copy of every waiting item,
+    which at scale was most of the work). So while the queue holds messages, only items due for
+    longer than SWEEP_GRACE_BACKLOGGED are re-driven, and each is re-driven once per that time.
+    Drafts whose fetch message was lost are re-driven the same way, once the queue is empty (the
+    pending poll fetches them too).
     """
     from reviewqueue.review.tasks import draft_fetch_task, outbox_run_task
 
     now = timezone.now()
+    backlogged = _broker_backlog() > 0
+    if backlogged:
+        grace = max(grace, SWEEP_GRACE_BACKLOGGED)
     stale = Q(status=OutboxItem.Status.PENDING, next_attempt_at__lte=now - grace) | Q(
         status=OutboxItem.Status.RUNNING, locked_until__lt=now
     )
@@ -220,14 +229,29 @@ def outbox_sweep(*, grace: timedelta = SWEEP_GRACE) -> int:
         .values_list("decision_id", flat=True)
     )
     ids = [pk for pk, kind, decision_id in rows if kind == OutboxItem.Kind.DECIDE or decision_id not in blocked]
+    # Due since now: the next sweep counts this item's grace from this re-drive, not from its first due time.
+    OutboxItem.objects.filter(pk__in=ids, status=OutboxItem.Status.PENDING).update(next_attempt_at=now)
     for item_id in ids:
         outbox_run_task.delay(item_id)
-    unfetched = Draft.objects.filter(
-        status=Draft.Status.PENDING, fetched_at__isnull=True, created_at__lte=now - grace
-    ).values_list("pk", flat=True)[:SWEEP_BATCH]
-    for draft_id in unfetched:
-        draft_fetch_task.delay(draft_id, False)
+    if not backlogged:
+        unfetched = Draft.objects.filter(
+            status=Draft.Status.PENDING, fetched_at__isnull=True, created_at__lte=now - grace
+        ).values_list("pk", flat=True)[:SWEEP_BATCH]
+        for draft_id in unfetched:
+            draft_fetch_task.delay(draft_id, False)
     return len(ids)
+
+
+def _broker_backlog() -> int:
+    """Messages waiting in the default queue, not yet taken by any worker (one round trip to the broker)."""
+    from reviewqueue.celery import app
+
+    with app.connection_for_read() as connection:
+        try:
+            declared = connection.default_channel.queue_declare(queue=app.conf.task_default_queue, passive=True)
+        except connection.channel_errors:  # Redis drops an empty queue's key: "no such queue" means empty
+            return 0
+    return declared.message_count
 
 
 # --- What each kind does ---------------------------------------------------------------------------

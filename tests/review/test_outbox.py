@@ -140,6 +140,33 @@ def test_the_sweeper_redrives_items_whose_message_was_lost(broker, linked_draft,
     assert broker.queued() == [("review.outbox_run", [item.pk])]
 
 
+def test_the_sweeper_leaves_items_that_may_be_waiting_in_a_busy_queue(broker, linked_draft, reviewer):
+    from reviewqueue.review.tasks import draft_fetch_task
+
+    decide(linked_draft, reviewer)
+    item = OutboxItem.objects.get(kind="decide")
+    OutboxItem.objects.filter(pk=item.pk).update(next_attempt_at=timezone.now() - timedelta(minutes=5))
+    broker.flush()
+    draft_fetch_task.delay(linked_draft.pk, False)  # the queue still holds work: the item may be behind it
+    assert outbox_sweep() == 0
+    assert broker.names() == ["review.draft_fetch"]
+
+
+def test_in_a_busy_queue_a_long_lost_item_is_redriven_once_per_backlogged_grace(broker, linked_draft, reviewer):
+    from reviewqueue.review.outbox import SWEEP_GRACE_BACKLOGGED
+    from reviewqueue.review.tasks import draft_fetch_task
+
+    decide(linked_draft, reviewer)
+    item = OutboxItem.objects.get(kind="decide")
+    long_ago = timezone.now() - SWEEP_GRACE_BACKLOGGED - timedelta(minutes=1)
+    OutboxItem.objects.filter(pk=item.pk).update(next_attempt_at=long_ago)
+    broker.flush()
+    draft_fetch_task.delay(linked_draft.pk, False)
+    assert outbox_sweep() == 1
+    assert outbox_sweep() == 0  # re-driven just now: its grace starts again
+    assert broker.names() == ["review.draft_fetch", "review.outbox_run"]
+
+
 def test_the_sweeper_takes_back_items_of_a_dead_worker(broker, linked_draft, reviewer):
     decide(linked_draft, reviewer)
     item = OutboxItem.objects.get(kind="decide")
