@@ -53,20 +53,21 @@ def notified_at(notification: dict) -> datetime | None:
 
 def conversation_changed(notification: dict) -> str:
     """Refresh the snapshot and flag drafts; returns what was done (for the record's error/note)."""
-    if _newest_part_is_our_own_note(notification):
+    if newest_part_is_our_own_note(notification):
         # Our own note (a decision carried out, a delivery) tells a reviewer nothing new; refreshing on
-        # it would cost a fetch and a queue scan for every decision.
+        # it would cost a fetch and a queue scan for every decision. (The receiver settles most of
+        # these itself; one stored before it did, or redriven, ends here.)
         return "our own note: nothing changed for reviewers"
     conversation_id = conversation_id_of(notification)
     moment = notified_at(notification)
     if moment is not None and snapshot_is_newer_than(conversation_id, moment):
         return "superseded: the latest snapshot is newer than this notification"
-    snapshot = snapshot_refresh(conversation_id=conversation_id)
+    snapshot = snapshot_refresh(conversation_id=conversation_id, client=_shared_client())
     flagged = _drafts_context_changed(conversation_id=conversation_id, snapshot_id=snapshot.pk)
     return f"snapshot {snapshot.pk}; {flagged} draft(s) flagged"
 
 
-def _newest_part_is_our_own_note(notification: dict) -> bool:
+def newest_part_is_our_own_note(notification: dict) -> bool:
     if notification.get("topic") != "conversation.admin.noted":
         return False
     data = notification.get("data")
@@ -77,6 +78,13 @@ def _newest_part_is_our_own_note(notification: dict) -> bool:
         return False
     newest = parts[-1]
     return newest.get("part_type") == "note" and OWN_NOTE_MARKER in str(newest.get("body") or "")
+
+
+def _shared_client():
+    # The process's one client: building one per notification cost its TLS context (~20 ms of CPU) each time.
+    from reviewqueue.review.clients import intercom_client
+
+    return intercom_client()
 
 
 def _drafts_context_changed(*, conversation_id: str, snapshot_id: int) -> int:

@@ -15,7 +15,12 @@ from django.views.decorators.http import require_http_methods
 from reviewqueue.integrations.background import BackgroundPublisher
 from reviewqueue.integrations.inbound.models import InboundWebhook
 from reviewqueue.integrations.inbound.services import body_fingerprint, inbound_store
-from reviewqueue.integrations.intercom.notifications import CONVERSATION_TOPICS, PING_TOPIC, conversation_id_of
+from reviewqueue.integrations.intercom.notifications import (
+    CONVERSATION_TOPICS,
+    PING_TOPIC,
+    conversation_id_of,
+    newest_part_is_our_own_note,
+)
 from reviewqueue.integrations.intercom.signature import verify_signature
 from reviewqueue.integrations.intercom.tasks import intercom_webhook_handle, intercom_webhooks_fan_out
 
@@ -77,7 +82,12 @@ def intercom_webhook(request):
     elif topic in CONVERSATION_TOPICS:
         if not conversation_id_of(notification):
             return _error(400, f"{topic} notification has no data.item.id")
-        status, on_stored = InboundWebhook.Status.RECEIVED, PUBLISHER.submit
+        if newest_part_is_our_own_note(notification):
+            # Our own note (a decision carried out) changes nothing for reviewers: handling it would only
+            # settle it, at the cost of a task per decision. It is kept for the record, already handled.
+            status, on_stored = InboundWebhook.Status.PROCESSED, None
+        else:
+            status, on_stored = InboundWebhook.Status.RECEIVED, PUBLISHER.submit
     else:  # kept for the record, acted on by nobody
         status, on_stored = InboundWebhook.Status.IGNORED, None
 

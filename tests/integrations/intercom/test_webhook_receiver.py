@@ -147,6 +147,36 @@ def test_unknown_topic_is_accepted_stored_and_marked_ignored_without_enqueuing(c
     assert queued_handle_tasks(record.pk) == 0
 
 
+def _note_notification(delivery_id: str, body: str) -> bytes:
+    notification = json.loads(fixture_bytes())
+    notification.update(id=delivery_id, topic="conversation.admin.noted")
+    part = {**notification["data"]["item"]["conversation_parts"]["conversation_parts"][-1], "part_type": "note"}
+    notification["data"]["item"]["conversation_parts"]["conversation_parts"].append({**part, "body": body})
+    return json.dumps(notification).encode()
+
+
+@pytest.mark.django_db(transaction=True)  # committed, so an enqueue after commit would really happen
+def test_our_own_decision_note_is_stored_as_handled_without_enqueuing(client):
+    raw = _note_notification("notif_own_note_1", "<p>Approved by Rita (reviewqueue decision 7)</p>")
+    response = post(client, raw, **signed_headers(raw))
+    assert response.status_code == 200
+    record = InboundWebhook.objects.get()
+    assert record.status == InboundWebhook.Status.PROCESSED
+    PUBLISHER.flush()
+    assert queued_handle_tasks(record.pk) == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_teammates_note_is_enqueued_for_handling(client):
+    raw = _note_notification("notif_teammate_note_1", "<p>Careful: VIP</p>")
+    response = post(client, raw, **signed_headers(raw))
+    assert response.status_code == 200
+    record = InboundWebhook.objects.get()
+    assert record.status == InboundWebhook.Status.RECEIVED
+    PUBLISHER.flush()
+    assert queued_handle_tasks(record.pk, remove=True) == 1
+
+
 @pytest.mark.django_db
 def test_ping_is_stored_as_processed(client):
     raw = json.dumps({"type": "notification_event", "id": "notif_ping_1", "topic": "ping", "data": {}}).encode()
