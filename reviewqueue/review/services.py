@@ -35,6 +35,7 @@ For other engineers
 """
 
 import contextlib
+import dataclasses
 import logging
 import queue
 import threading
@@ -158,10 +159,28 @@ def draft_fetch(*, draft_id: int, refresh: bool = False, multimail=None, interco
     transient errors raise FetchTransientError for the caller's retry. An Intercom failure leaves
     the draft reviewable without its conversation (fetch_error says why); the next refresh retries.
     """
-    from reviewqueue.integrations.multimail.client import MultiMailError, MultiMailNotFound
-
     if draft is None or draft.pk != draft_id:  # the poll passes the drafts it has just created
         draft = Draft.objects.get(pk=draft_id)
+    fetched = _draft_fetch_remote(draft, refresh=refresh, multimail=multimail, intercom=intercom)
+    return _draft_store_fetch(fetched) if isinstance(fetched, _Fetched) else fetched
+
+
+@dataclass(frozen=True)
+class _Fetched:
+    """What the network said about a draft, waiting to be stored."""
+
+    draft: Draft
+    email: object  # the MultiMail client's Email
+    conversation_id: str
+    link: str
+    conversation: object | None  # the Intercom client's Conversation
+    problem: str
+
+
+def _draft_fetch_remote(draft: Draft, *, refresh: bool, multimail, intercom) -> "_Fetched | Draft":
+    """The network half of draft_fetch: a _Fetched to store, or the draft when there is nothing to store."""
+    from reviewqueue.integrations.multimail.client import MultiMailError, MultiMailNotFound
+
     if (draft.fetched_at is not None and not refresh) or not draft.is_pending:
         return draft  # fetched already, or decided: what the reviewer saw stays as it was
     multimail = multimail or multimail_client()
@@ -188,7 +207,7 @@ def draft_fetch(*, draft_id: int, refresh: bool = False, multimail=None, interco
             conversation = (intercom or intercom_client()).get_conversation(conversation_id)
         except Exception as error:
             problems.append(f"conversation {conversation_id} could not be loaded: {error}")
-    return _draft_store_fetch(draft, email, conversation_id, link, conversation, "; ".join(problems))
+    return _Fetched(draft, email, conversation_id, link, conversation, "; ".join(problems))
 
 
 def _is_transient(error) -> bool:
@@ -242,10 +261,16 @@ def _own_domains(*addresses: str) -> set[str]:
     return {a.rsplit("@", 1)[-1].lower() for a in addresses if a and "@" in a}
 
 
-def _draft_store_fetch(draft: Draft, email, conversation_id, link, conversation, problem: str) -> Draft:
-    """Store the fetched email, and the conversation as a snapshot, in one transaction (one commit)."""
+def _draft_store_fetch(fetched: _Fetched) -> Draft:
+    """Store the fetched email, and the conversation as a snapshot, in one transaction (one commit).
+
+    Inside a caller's transaction it adds no savepoint: the poll stores a batch of drafts in one
+    transaction, and a failure there fails the batch (which the poll then stores one by one).
+    """
     from reviewqueue.integrations.intercom.services import snapshot_store
 
+    draft, email, conversation = fetched.draft, fetched.email, fetched.conversation
+    conversation_id, link, problem = fetched.conversation_id, fetched.link, fetched.problem
     address, display_name = _mailbox_identity(draft.mailbox_id)
     attachments = [{"name": a.name, "content_type": a.content_type, "size": a.size} for a in email.attachments]
     written_at = email.received_at or draft.created_at
@@ -290,7 +315,7 @@ def _draft_store_fetch(draft: Draft, email, conversation_id, link, conversation,
         "updated_at": now,
         **flags.as_fields(),
     }
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         snapshot = snapshot_store(conversation=conversation) if conversation is not None else None
         fields["latest_snapshot_id"] = snapshot.pk if snapshot else None
         # The snapshot taken at ingest is kept: a refresh never replaces it.
@@ -433,11 +458,14 @@ def _pending_sync_locked(multimail, intercom, concurrency: int) -> SyncResult:
         .values_list("pk", flat=True)
     )
 
+    writer = _StoreWriter()
+
     def fetch(draft):
-        if isinstance(draft, Draft):
-            draft_fetch(draft_id=draft.pk, draft=draft, multimail=multimail, intercom=intercom)
-        else:
-            draft_fetch(draft_id=draft, multimail=multimail, intercom=intercom)
+        draft = draft if isinstance(draft, Draft) else Draft.objects.get(pk=draft)
+        fetched = _draft_fetch_remote(draft, refresh=False, multimail=multimail, intercom=intercom)
+        if isinstance(fetched, _Fetched):
+            writer.put(fetched)  # counted when stored
+            return "handed over"
         return "fetched"
 
     def check_gone(draft_id):
@@ -455,7 +483,11 @@ def _pending_sync_locked(multimail, intercom, concurrency: int) -> SyncResult:
         for draft_id in gone:
             yield check_gone, draft_id
 
-    for outcome in _run_bounded(jobs(), concurrency):
+    try:
+        outcomes = _run_bounded(jobs(), concurrency)
+    finally:
+        outcomes_stored = writer.close()
+    for outcome in outcomes + outcomes_stored:
         if isinstance(outcome, Exception):
             result.errors.append(f"{type(outcome).__name__}: {outcome}")
         elif outcome == "fetched":
@@ -463,6 +495,68 @@ def _pending_sync_locked(multimail, intercom, concurrency: int) -> SyncResult:
         elif outcome == "decided_elsewhere":
             result.decided_elsewhere += 1
     return result
+
+
+STORE_BATCH = 50
+
+
+class _StoreWriter:
+    """Stores what the fetch threads hand over, a batch per transaction, on a thread of its own.
+
+    The fetch threads go straight back to the network instead of waiting on the database, and
+    a batch of drafts costs one commit instead of one each. A batch that fails is stored again
+    draft by draft, so one bad draft fails alone. Batches are stored in conversation order, so two
+    transactions taking several conversations' snapshot locks take them in the same order.
+    """
+
+    def __init__(self):
+        # Bounded: when the database falls behind, the fetch threads wait instead of piling up emails.
+        self._queue: queue.Queue = queue.Queue(maxsize=STORE_BATCH * 4)
+        self._outcomes: list = []
+        self._thread = threading.Thread(target=self._run, name="ingest-store", daemon=True)
+        self._thread.start()
+
+    def put(self, fetched: _Fetched) -> None:
+        self._queue.put(fetched)
+
+    def close(self) -> list:
+        """Store what is left; the outcome of each draft handed over ("fetched" or the exception)."""
+        self._queue.put(None)
+        self._thread.join()
+        return self._outcomes
+
+    def _run(self) -> None:
+        try:
+            done = False
+            while not done:
+                batch = [self._queue.get()]
+                while len(batch) < STORE_BATCH and not self._queue.empty():
+                    batch.append(self._queue.get())
+                done = batch[-1] is None
+                self._store([item for item in batch if item is not None])
+        finally:
+            connection.close()
+
+    def _store(self, batch: list[_Fetched]) -> None:
+        if not batch:
+            return
+        batch.sort(key=lambda item: item.conversation_id or "")
+        try:
+            with transaction.atomic():
+                for item in batch:
+                    _draft_store_fetch(item)
+            self._outcomes.extend(["fetched"] * len(batch))
+            return
+        except Exception as error:  # retried one by one below, where each failure is reported alone
+            log.warning("ingest store batch failed; storing its drafts one by one", extra={"error": repr(error)})
+        for item in batch:
+            try:
+                # Afresh from the database: the failed batch left its changes on the objects in memory.
+                _draft_store_fetch(dataclasses.replace(item, draft=Draft.objects.get(pk=item.draft.pk)))
+                self._outcomes.append("fetched")
+            except Exception as error:
+                log.warning("ingest store failed", extra={"error": repr(error)})
+                self._outcomes.append(error)
 
 
 RECEIVE_BATCH = 100

@@ -71,3 +71,46 @@ def test_a_poll_that_could_not_reach_multimail_is_not_recorded(broker, multimail
         sync(multimail, intercom)
     assert poll_last_success() is None
     assert not broker.redis.exists(POLL_LOCK_KEY)  # the lock is released for the next poll
+
+
+def fail_flags_for(recipient: str, monkeypatch) -> None:
+    """Storing a draft to `recipient` raises (its flags cannot be computed)."""
+    from reviewqueue.review import services
+
+    real_flags = services.draft_flags
+
+    def flags(**kwargs):
+        if kwargs["to"] == [recipient]:
+            raise ValueError("cannot compute flags")
+        return real_flags(**kwargs)
+
+    monkeypatch.setattr(services, "draft_flags", flags)
+
+
+def test_a_draft_that_cannot_be_stored_fails_alone_and_the_others_are_stored(broker, multimail, intercom, monkeypatch):
+    fail_flags_for("bad@example.com", monkeypatch)
+    for n in range(6):
+        multimail.add_email(f"em_{n}", to=["bad@example.com" if n == 3 else f"c{n}@example.com"])
+    result = sync(multimail, intercom, concurrency=3)
+    assert (result.received, result.fetched, len(result.errors)) == (6, 5, 1)
+    assert "cannot compute flags" in result.errors[0]
+    assert Draft.objects.filter(fetched_at__isnull=False).count() == 5
+    assert Draft.objects.get(email_id="em_3").fetched_at is None  # the next poll tries it again
+
+
+def test_a_failed_store_batch_is_stored_again_draft_by_draft(broker, multimail, intercom, monkeypatch):
+    from reviewqueue.review import services
+
+    fail_flags_for("bad@example.com", monkeypatch)
+    for n in range(3):
+        multimail.add_email(f"em_{n}", to=["bad@example.com" if n == 1 else f"c{n}@example.com"])
+    drafts = services._drafts_receive_batch(multimail.client().pending())
+    batch = [
+        services._draft_fetch_remote(draft, refresh=False, multimail=multimail.client(), intercom=intercom.client())
+        for draft in drafts
+    ]
+    writer = services._StoreWriter()
+    writer._store(batch)  # one batch of three, stored here rather than on the writer's thread
+    outcomes = writer.close()
+    assert [type(outcome).__name__ for outcome in outcomes] == ["str", "ValueError", "str"]
+    assert set(Draft.objects.filter(fetched_at__isnull=False).values_list("email_id", flat=True)) == {"em_0", "em_2"}
