@@ -262,11 +262,36 @@ def _own_domains(*addresses: str) -> set[str]:
 
 
 def _draft_store_fetch(fetched: _Fetched) -> Draft:
-    """Store the fetched email, and the conversation as a snapshot, in one transaction (one commit).
+    """Store the fetched email, and the conversation as a snapshot, in one transaction (one commit)."""
+    with transaction.atomic():
+        _draft_write_fetch(fetched)
+        _draft_settle_if_decided(fetched)
+    return fetched.draft
 
-    Inside a caller's transaction it adds no savepoint: the poll stores a batch of drafts in one
-    transaction, and a failure there fails the batch (which the poll then stores one by one).
+
+def _drafts_store_fetched(batch: list[_Fetched]) -> None:
+    """Store several fetched drafts in one transaction (one commit).
+
+    Conversations in one order, so two batches taking the same snapshot locks cannot deadlock; the
+    audit lock (a draft decided elsewhere is audited) only after every draft row, the order a
+    reviewer's decision takes them in (its draft row, then the audit lock).
     """
+    batch = sorted(batch, key=lambda item: item.conversation_id or "")
+    with transaction.atomic():
+        for item in batch:
+            _draft_write_fetch(item)
+        for item in batch:
+            _draft_settle_if_decided(item)
+
+
+def _draft_settle_if_decided(fetched: _Fetched) -> None:
+    draft, email = fetched.draft, fetched.email
+    if draft.is_pending and email.status and email.status not in MULTIMAIL_PENDING_STATUSES:
+        _mark_decided_elsewhere(draft, email)
+
+
+def _draft_write_fetch(fetched: _Fetched) -> None:
+    """Inside a transaction: the snapshot and the draft's fetched fields (the draft object follows)."""
     from reviewqueue.integrations.intercom.services import snapshot_store
 
     draft, email, conversation = fetched.draft, fetched.email, fetched.conversation
@@ -315,18 +340,14 @@ def _draft_store_fetch(fetched: _Fetched) -> Draft:
         "updated_at": now,
         **flags.as_fields(),
     }
-    with transaction.atomic(savepoint=False):
-        snapshot = snapshot_store(conversation=conversation) if conversation is not None else None
-        fields["latest_snapshot_id"] = snapshot.pk if snapshot else None
-        # The snapshot taken at ingest is kept: a refresh never replaces it.
-        fields["snapshot_id"] = Coalesce(F("snapshot_id"), Value(fields["latest_snapshot_id"], BigIntegerField()))
-        Draft.objects.filter(pk=draft.pk).update(**fields)
-        fields["snapshot_id"] = draft.snapshot_id or fields["latest_snapshot_id"]
-        for name, value in fields.items():
-            setattr(draft, name, value)
-        if draft.is_pending and email.status and email.status not in MULTIMAIL_PENDING_STATUSES:
-            _mark_decided_elsewhere(draft, email)
-    return draft
+    snapshot = snapshot_store(conversation=conversation) if conversation is not None else None
+    fields["latest_snapshot_id"] = snapshot.pk if snapshot else None
+    # The snapshot taken at ingest is kept: a refresh never replaces it.
+    fields["snapshot_id"] = Coalesce(F("snapshot_id"), Value(fields["latest_snapshot_id"], BigIntegerField()))
+    Draft.objects.filter(pk=draft.pk).update(**fields)
+    fields["snapshot_id"] = draft.snapshot_id or fields["latest_snapshot_id"]
+    for name, value in fields.items():
+        setattr(draft, name, value)
 
 
 def _mark_decided_elsewhere(draft: Draft, email) -> bool:
@@ -442,6 +463,7 @@ def _pending_sync_locked(multimail, intercom, concurrency: int) -> SyncResult:
         with contextlib.suppress(Exception):
             intercom = intercom_client()
     started = timezone.now()
+    _intercom_warm(intercom)
     listed = multimail.pending()
     result = SyncResult(pending=len(listed))
     listed_ids = {email.id for email in listed}
@@ -498,53 +520,65 @@ def _pending_sync_locked(multimail, intercom, concurrency: int) -> SyncResult:
 
 
 STORE_BATCH = 50
+STORE_THREADS = 2  # the store waits on the database more than it computes: two overlap the waits
 
 
 class _StoreWriter:
-    """Stores what the fetch threads hand over, a batch per transaction, on a thread of its own.
+    """Stores what the fetch threads hand over, a batch per transaction, on threads of their own.
 
     The fetch threads go straight back to the network instead of waiting on the database, and
     a batch of drafts costs one commit instead of one each. A batch that fails is stored again
-    draft by draft, so one bad draft fails alone. Batches are stored in conversation order, so two
-    transactions taking several conversations' snapshot locks take them in the same order.
+    draft by draft, so one bad draft fails alone.
     """
 
-    def __init__(self):
+    def __init__(self, threads: int = STORE_THREADS):
         # Bounded: when the database falls behind, the fetch threads wait instead of piling up emails.
         self._queue: queue.Queue = queue.Queue(maxsize=STORE_BATCH * 4)
         self._outcomes: list = []
-        self._thread = threading.Thread(target=self._run, name="ingest-store", daemon=True)
-        self._thread.start()
+        self._threads = [
+            threading.Thread(target=self._run, name=f"ingest-store-{n}", daemon=True) for n in range(threads)
+        ]
+        for thread in self._threads:
+            thread.start()
 
     def put(self, fetched: _Fetched) -> None:
         self._queue.put(fetched)
 
     def close(self) -> list:
         """Store what is left; the outcome of each draft handed over ("fetched" or the exception)."""
-        self._queue.put(None)
-        self._thread.join()
+        for _ in self._threads:
+            self._queue.put(None)
+        for thread in self._threads:
+            thread.join()
         return self._outcomes
 
     def _run(self) -> None:
         try:
-            done = False
-            while not done:
-                batch = [self._queue.get()]
-                while len(batch) < STORE_BATCH and not self._queue.empty():
-                    batch.append(self._queue.get())
-                done = batch[-1] is None
-                self._store([item for item in batch if item is not None])
+            while (batch := self._next_batch()) is not None:
+                self._store(batch)
         finally:
             connection.close()
 
+    def _next_batch(self) -> list[_Fetched] | None:
+        """What is waiting (at least one item), up to STORE_BATCH; None once this thread's end mark came."""
+        first = self._queue.get()
+        if first is None:
+            return None
+        batch = [first]
+        while len(batch) < STORE_BATCH:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is None:
+                self._queue.put(None)  # another thread's end mark (or ours, next time): after this batch
+                break
+            batch.append(item)
+        return batch
+
     def _store(self, batch: list[_Fetched]) -> None:
-        if not batch:
-            return
-        batch.sort(key=lambda item: item.conversation_id or "")
         try:
-            with transaction.atomic():
-                for item in batch:
-                    _draft_store_fetch(item)
+            _drafts_store_fetched(batch)
             self._outcomes.extend(["fetched"] * len(batch))
             return
         except Exception as error:  # retried one by one below, where each failure is reported alone
@@ -557,6 +591,22 @@ class _StoreWriter:
             except Exception as error:
                 log.warning("ingest store failed", extra={"error": repr(error)})
                 self._outcomes.append(error)
+
+
+def _intercom_warm(intercom) -> None:
+    """Ask Intercom who we are (GET /me, which the client keeps per process) while MultiMail lists.
+
+    Every conversation fetch needs the answer; without this the first fetch threads would all find
+    it missing at once and each ask (one call per thread for one answer). Not waited for: a slow or
+    failing Intercom must not hold up the poll, and each fetch still asks if it has no answer.
+    """
+    if intercom is not None:
+        threading.Thread(target=_quietly, args=(intercom.me,), name="ingest-intercom-me", daemon=True).start()
+
+
+def _quietly(function) -> None:
+    with contextlib.suppress(Exception):  # the fetch that needs it reports the failure with its draft
+        function()
 
 
 RECEIVE_BATCH = 100

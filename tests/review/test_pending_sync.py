@@ -114,3 +114,20 @@ def test_a_failed_store_batch_is_stored_again_draft_by_draft(broker, multimail, 
     outcomes = writer.close()
     assert [type(outcome).__name__ for outcome in outcomes] == ["str", "ValueError", "str"]
     assert set(Draft.objects.filter(fetched_at__isnull=False).values_list("email_id", flat=True)) == {"em_0", "em_2"}
+
+
+def test_a_batch_shows_a_draft_decided_elsewhere_and_stores_the_others(broker, multimail, intercom):
+    from reviewqueue.review import services
+
+    for n in range(3):
+        multimail.add_email(f"em_{n}")
+    drafts = services._drafts_receive_batch(multimail.client().pending())
+    multimail.emails["em_1"].update(status="approved_and_sent", approved_by="key_dashboard")
+    batch = [
+        services._draft_fetch_remote(draft, refresh=False, multimail=multimail.client(), intercom=intercom.client())
+        for draft in drafts
+    ]
+    services._drafts_store_fetched(batch)
+    statuses = dict(Draft.objects.filter(fetched_at__isnull=False).values_list("email_id", "status"))
+    assert statuses == {"em_0": "pending", "em_1": "decided_elsewhere", "em_2": "pending"}
+    assert AuditEvent.objects.filter(action="draft.decided_elsewhere").count() == 1
