@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from reviewqueue.audit.services import Actor, audit_record
@@ -45,13 +45,24 @@ class Permanent(Exception):
     pass
 
 
+_BLOCKING_DECIDE_STATUSES = ["pending", "running", "failed"]
+
+
 def _runnable(item: OutboxItem) -> bool:
     """Every item of a decision after `decide` waits until MultiMail took the decision."""
     if item.decision_id is None or item.kind == OutboxItem.Kind.DECIDE:
         return True
     return not OutboxItem.objects.filter(
-        decision_id=item.decision_id, kind=OutboxItem.Kind.DECIDE, status__in=["pending", "running", "failed"]
+        decision_id=item.decision_id, kind=OutboxItem.Kind.DECIDE, status__in=_BLOCKING_DECIDE_STATUSES
     ).exists()
+
+
+def _runnable_q() -> Q:
+    """`_runnable` as a condition on the row, so the take checks it in the same statement."""
+    open_decide = OutboxItem.objects.filter(
+        decision_id=OuterRef("decision_id"), kind=OutboxItem.Kind.DECIDE, status__in=_BLOCKING_DECIDE_STATUSES
+    )
+    return Q(decision__isnull=True) | Q(kind=OutboxItem.Kind.DECIDE) | ~Exists(open_decide)
 
 
 def _due(now) -> Q:
@@ -61,19 +72,18 @@ def _due(now) -> Q:
 
 
 def outbox_run(*, item_id: int, multimail=None, intercom=None) -> str:
-    """Run one item if it is due and nobody else runs it. Returns what happened (for logs and tests)."""
-    item = OutboxItem.objects.filter(pk=item_id).first()
-    if item is None or item.status in (OutboxItem.Status.DONE, OutboxItem.Status.FAILED):
-        return "missing" if item is None else item.status
-    if not _runnable(item):
-        return "waiting"
+    """Run one item if it is due and nobody else runs it. Returns what happened (for logs and tests).
+
+    The take is one guarded update (due, runnable, this item); only then is the item read, with
+    its draft and decision, for the handler: two statements on the common path.
+    """
     now = timezone.now()
-    taken = OutboxItem.objects.filter(_due(now), pk=item_id).update(
+    taken = OutboxItem.objects.filter(_due(now), _runnable_q(), pk=item_id).update(
         status=OutboxItem.Status.RUNNING, locked_until=now + LEASE, attempts=F("attempts") + 1
     )
     if not taken:
-        return "busy"
-    item.refresh_from_db()
+        return _not_taken_because(item_id)
+    item = OutboxItem.objects.select_related("draft", "decision").get(pk=item_id)
     clients = _Clients(multimail, intercom)
     try:
         result = _HANDLERS[item.kind](item, clients)
@@ -88,6 +98,15 @@ def outbox_run(*, item_id: int, multimail=None, intercom=None) -> str:
     if item.kind == OutboxItem.Kind.DECIDE:
         _after_decide(item.decision_id, clients)
     return "done"
+
+
+def _not_taken_because(item_id: int) -> str:
+    item = OutboxItem.objects.filter(pk=item_id).first()
+    if item is None:
+        return "missing"
+    if item.status in (OutboxItem.Status.DONE, OutboxItem.Status.FAILED):
+        return item.status
+    return "busy" if _runnable(item) else "waiting"
 
 
 class _Clients:
@@ -289,24 +308,22 @@ def _translate_intercom(error) -> Exception:
 
 def _run_decide(item: OutboxItem, clients: _Clients) -> dict:
     mm = _multimail_errors()
-    decision = Decision.objects.select_related("draft").get(pk=item.decision_id)
-    draft = decision.draft
+    decision, draft = item.decision, item.draft
     try:
         answer = clients.multimail.decide(
             email_id=draft.email_id, action=decision.action, reason=item.payload["reason"]
         )
     except (mm.MultiMailNotFound, mm.MultiMailConflict):
-        return _reconcile_decide(decision, clients)
+        return _reconcile_decide(decision, draft, clients)
     except mm.MultiMailError as error:
         raise _translate_multimail(error) from error
     _record_multimail_status(decision, answer.status)
     return {"_audit": "decide.sent", "email_id": draft.email_id, "multimail_status": answer.status}
 
 
-def _reconcile_decide(decision: Decision, clients: _Clients) -> dict:
+def _reconcile_decide(decision: Decision, draft: Draft, clients: _Clients) -> dict:
     """decide said 404/409: maybe our earlier call went through and its answer was lost. Read the email."""
     mm = _multimail_errors()
-    draft = decision.draft
     try:
         email = clients.multimail.get_email(mailbox_id=draft.mailbox_id, email_id=draft.email_id)
     except mm.MultiMailNotFound as error:
@@ -321,8 +338,9 @@ def _reconcile_decide(decision: Decision, clients: _Clients) -> dict:
 
 
 def _record_multimail_status(decision: Decision, status: str) -> None:
-    Decision.objects.filter(pk=decision.pk).update(multimail_status=status)
-    Draft.objects.filter(pk=decision.draft_id).update(email_status=status, updated_at=timezone.now())
+    with transaction.atomic():  # one commit for both rows
+        Decision.objects.filter(pk=decision.pk).update(multimail_status=status)
+        Draft.objects.filter(pk=decision.draft_id).update(email_status=status, updated_at=timezone.now())
 
 
 def _run_tag_email(item: OutboxItem, clients: _Clients) -> dict:

@@ -68,6 +68,35 @@ def test_the_note_waits_until_multimail_took_the_decision(broker, linked_draft, 
     note = OutboxItem.objects.get(kind="intercom_note")
     assert outbox_run(item_id=note.pk, intercom=intercom.client()) == "waiting"
     assert intercom.notes("c_7") == []
+    note.refresh_from_db()
+    assert (note.status, note.attempts) == ("pending", 0)  # not taken: no attempt spent waiting
+
+
+def test_an_item_is_taken_and_read_in_two_statements(broker, linked_draft, reviewer, multimail):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from reviewqueue.review import outbox
+
+    decide(linked_draft, reviewer)
+    item = OutboxItem.objects.get(kind="decide")
+    seen = {}
+
+    def handler(taken, clients):
+        seen["queries"] = len(queries.captured_queries)
+        seen["draft"], seen["decision"] = taken.draft, taken.decision  # loaded with the item
+        seen["queries_after_use"] = len(queries.captured_queries)
+        raise outbox.Permanent("stop before the vendor call")
+
+    original = outbox._HANDLERS[item.kind]
+    outbox._HANDLERS[item.kind] = handler
+    try:
+        with CaptureQueriesContext(connection) as queries:
+            assert outbox_run(item_id=item.pk, multimail=multimail.client()) == "failed"
+    finally:
+        outbox._HANDLERS[item.kind] = original
+    assert seen["queries"] == seen["queries_after_use"] == 2  # the guarded take, then one read with both
+    assert seen["draft"].pk == linked_draft.pk and seen["decision"].draft_id == linked_draft.pk
 
 
 def test_a_404_whose_decision_went_through_is_reconciled_not_retried(
