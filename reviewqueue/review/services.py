@@ -496,8 +496,8 @@ def _pending_sync_locked(multimail, intercom, concurrency: int) -> SyncResult:
     def jobs():
         # New drafts are received a batch at a time (one transaction each) while earlier ones are
         # already being fetched, so receiving overlaps the network waits instead of adding to them.
-        for start in range(0, len(new), RECEIVE_BATCH):
-            for draft in _drafts_receive_batch(new[start : start + RECEIVE_BATCH]):
+        for batch in _receive_batches(new, first=concurrency):
+            for draft in _drafts_receive_batch(batch):
                 result.received += 1
                 yield fetch, draft
         for draft_id in unfetched:
@@ -610,6 +610,15 @@ def _quietly(function) -> None:
 
 
 RECEIVE_BATCH = 100
+
+
+def _receive_batches(emails: list, *, first: int) -> list[list]:
+    """A first batch just big enough to set every fetch thread going, then RECEIVE_BATCH at a time."""
+    if not emails:
+        return []
+    first = max(1, min(first, RECEIVE_BATCH))
+    rest = emails[first:]
+    return [emails[:first]] + [rest[i : i + RECEIVE_BATCH] for i in range(0, len(rest), RECEIVE_BATCH)]
 
 
 def _drafts_receive_batch(emails) -> list[Draft]:
@@ -874,6 +883,8 @@ def _decision_write(draft, reviewer, action, reason, origin, shown_snapshot_id, 
     )
     Draft.objects.filter(pk=draft.pk).update(status=Draft.Status.DECIDED, updated_at=now)
     Claim.objects.filter(draft_id=draft.pk).delete()
+    OutboxItem.objects.bulk_create(_decision_outbox_items(decision, draft))
+    # Last: the audit append holds the log's lock until commit, so nothing else waits behind it.
     audit_record(
         actor=Actor.person(reviewer),
         action="draft.decided",
@@ -882,8 +893,6 @@ def _decision_write(draft, reviewer, action, reason, origin, shown_snapshot_id, 
         payload=_decided_payload(decision, draft),
         origin=request_origin,
     )
-    items = _decision_outbox_items(decision, draft)
-    OutboxItem.objects.bulk_create(items)
     transaction.on_commit(lambda: _enqueue_outbox(decision.pk))
     return decision
 
@@ -1028,13 +1037,6 @@ def _event_record(*, email_id: str, payload: dict, field_name: str, action: str,
         )
         if not updated:
             return True  # already recorded: a repeated or reordered delivery
-        audit_record(
-            actor=Actor.system("multimail"),
-            action=action,
-            target_type="draft",
-            target_id=draft.pk,
-            payload={"email_id": draft.email_id, "event_email_id": email_id, "at": when, **(extra or {})},
-        )
         if draft.conversation_id:
             item = OutboxItem.objects.create(
                 kind=OutboxItem.Kind.EVENT_NOTE,
@@ -1042,6 +1044,14 @@ def _event_record(*, email_id: str, payload: dict, field_name: str, action: str,
                 payload={"body_html": note.format(subject=escape(draft.subject))},
             )
             transaction.on_commit(lambda: _enqueue_item(item.pk))
+        # Last: the audit append holds the log's lock until commit, so nothing else waits behind it.
+        audit_record(
+            actor=Actor.system("multimail"),
+            action=action,
+            target_type="draft",
+            target_id=draft.pk,
+            payload={"email_id": draft.email_id, "event_email_id": email_id, "at": when, **(extra or {})},
+        )
     return True
 
 

@@ -59,3 +59,15 @@ def test_a_reviewer_cannot_decide_a_draft_someone_else_claimed(draft, reviewer, 
     with pytest.raises(DraftClaimedByOther):
         draft_decide(draft=draft, reviewer=reviewer, action="approve", reason="", origin="web")
     assert not Decision.objects.exists()
+
+
+def test_the_audit_append_is_the_last_write_so_the_log_lock_is_held_only_to_commit(draft, reviewer):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        draft_decide(draft=draft, reviewer=reviewer, action="approve", reason="", origin="api")
+    statements = [q["sql"] for q in queries.captured_queries]
+    lock = next(n for n, sql in enumerate(statements) if "pg_advisory_xact_lock" in sql)
+    after_lock = [sql for sql in statements[lock + 1 :] if not sql.startswith(("RELEASE SAVEPOINT", "COMMIT"))]
+    assert len(after_lock) == 1 and after_lock[0].startswith("INSERT INTO audit_auditevent"), after_lock

@@ -131,3 +131,12 @@ def test_a_batch_shows_a_draft_decided_elsewhere_and_stores_the_others(broker, m
     statuses = dict(Draft.objects.filter(fetched_at__isnull=False).values_list("email_id", "status"))
     assert statuses == {"em_0": "pending", "em_1": "decided_elsewhere", "em_2": "pending"}
     assert AuditEvent.objects.filter(action="draft.decided_elsewhere").count() == 1
+
+
+def test_the_first_receive_batch_only_sets_every_fetch_thread_going():
+    from reviewqueue.review.services import RECEIVE_BATCH, _receive_batches
+
+    emails = list(range(16 + RECEIVE_BATCH + 1))
+    assert [len(batch) for batch in _receive_batches(emails, first=16)] == [16, RECEIVE_BATCH, 1]
+    assert _receive_batches([], first=16) == []
+    assert [email for batch in _receive_batches(emails, first=16) for email in batch] == emails
