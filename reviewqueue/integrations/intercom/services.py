@@ -67,7 +67,9 @@ def snapshot_store(*, conversation: Conversation) -> ConversationSnapshot:
     text = _canonical_json(data)
     digest = hashlib.sha256(text.encode()).hexdigest()
     now = timezone.now()
-    with transaction.atomic(), connection.cursor() as cursor:
+    # No savepoint of its own inside a caller's transaction (the poll stores a batch of drafts in
+    # one): a failure here fails that transaction, and no caller carries on after one.
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         cursor.execute(_LOCK_AND_READ_LATEST, [_conversation_lock_key(conversation.id), conversation.id])
         cursor.nextset()
         latest = cursor.fetchone()
