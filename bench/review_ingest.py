@@ -120,9 +120,9 @@ def measure(sandboxes, drafts: int, latency_ms: float, concurrency: int) -> int:
     sandboxes.multimail_knobs(latency_ms=latency_ms)
     sandboxes.intercom_knobs(latency=latency_ms / 1000)
 
-    started = time.monotonic()
+    started, cpu_started = time.monotonic(), time.process_time()
     result = pending_sync(concurrency=concurrency)
-    wall = time.monotonic() - started
+    wall, cpu = time.monotonic() - started, time.process_time() - cpu_started
 
     calls = multimail_counter.count + intercom_counter.count
     floor = calls * (latency_ms / 1000) / concurrency
@@ -138,6 +138,9 @@ def measure(sandboxes, drafts: int, latency_ms: float, concurrency: int) -> int:
         f"calls {calls} (MultiMail {multimail_counter.count}, Intercom {intercom_counter.count}); "
         f"wall {wall:.2f} s; floor {floor:.2f} s = calls x {latency_ms:g} ms ÷ {concurrency}; ratio {wall / floor:.2f}"
     )
+    # CPU of this process (every poll thread; the sandboxes run in their own): steadier than wall time
+    # on a busy machine, and what decides whether the poll can keep 16 calls in flight.
+    print(f"poll CPU {cpu:.2f} s = {cpu / drafts * 1000:.2f} ms per draft")
     load = os.getloadavg()[0]
     print(
         f"load average while measuring: {load:.1f} on {os.cpu_count()} CPUs "
