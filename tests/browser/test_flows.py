@@ -7,6 +7,8 @@ the MultiMail and Intercom sandboxes). Each flow saves screenshots to docs/scree
 - An admin dry-runs a new routing rule against recent intake drafts, then saves it.
 """
 
+from urllib.parse import parse_qs, urlsplit
+
 import pytest
 from django.conf import settings as django_settings
 
@@ -123,6 +125,42 @@ def test_reviewer_works_the_queue_from_the_keyboard(page, page_watch, person, dr
     assert page_watch.foreign_requests == []
 
 
+def _watch_htmx(page) -> None:
+    """Count the page's htmx requests in flight and note when the last one started or ended."""
+    page.evaluate(
+        """() => {
+            const watch = (window.htmxWatch = {started: false, inFlight: 0, lastActivity: performance.now()});
+            document.body.addEventListener("htmx:beforeRequest", () => {
+                watch.started = true;
+                watch.inFlight += 1;
+                watch.lastActivity = performance.now();
+            });
+            document.body.addEventListener("htmx:afterRequest", () => {
+                watch.inFlight -= 1;
+                watch.lastActivity = performance.now();
+            });
+        }"""
+    )
+
+
+def _wait_until_htmx_quiet(page, quiet_ms: int = 1500) -> None:
+    """Wait until an htmx request has run, none is in flight and none started for `quiet_ms`.
+
+    Enter in the audit search submits the form at once, and the search box's own
+    `keyup changed delay:400ms` trigger searches again 400 ms later, swapping the results table
+    a second time: a click on a result landing in that swap (pressed on the old table, released
+    on the new one) is lost. Once the page has been quiet well past that delay, the table stays.
+    """
+    page.wait_for_function(
+        """(quietMs) => {
+            const watch = window.htmxWatch;
+            return watch.inFlight === 0 && performance.now() - watch.lastActivity > quietMs && watch.started;
+        }""",
+        arg=quiet_ms,
+        polling=100,
+    )
+
+
 def test_auditor_finds_a_decision_and_opens_its_record(browser, live_system, page_watch, person, driver):
     reviewer = person("rita", "reviewer")
     person("aldo", "auditor")
@@ -138,8 +176,10 @@ def test_auditor_finds_a_decision_and_opens_its_record(browser, live_system, pag
     _keyboard_login(page, "aldo")
     assert "/audit/" in page.url
     page.fill("#id_q", "Wrong customer name")
+    _watch_htmx(page)
     page.keyboard.press("Enter")
-    page.get_by_role("link", name="record").first.wait_for()
+    _wait_until_htmx_quiet(page)
+    assert parse_qs(urlsplit(page.url).query)["q"] == ["Wrong customer name"]  # the filtered table is shown
     screenshot(page, "audit-trail")
     page.get_by_role("link", name="record").first.click()
     page.wait_for_url(f"**/audit/decisions/{decision_id}/")
