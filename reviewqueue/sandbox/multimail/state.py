@@ -99,6 +99,9 @@ class SandboxState:
             for e in self.data["emails"].values()
             if e["status"] in ("pending_scan", "scheduled") or e.get("deliver_due") is not None
         }
+        # Deliveries still to post, by id: the webhook sender asks for due ones 20 times a second and
+        # records each outcome, so neither may walk every delivery ever made (quadratic over a long run).
+        self._pending_deliveries = {d["id"]: d for d in self.data["deliveries"] if d["status"] == "pending"}
         self.ensure_keys()
         # Knob values the state needs (set by the app from its Knobs).
         self.scan_seconds = 0.0
@@ -635,13 +638,11 @@ class SandboxState:
         with self.lock:
             self._advance_locked()
             now = self.clock()
-            return [
-                dict(d) for d in self.data["deliveries"] if d["status"] == "pending" and d["next_attempt_at"] <= now
-            ]
+            return [dict(d) for d in self._pending_deliveries.values() if d["next_attempt_at"] <= now]
 
     def delivery_record(self, *, delivery_id: str, response_status: int | None, max_attempts: int, retry_base: float):
         with self.lock:
-            delivery = next((d for d in self.data["deliveries"] if d["id"] == delivery_id), None)
+            delivery = self._pending_deliveries.get(delivery_id)
             if delivery is None:
                 return
             now = self.clock()
@@ -650,8 +651,10 @@ class SandboxState:
             delivery["response_status"] = response_status
             if response_status is not None and 200 <= response_status < 300:
                 delivery["status"] = "delivered"
+                del self._pending_deliveries[delivery_id]
             elif delivery["attempts"] >= max_attempts:
                 delivery["status"] = "failed"
+                del self._pending_deliveries[delivery_id]
             else:
                 delivery["next_attempt_at"] = now + retry_base * 2 ** (delivery["attempts"] - 1)
             self.save()
@@ -748,22 +751,22 @@ class SandboxState:
                 continue
             if webhook["mailbox_id"] not in (None, email["mailbox_id"]):
                 continue
-            self.data["deliveries"].append(
-                {
-                    "id": _new_id("whd"),
-                    "webhook_id": webhook["id"],
-                    "event_type": event_type,
-                    "url": webhook["url"],
-                    "status": "pending",
-                    "attempts": 0,
-                    "response_status": None,
-                    "created_at": now,
-                    "last_attempt_at": None,
-                    "next_attempt_at": now,
-                    "body": json.dumps(payload, separators=(",", ":")),
-                    "secret": webhook["signing_secret"],
-                }
-            )
+            delivery = {
+                "id": _new_id("whd"),
+                "webhook_id": webhook["id"],
+                "event_type": event_type,
+                "url": webhook["url"],
+                "status": "pending",
+                "attempts": 0,
+                "response_status": None,
+                "created_at": now,
+                "last_attempt_at": None,
+                "next_attempt_at": now,
+                "body": json.dumps(payload, separators=(",", ":")),
+                "secret": webhook["signing_secret"],
+            }
+            self.data["deliveries"].append(delivery)
+            self._pending_deliveries[delivery["id"]] = delivery
 
     # --- seeding for `make run` ---
 
