@@ -5,7 +5,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from reviewqueue.accounts.models import ApiToken, hash_token
-from reviewqueue.accounts.roles import ROLES, role_group
+from reviewqueue.accounts.roles import ROLES, forget_roles, role_group
 from reviewqueue.audit.services import Actor, RequestOrigin, audit_record
 
 User = get_user_model()
@@ -62,6 +62,7 @@ def role_grant(*, user: User, role: str, actor: Actor, origin: RequestOrigin | N
     if user.groups.filter(pk=group.pk).exists():
         return False
     user.groups.add(group)
+    forget_roles(user)
     audit_record(
         actor=actor,
         action="role.granted",
@@ -80,6 +81,7 @@ def role_revoke(*, user: User, role: str, actor: Actor, origin: RequestOrigin | 
     if not user.groups.filter(pk=group.pk).exists():
         return False
     user.groups.remove(group)
+    forget_roles(user)
     audit_record(
         actor=actor,
         action="role.revoked",
