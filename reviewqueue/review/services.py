@@ -489,16 +489,6 @@ def _pending_sync_locked(multimail, intercom, concurrency: int) -> SyncResult:
     listed_ids = {email.id for email in listed}
     known = set(Draft.objects.filter(email_id__in=listed_ids).values_list("email_id", flat=True))
     new = [email for email in listed if email.id not in known]
-    unfetched = list(
-        Draft.objects.filter(status=Draft.Status.PENDING, fetched_at__isnull=True, email_id__in=known).values_list(
-            "pk", flat=True
-        )
-    )
-    gone = list(
-        Draft.objects.filter(status=Draft.Status.PENDING, created_at__lt=started)
-        .exclude(email_id__in=listed_ids)
-        .values_list("pk", flat=True)
-    )
 
     writer = _StoreWriter()
 
@@ -516,13 +506,19 @@ def _pending_sync_locked(multimail, intercom, concurrency: int) -> SyncResult:
     def jobs():
         # New drafts are received a batch at a time (one transaction each) while earlier ones are
         # already being fetched, so receiving overlaps the network waits instead of adding to them.
+        # The other two lists are read only then: the new drafts' fetches need not wait for them.
         for batch in _receive_batches(new, first=concurrency):
             for draft in _drafts_receive_batch(batch):
                 result.received += 1
                 yield fetch, draft
-        for draft_id in unfetched:
+        unfetched = Draft.objects.filter(status=Draft.Status.PENDING, fetched_at__isnull=True, email_id__in=known)
+        for draft_id in list(unfetched.values_list("pk", flat=True)):
             yield fetch, draft_id
-        for draft_id in gone:
+        # created_at before the poll began: never one this poll (or a webhook meanwhile) just received.
+        gone = Draft.objects.filter(status=Draft.Status.PENDING, created_at__lt=started).exclude(
+            email_id__in=listed_ids
+        )
+        for draft_id in list(gone.values_list("pk", flat=True)):
             yield check_gone, draft_id
 
     try:
