@@ -271,11 +271,14 @@ def _draft_store_fetch(fetched: _Fetched) -> Draft:
 def _drafts_store_fetched(batch: list[_Fetched]) -> None:
     """Store several fetched drafts in one transaction (one commit).
 
-    Conversations in one order, so two batches taking the same snapshot locks cannot deadlock; the
-    audit lock (a draft decided elsewhere is audited) only after every draft row, the order a
-    reviewer's decision takes them in (its draft row, then the audit lock).
+    Snapshot locks in one order, then draft rows by id (as drafts_context_changed locks them), so
+    two transactions taking the same locks cannot deadlock; the audit lock (a draft decided
+    elsewhere is audited) only after every draft row, the order a reviewer's decision takes them
+    in (its draft row, then the audit lock).
     """
-    batch = sorted(batch, key=lambda item: item.conversation_id or "")
+    from reviewqueue.integrations.intercom.services import snapshot_lock_key
+
+    batch = sorted(batch, key=lambda item: (snapshot_lock_key(item.conversation_id or ""), item.draft.pk))
     with transaction.atomic():
         for item in batch:
             _draft_write_fetch(item)
@@ -408,8 +411,10 @@ def drafts_context_changed(*, conversation_id: str, snapshot_id: int) -> int:
     conversation = snapshot.conversation
     changed = 0
     with transaction.atomic():
-        drafts = Draft.objects.select_for_update().filter(
-            conversation_id=conversation_id, status=Draft.Status.PENDING, fetched_at__isnull=False
+        drafts = (
+            Draft.objects.select_for_update()
+            .filter(conversation_id=conversation_id, status=Draft.Status.PENDING, fetched_at__isnull=False)
+            .order_by("pk")  # the order the poll's store batches lock drafts in
         )
         for draft in drafts:
             if draft.latest_snapshot_id is not None and draft.latest_snapshot_id > snapshot.pk:

@@ -70,7 +70,7 @@ def snapshot_store(*, conversation: Conversation) -> ConversationSnapshot:
     # No savepoint of its own inside a caller's transaction (the poll stores a batch of drafts in
     # one): a failure here fails that transaction, and no caller carries on after one.
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-        cursor.execute(_LOCK_AND_READ_LATEST, [_conversation_lock_key(conversation.id), conversation.id])
+        cursor.execute(_LOCK_AND_READ_LATEST, [snapshot_lock_key(conversation.id), conversation.id])
         cursor.nextset()
         latest = cursor.fetchone()
         if latest is not None:
@@ -95,6 +95,7 @@ def _canonical_json(data: dict) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
 
-def _conversation_lock_key(conversation_id: str) -> int:
-    """Serializes snapshot writes for one conversation (a transaction-scoped advisory lock)."""
+def snapshot_lock_key(conversation_id: str) -> int:
+    """The advisory lock (transaction-scoped) that serializes snapshot writes for one conversation;
+    a transaction storing several takes them in the order of this key."""
     return zlib.crc32(f"intercom-snapshot:{conversation_id}".encode())
