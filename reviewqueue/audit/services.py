@@ -108,6 +108,7 @@ _COLUMNS = (
 )
 _INSERT = f"INSERT INTO audit_auditevent ({', '.join(_COLUMNS)}) VALUES "  # noqa: S608 (constant names)
 _ROW = "(%s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::inet, %s, %s, %s)"
+_ROWS_PER_INSERT = 1000  # 13,000 parameters a statement, well inside PostgreSQL's 65,535
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,10 +167,11 @@ def audit_record_many(entries: list[AuditEntry]) -> list[AuditEvent]:
             event_hash = item.unchained.hash(seq=seq, created_at=created_at, prev_hash=prev_hash)
             row = (seq, created_at, *item.fields, item.payload, item.ip, item.user_agent, prev_hash, event_hash)
             rows.append(row)
-            params.extend(row[:8])
-            params.extend((item.payload_json, *row[9:]))
+            params.append((*row[:8], item.payload_json, *row[9:]))
             prev_hash = event_hash
-        cursor.execute(_INSERT + ", ".join([_ROW] * len(rows)), params)
+        for start in range(0, len(params), _ROWS_PER_INSERT):
+            chunk = params[start : start + _ROWS_PER_INSERT]
+            cursor.execute(_INSERT + ", ".join([_ROW] * len(chunk)), [value for row in chunk for value in row])
     return [AuditEvent.from_db(connection.alias, _COLUMNS, row) for row in rows]
 
 

@@ -85,3 +85,10 @@ def test_concurrent_appenders_never_fork_the_chain(transactional_db):
     result = verify_chain()
     assert result.intact, result.summary()
     assert result.events_checked == 6 * (5 * 1 + 5 * 3)
+
+
+def test_a_batch_larger_than_one_insert_is_one_chain(db):
+    events = audit_record_many(_entries(2500))
+    assert [event.seq for event in events] == list(range(1, 2501))
+    assert verify_chain().events_checked == 2500
+    assert verify_chain().intact
