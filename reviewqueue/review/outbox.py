@@ -387,9 +387,16 @@ def _note_already_written(intercom, conversation_id: str, marker: str) -> bool:
 
 def _run_tag_conversation(item: OutboxItem, clients: _Clients) -> dict:
     ic = _intercom_errors()
+    name, conversation_id = item.payload["tag"], item.draft.conversation_id
     try:
-        tag = clients.intercom.ensure_tag(name=item.payload["tag"])
-        clients.intercom.tag_conversation(conversation_id=item.draft.conversation_id, tag_id=tag.id)
+        tag = clients.intercom.ensure_tag(name=name)
+        try:
+            clients.intercom.tag_conversation(conversation_id=conversation_id, tag_id=tag.id)
+        except ic.IntercomNotFound:
+            # The client knew the tag's id from earlier: it may have been deleted since. Ask again, once.
+            clients.intercom.forget_tag(name)
+            tag = clients.intercom.ensure_tag(name=name)
+            clients.intercom.tag_conversation(conversation_id=conversation_id, tag_id=tag.id)
     except ic.IntercomError as error:
         raise _translate_intercom(error) from error
     return {"tag": tag.name, "tag_id": tag.id}

@@ -221,3 +221,28 @@ def test_the_sweeper_leaves_items_whose_decide_failed_until_it_is_retried(broker
     broker.flush()
     assert outbox_sweep() == 0
     assert broker.queued() == []
+
+
+def test_a_tag_deleted_in_intercom_since_the_client_learnt_it_is_asked_for_again(
+    broker, linked_draft, reviewer, multimail, intercom
+):
+    from reviewqueue.integrations.intercom.client import IntercomNotFound
+
+    decide(linked_draft, reviewer)
+    ic = intercom.client()
+    stale = ic.ensure_tag(name="email-approved")
+    tag_conversation, refused = ic.tag_conversation, []
+
+    def tag_once_refused(*, conversation_id, tag_id):
+        if not refused:
+            refused.append(tag_id)
+            raise IntercomNotFound(404, "tag not found")
+        return tag_conversation(conversation_id=conversation_id, tag_id=tag_id)
+
+    ic.tag_conversation = tag_once_refused
+    mm = multimail.client()
+    for item in OutboxItem.objects.order_by("sequence", "pk"):
+        outbox_run(item_id=item.pk, multimail=mm, intercom=ic)
+    assert refused == [stale.id]
+    assert OutboxItem.objects.get(kind="intercom_tag").status == "done"
+    assert [t["name"] for t in intercom.conversations["c_7"]["tags"]["tags"]] == ["email-approved"]

@@ -167,6 +167,7 @@ class IntercomClient:
         self._configured_admin_id = admin_id
         self._token_key = hashlib.sha256(access_token.encode()).hexdigest()[:16]  # a cache key, not the token
         self._policy = policy
+        self._tags: dict[str, Tag] = {}  # ensure_tag's answers by name (dict reads and writes are thread-safe)
         self._sleep = sleep
         self._clock = clock
         self._http = httpx.Client(
@@ -270,8 +271,19 @@ class IntercomClient:
     # --- tags ----------------------------------------------------------------------------------
 
     def ensure_tag(self, *, name: str) -> Tag:
-        """POST /tags creates the tag or finds the existing one by name: safe to repeat."""
-        return self._parse(Tag.from_api, self._call("POST", "/tags", json={"name": name}, safe=True), "POST /tags")
+        """POST /tags creates the tag or finds the existing one by name: safe to repeat.
+
+        The answer is kept by name for this client's life: a decision's tag is one of a few names,
+        and asking again cost a call per decision. `forget_tag` drops it (deleted in Intercom).
+        """
+        if (known := self._tags.get(name)) is not None:
+            return known
+        tag = self._parse(Tag.from_api, self._call("POST", "/tags", json={"name": name}, safe=True), "POST /tags")
+        self._tags[name] = tag
+        return tag
+
+    def forget_tag(self, name: str) -> None:
+        self._tags.pop(name, None)
 
     def tag_conversation(self, *, conversation_id: str, tag_id: str) -> Tag:
         path = f"/conversations/{quote(str(conversation_id), safe='')}/tags"

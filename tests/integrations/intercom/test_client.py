@@ -253,3 +253,14 @@ def test_missing_token_names_the_variable(settings):
     settings.INTERCOM_ACCESS_TOKEN = ""
     with pytest.raises(IntercomNotConfigured, match="INTERCOM_ACCESS_TOKEN"):
         get_intercom_client()
+
+
+def test_a_tag_is_asked_for_once_per_name_until_forgotten():
+    tag = {"type": "tag", "id": "17", "name": "email-approved"}
+    client, calls, _ = scripted(httpx.Response(200, json=tag), httpx.Response(200, json={**tag, "id": "18"}))
+    assert client.ensure_tag(name="email-approved").id == "17"
+    assert client.ensure_tag(name="email-approved").id == "17"
+    assert len(calls) == 1
+    client.forget_tag("email-approved")
+    assert client.ensure_tag(name="email-approved").id == "18"
+    assert len(calls) == 2
