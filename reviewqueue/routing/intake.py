@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import RequestDataTooBig, ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.http import JsonResponse
 from django.utils import timezone
 
@@ -255,22 +255,39 @@ def _record_claim(
 ) -> IntakeRecord:
     """This request's IntakeRecord, locked until the commit.
 
-    The insert of a key another transaction has inserted waits for that transaction: a concurrent
-    retry of the same request blocks here until the first one commits (then takes its row, locked,
-    and finds its result) or rolls back (then the insert goes through and this call does the work).
+    INSERT … ON CONFLICT DO NOTHING waits for a transaction that has inserted the same key: a
+    concurrent retry of the same request blocks here until the first one commits (then takes its
+    row, locked, and finds its result) or rolls back (then the insert goes through and this call
+    does the work). Written out rather than through the ORM, which cannot return the id of an
+    insert that may do nothing: one statement instead of a savepoint, an INSERT and its release.
     """
-    try:
-        with transaction.atomic():  # a savepoint: the outer transaction goes on after a duplicate key
-            record = IntakeRecord.objects.create(
-                idempotency_key=key,
-                request_hash=request_hash,
-                token=token,
-                conversation_id=payload.intercom_conversation_id,
-                kind=payload.kind,
-                facts=facts.as_json(),
-            )
-    except IntegrityError:
+    record = IntakeRecord(
+        idempotency_key=key,
+        request_hash=request_hash,
+        token=token,
+        conversation_id=payload.intercom_conversation_id,
+        kind=payload.kind,
+        facts=facts.as_json(),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO routing_intakerecord (idempotency_key, request_hash, token_id, conversation_id, kind,"
+            " facts, mailbox_id, email_id, created_at) VALUES (%s, %s, %s, %s, %s, %s::jsonb, '', '', %s)"
+            " ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
+            [
+                record.idempotency_key,
+                record.request_hash,
+                record.token_id,
+                record.conversation_id,
+                record.kind,
+                json.dumps(record.facts),
+                record.created_at,
+            ],
+        )
+        inserted = cursor.fetchone()
+    if inserted is None:
         return IntakeRecord.objects.select_for_update().get(idempotency_key=key)
+    record.pk = inserted[0]
     return record
 
 
