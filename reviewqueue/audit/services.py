@@ -89,7 +89,7 @@ def audit_record(
 # (READ COMMITTED takes a snapshot per statement), so it always sees the last committed append.
 _LOCK_AND_READ_HEAD = (
     f"SELECT pg_advisory_xact_lock({_APPEND_LOCK_ID}); "  # noqa: S608 (a constant)
-    "SELECT seq, hash FROM audit_auditevent ORDER BY seq DESC LIMIT 1"
+    "SELECT seq, hash, created_at FROM audit_auditevent ORDER BY seq DESC LIMIT 1"
 )
 _COLUMNS = (
     "seq",
@@ -108,6 +108,7 @@ _COLUMNS = (
 )
 _INSERT = f"INSERT INTO audit_auditevent ({', '.join(_COLUMNS)}) VALUES "  # noqa: S608 (constant names)
 _ROW = "(%s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::inet, %s, %s, %s)"
+_DAWN = datetime.min.replace(tzinfo=UTC)  # the "previous event time" of an empty log
 _ROWS_PER_INSERT = 1000  # 13,000 parameters a statement, well inside PostgreSQL's 65,535
 
 
@@ -159,11 +160,15 @@ def audit_record_many(entries: list[AuditEntry]) -> list[AuditEvent]:
         cursor.execute(_LOCK_AND_READ_HEAD)
         cursor.nextset()
         head = cursor.fetchone()
-        seq, prev_hash = (head[0], head[1]) if head else (0, GENESIS_HASH)
+        seq, prev_hash, latest = head if head else (0, GENESIS_HASH, _DAWN)
+        latest = latest.astimezone(UTC)  # like now(UTC): the hash covers the timestamp's text, offset included
         rows, params = [], []
         for item in prepared:
             seq += 1
-            created_at = datetime.now(UTC)
+            # Never before the previous event: a clock stepped back, or another machine's clock
+            # running behind, must not turn time backwards along the log (the auditor's time filters
+            # rely on time order being seq order, see selectors.events_filtered).
+            created_at = latest = max(datetime.now(UTC), latest)
             event_hash = item.unchained.hash(seq=seq, created_at=created_at, prev_hash=prev_hash)
             row = (seq, created_at, *item.fields, item.payload, item.ip, item.user_agent, prev_hash, event_hash)
             rows.append(row)

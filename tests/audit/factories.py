@@ -63,3 +63,16 @@ def record_event(action: str, *, draft_id=None, actor: str = "poller", **payload
         target_id=draft_id if draft_id is not None else "",
         payload=payload,
     )
+
+
+class ClockAt:
+    """Stands in for datetime in reviewqueue.audit.services (monkeypatch): now() reads a chosen time."""
+
+    def __init__(self, moment: datetime):
+        self.moment = moment
+
+    def now(self, tz=None):
+        return self.moment.astimezone(tz)
+
+    def __getattr__(self, name):
+        return getattr(datetime, name)

@@ -1,14 +1,19 @@
 """Appending several events at once: one chain, in order, the same as appending them one by one."""
 
 import threading
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.core.management import call_command
 from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 
+from reviewqueue.audit import services
 from reviewqueue.audit.models import AuditEvent
 from reviewqueue.audit.services import Actor, AuditEntry, RequestOrigin, audit_record, audit_record_many
 from reviewqueue.audit.verify import verify_chain
+
+from .factories import ClockAt
 
 
 def _entries(count: int, start: int = 0) -> list[AuditEntry]:
@@ -91,4 +96,26 @@ def test_a_batch_larger_than_one_insert_is_one_chain(db):
     events = audit_record_many(_entries(2500))
     assert [event.seq for event in events] == list(range(1, 2501))
     assert verify_chain().events_checked == 2500
+    assert verify_chain().intact
+
+
+def test_time_never_goes_backwards_along_the_log_when_the_clock_does(db, monkeypatch, capsys):
+    ahead = datetime.now(UTC) + timedelta(hours=1)  # a head written by a machine whose clock runs ahead
+    monkeypatch.setattr(services, "datetime", ClockAt(ahead))
+    head = audit_record(actor=Actor.system("test"), action="thing.happened")
+    monkeypatch.undo()
+    later = audit_record(actor=Actor.system("test"), action="thing.happened")
+    batch = audit_record_many(_entries(3))
+    assert head.created_at == ahead
+    assert [event.created_at for event in (later, *batch)] == [ahead] * 4
+    assert list(AuditEvent.objects.order_by("seq").values_list("created_at", flat=True)) == [ahead] * 5
+    call_command("verify_audit")
+    assert "audit log intact: 5 events checked, head #5" in capsys.readouterr().out
+
+
+def test_events_after_a_head_in_the_past_take_the_present_time(db):
+    first = audit_record(actor=Actor.system("test"), action="thing.happened")
+    events = audit_record_many(_entries(3))
+    times = [first.created_at, *(event.created_at for event in events)]
+    assert times == sorted(times) and times[-1] > first.created_at
     assert verify_chain().intact
