@@ -249,7 +249,7 @@ def verify_seconds(size: int) -> tuple[float, float]:
 
 def page_latencies(client, size: int, rounds: int) -> dict[str, list[float]]:
     # The seeded log runs from size/5 seconds ago to now; "past window" is its middle hour, "until
-    # midpoint" everything before its middle (both once walked the newer half of the log).
+    # midpoint" everything before its middle (each once walked the newer half of the log).
     middle = datetime.now(UTC) - timedelta(seconds=size // 10)
     queries = {
         "no filter": {},
@@ -264,6 +264,7 @@ def page_latencies(client, size: int, rounds: int) -> dict[str, list[float]]:
         "time range": {"since": "2000-01-01T00:00", "until": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M")},
         "past window": {"since": _minute(middle), "until": _minute(middle + timedelta(hours=1))},
         "until midpoint": {"until": _minute(middle)},
+        "search + window": {"q": "german", "since": _minute(middle), "until": _minute(middle + timedelta(hours=1))},
         "deep page": {"before": str(size // 2)},
         "search + mailbox": {"q": "german", "mailbox": "mbx_5"},
     }

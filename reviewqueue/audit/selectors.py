@@ -19,7 +19,20 @@ _PAYLOAD_FILTERS = {"mailbox": "mailbox_id", "conversation": "conversation_id", 
 
 def events_filtered(filters: dict) -> QuerySet[AuditEvent]:
     """Events matching the cleaned filters of EventFilterForm (empty values are ignored)."""
-    events = _in_time_window(AuditEvent.objects.all(), filters.get("since"), filters.get("until"))
+    return _filtered(filters, _seq_bounds(filters.get("since"), filters.get("until")))
+
+
+def _filtered(filters: dict, seq_bounds: tuple[int | None, int | None]) -> QuerySet[AuditEvent]:
+    events = AuditEvent.objects.all()
+    if filters.get("since"):
+        events = events.filter(created_at__gte=filters["since"])
+    if filters.get("until"):
+        events = events.filter(created_at__lte=filters["until"])
+    above, below = seq_bounds
+    if above is not None:
+        events = events.filter(seq__gt=above)
+    if below is not None:
+        events = events.filter(seq__lt=below)
     if filters.get("actor"):
         events = events.filter(actor_label=filters["actor"])
     action = filters.get("action")
@@ -45,8 +58,9 @@ _BEFORE_SINCE = "SELECT seq FROM audit_auditevent WHERE created_at < %s ORDER BY
 _AFTER_UNTIL = "SELECT seq FROM audit_auditevent WHERE created_at > %s ORDER BY created_at, seq LIMIT 1"
 
 
-def _in_time_window(events: QuerySet[AuditEvent], since, until) -> QuerySet[AuditEvent]:
-    """Events from `since` to `until` (either may be None), as a range of seq.
+def _seq_bounds(since, until) -> tuple[int | None, int | None]:
+    """The time window from `since` to `until` (either may be None) as a range of seq: the events
+    inside it lie strictly between the two seqs returned (None: no bound on that side).
 
     audit_record_many never lets time go backwards along seq, so the events outside a window are a
     prefix and a suffix of the log, and the seqs bordering them, looked up on the created_at index,
@@ -54,34 +68,23 @@ def _in_time_window(events: QuerySet[AuditEvent], since, until) -> QuerySet[Audi
     planner walk seq down through every newer event: half the log for a window in the middle, 137
     to 207 ms of execution at 1,000,000 events; bounded, it is a range of the primary key (0.05 ms).
 
-    The bounds are exclusive and left out when nothing lies beyond them, so an event appended after
-    this lookup is not cut off by a bound that was the head a moment before.
+    A bound is left out when nothing lies beyond it, so an event appended after this lookup is not
+    cut off by a bound that was the head a moment before.
 
-    The created_at filter stays as well, for events written before times were made monotonic
-    (appenders whose clocks disagreed could leave them out of order by microseconds): an event
-    listed is then always inside the window the auditor asked for, and at worst one out of order
-    across the window's edge is missed, where the seq bounds alone would also list events outside
-    it. It costs little, the rows inside the bounds are read anyway (at most the planner adds a
-    bitmap of the created_at index: ~1 ms for a one-hour window at 1,000,000 events).
+    _filtered keeps the created_at filter as well, for events written before times were made
+    monotonic (appenders whose clocks disagreed could leave them out of order by microseconds): an
+    event listed is then always inside the window the auditor asked for, and at worst one out of
+    order across the window's edge is missed, where the seq bounds alone would also list events
+    outside it. It costs little, the rows inside the bounds are read anyway (at most the planner
+    adds a bitmap of the created_at index: ~1 ms for a one-hour window at 1,000,000 events).
     """
-    edges = [
-        edge
-        for edge in (
-            (since, _BEFORE_SINCE, "created_at__gte", "seq__gt"),
-            (until, _AFTER_UNTIL, "created_at__lte", "seq__lt"),
-        )
-        if edge[0]
-    ]
-    if not edges:
-        return events
+    lookups = [(lookup, value) for lookup, value in ((_BEFORE_SINCE, since), (_AFTER_UNTIL, until)) if value]
+    if not lookups:
+        return None, None
     with connection.cursor() as cursor:  # both lookups in one round trip
-        cursor.execute("SELECT " + ", ".join(f"({lookup})" for _, lookup, _, _ in edges), [edge[0] for edge in edges])
-        bounds = cursor.fetchone()
-    for (value, _, time_filter, seq_filter), bound in zip(edges, bounds, strict=True):
-        events = events.filter(**{time_filter: value})
-        if bound is not None:
-            events = events.filter(**{seq_filter: bound})
-    return events
+        cursor.execute("SELECT " + ", ".join(f"({lookup})" for lookup, _ in lookups), [value for _, value in lookups])
+        found = iter(cursor.fetchone())
+    return (next(found) if since else None), (next(found) if until else None)
 
 
 def events_page(
@@ -106,20 +109,22 @@ _SEARCH_BATCH = 500
 _SEARCH_BATCHES = 40
 _MATCHING_SEQS = (
     "SELECT seq FROM audit_auditreasonsearch WHERE document @@ websearch_to_tsquery('english', %s)"
-    " AND seq < %s ORDER BY seq DESC LIMIT %s"
+    " AND seq > %s AND seq < %s ORDER BY seq DESC LIMIT %s"
 )
 
 
 def _search_page(filters: dict, *, before: int | None, size: int) -> tuple[list[AuditEvent], int | None]:
     """A search page walks the narrow search table newest first, a batch of matching seqs at a time,
     and applies the other filters to each batch: it stops as soon as the page is full, instead of
-    joining every match of a common word. Past _SEARCH_BATCHES it falls back to the plain query."""
-    others = events_filtered({**filters, "q": ""}).order_by("-seq")
+    joining every match of a common word. Past _SEARCH_BATCHES it falls back to the plain query.
+    The walk starts and ends at the time window's seq bounds: matches outside it are not read."""
+    seq_bounds = _seq_bounds(filters.get("since"), filters.get("until"))
+    others = _filtered({**filters, "q": ""}, seq_bounds).order_by("-seq")
     found: list[AuditEvent] = []
-    below = before or 2**62
+    above, below = seq_bounds[0] or 0, min(before or 2**62, seq_bounds[1] or 2**62)
     for _ in range(_SEARCH_BATCHES):
         with connection.cursor() as cursor:
-            cursor.execute(_MATCHING_SEQS, [filters["q"], below, _SEARCH_BATCH])
+            cursor.execute(_MATCHING_SEQS, [filters["q"], above, below, _SEARCH_BATCH])
             seqs = [row[0] for row in cursor.fetchall()]
         if seqs:
             # One parameter, an array literal of integers: `seq__in` made Django prepare and bind 500
@@ -130,7 +135,7 @@ def _search_page(filters: dict, *, before: int | None, size: int) -> tuple[list[
         if len(found) > size or len(seqs) < _SEARCH_BATCH:
             return _cut(found, size)
         below = seqs[-1]
-    rest = events_filtered(filters).order_by("-seq").filter(seq__lt=below)
+    rest = _filtered(filters, seq_bounds).order_by("-seq").filter(seq__lt=below)
     return _cut(found + list(rest[: size + 1 - len(found)]), size)
 
 

@@ -167,7 +167,7 @@ def audit_record_many(entries: list[AuditEntry]) -> list[AuditEvent]:
             seq += 1
             # Never before the previous event: a clock stepped back, or another machine's clock
             # running behind, must not turn time backwards along the log (the auditor's time filters
-            # rely on time order being seq order, see selectors.events_filtered).
+            # rely on time order being seq order, see selectors._seq_bounds).
             created_at = latest = max(datetime.now(UTC), latest)
             event_hash = item.unchained.hash(seq=seq, created_at=created_at, prev_hash=prev_hash)
             row = (seq, created_at, *item.fields, item.payload, item.ip, item.user_agent, prev_hash, event_hash)

@@ -17,6 +17,7 @@ T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 # Seconds after T0 of each event, in seq order; repeated times are events written in the same
 # microsecond, or while the clock read earlier than the head (audit_record_many then keeps its time).
 OFFSETS = [0, 1, 1, 1, 2, 3, 3, 5, 8]
+DECIDED = {2, 5, 8}  # the seqs of the decisions (reason "Looks right") the log fixture writes
 
 
 @pytest.fixture
@@ -59,6 +60,8 @@ def test_every_window_holds_exactly_the_events_whose_time_is_inside_it(log):
         page, _ = selectors.events_page(filters, size=len(OFFSETS))
         assert [event.seq for event in page] == expected[::-1], (since, until)
         assert [row[0] for row in selectors.export_rows(filters)] == expected, (since, until)
+        searched, _ = selectors.events_page({**filters, "q": "right"}, size=len(OFFSETS))
+        assert [event.seq for event in searched] == [seq for seq in expected[::-1] if seq in DECIDED], (since, until)
 
 
 def test_summaries_count_the_decisions_inside_the_window(log):
@@ -76,6 +79,16 @@ def test_a_window_is_a_range_of_seq_on_the_page_query(log):
     lookup, query = (q["sql"] for q in queries.captured_queries)
     assert "ORDER BY created_at" in lookup
     assert '"audit_auditevent"."seq" > 1' in query and '"audit_auditevent"."seq" < 8' in query
+
+
+def test_a_search_walks_only_the_matches_inside_the_window(log, monkeypatch):
+    monkeypatch.setattr(selectors, "_SEARCH_BATCH", 1)
+    filters = {"q": "right", "since": T0 + timedelta(seconds=1), "until": T0 + timedelta(seconds=3)}
+    with CaptureQueriesContext(connection) as queries:
+        page, _ = selectors.events_page(filters)
+    assert [event.seq for event in page] == [5, 2]
+    walked = [q["sql"] for q in queries.captured_queries if "FROM audit_auditreasonsearch" in q["sql"]]
+    assert len(walked) == 3  # seq 5, seq 2, then none left: decision 8, after the window, is not read
 
 
 def test_a_window_reaching_past_the_head_keeps_events_appended_after_the_lookup(log):
