@@ -23,6 +23,7 @@ def events_filtered(filters: dict) -> QuerySet[AuditEvent]:
 
 
 def _filtered(filters: dict, seq_bounds: tuple[int | None, int | None]) -> QuerySet[AuditEvent]:
+    """events_filtered with the time window's seq bounds already looked up (a search page needs them twice)."""
     events = AuditEvent.objects.all()
     if filters.get("since"):
         events = events.filter(created_at__gte=filters["since"])
