@@ -136,7 +136,9 @@ def seed_drafts(start: int, count: int, users) -> None:
 
 
 def seed_audit_events(total: int) -> None:
-    """Bulk audit rows straight in SQL (the chain is not valid: this database is the bench's own)."""
+    """Bulk audit rows straight in SQL (the chain is not valid: this database is the bench's own).
+
+    One a second up to now, time rising with seq as the append guarantees (the time filters rely on it)."""
     from django.db import connection
 
     with connection.cursor() as cursor:
@@ -147,13 +149,13 @@ def seed_audit_events(total: int) -> None:
             INSERT INTO audit_auditevent
               (seq, created_at, actor_type, actor_id, actor_label, action, target_type, target_id, payload,
                ip, user_agent, prev_hash, hash)
-            SELECT s, now() - (s || ' seconds')::interval, 'system', '', 'bench',
+            SELECT s, now() - ((%s - s) || ' seconds')::interval, 'system', '', 'bench',
                    (ARRAY['draft.received', 'draft.claimed', 'draft.decided', 'decide.sent'])[1 + s %% 4],
                    'draft', (s %% 20000)::text, jsonb_build_object('n', s), NULL, '',
                    md5((s - 1)::text) || md5((s - 1)::text), md5(s::text) || md5(s::text)
             FROM generate_series(%s, %s) AS s
             """,
-            [first, first + total - 1],
+            [first + total - 1, first, first + total - 1],
         )
 
 
