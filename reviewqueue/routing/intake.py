@@ -349,8 +349,9 @@ def _enqueue_followup(record_id: int, *, refresh: bool) -> None:
 def intake_followup(*, record_id: int, refresh: bool = False) -> None:
     """After commit: tag the email with its conversation at MultiMail, then queue the draft's fetch.
 
-    Tagging first puts the tag on before a reviewer can act on the draft. MultiMail replaces tags as
-    a whole, so the current ones are read and kept (the review outbox tags the same way). A failed
+    Tagging first puts the tag on before the draft is fetched, so before a reviewer normally sees it.
+    MultiMail replaces tags as a whole, so the current ones are read and kept (the review outbox's
+    tagging does the same, so neither overwrites the other). A failed
     tag is only logged, as it always was: the IntakeRecord links email and conversation on our side.
     The fetch is queued whatever happens (`refresh` when the draft existed before this intake); had
     this task been lost, the outbox sweeper would still fetch the draft.
