@@ -350,11 +350,10 @@ def intake_followup(*, record_id: int, refresh: bool = False) -> None:
     """After commit: tag the email with its conversation at MultiMail, then queue the draft's fetch.
 
     Tagging first puts the tag on before the draft is fetched, so before a reviewer normally sees it.
-    MultiMail replaces tags as a whole, so the current ones are read and kept (the review outbox's
-    tagging does the same, so neither overwrites the other). A failed
-    tag is only logged, as it always was: the IntakeRecord links email and conversation on our side.
-    The fetch is queued whatever happens (`refresh` when the draft existed before this intake); had
-    this task been lost, the outbox sweeper would still fetch the draft.
+    MultiMail replaces tags as a whole, so the current ones are read and kept, as the review outbox
+    does when it tags. A failed tag is only logged, as it always was: the IntakeRecord links email
+    and conversation on our side. The fetch is queued whatever happens (`refresh` when the draft
+    existed before this intake); had this task been lost, the outbox sweeper would still fetch it.
     """
     from reviewqueue.integrations.multimail.client import MultiMailError, get_multimail_client
     from reviewqueue.review.tasks import draft_fetch_task
