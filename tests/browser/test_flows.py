@@ -147,9 +147,9 @@ def _wait_until_htmx_quiet(page, quiet_ms: int = 1500) -> None:
     """Wait until an htmx request has run, none is in flight and none started for `quiet_ms`.
 
     Typing in the audit search starts a delayed search (400 ms after the last keystroke) and Enter
-    submits at once; the form runs one request at a time and then only the latest waiting one (hx-sync queue last), but a click landing
-    while a swap happens (pressed on the old table, released on the new one) is lost. Once the page
-    has been quiet well past that delay, the table stays.
+    submits at once; the form runs one request at a time, then only the latest waiting one (hx-sync
+    "queue last"), but a click landing while a swap happens (pressed on the old table, released on
+    the new one) is lost. Once the page has been quiet well past that delay, the table stays.
     """
     page.wait_for_function(
         """(quietMs) => {
