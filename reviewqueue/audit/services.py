@@ -11,7 +11,7 @@ from django.db import connection, transaction
 
 from reviewqueue.audit.chain import GENESIS_HASH, UnchainedEvent
 from reviewqueue.audit.models import AuditCheckpoint, AuditEvent, AuditVerification
-from reviewqueue.audit.verify import checkpoint_signature, verify_chain
+from reviewqueue.audit.verify import COLUMNS, checkpoint_signature, verify_chain
 
 # Any constant works; it names the advisory lock that serializes appends so the chain cannot fork.
 _APPEND_LOCK_ID = 0x52514155  # "RQAU"
@@ -91,22 +91,7 @@ _LOCK_AND_READ_HEAD = (
     f"SELECT pg_advisory_xact_lock({_APPEND_LOCK_ID}); "  # noqa: S608 (a constant)
     "SELECT seq, hash, created_at FROM audit_auditevent ORDER BY seq DESC LIMIT 1"
 )
-_COLUMNS = (
-    "seq",
-    "created_at",
-    "actor_type",
-    "actor_id",
-    "actor_label",
-    "action",
-    "target_type",
-    "target_id",
-    "payload",
-    "ip",
-    "user_agent",
-    "prev_hash",
-    "hash",
-)
-_INSERT = f"INSERT INTO audit_auditevent ({', '.join(_COLUMNS)}) VALUES "  # noqa: S608 (constant names)
+_INSERT = f"INSERT INTO audit_auditevent ({', '.join(COLUMNS)}) VALUES "  # noqa: S608 (constant names)
 _ROW = "(%s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::inet, %s, %s, %s)"
 _DAWN = datetime.min.replace(tzinfo=UTC)  # the "previous event time" of an empty log
 _ROWS_PER_INSERT = 1000  # 13,000 parameters a statement, well inside PostgreSQL's 65,535
@@ -177,7 +162,7 @@ def audit_record_many(entries: list[AuditEntry]) -> list[AuditEvent]:
         for start in range(0, len(params), _ROWS_PER_INSERT):
             chunk = params[start : start + _ROWS_PER_INSERT]
             cursor.execute(_INSERT + ", ".join([_ROW] * len(chunk)), [value for row in chunk for value in row])
-    return [AuditEvent.from_db(connection.alias, _COLUMNS, row) for row in rows]
+    return [AuditEvent.from_db(connection.alias, COLUMNS, row) for row in rows]
 
 
 def audit_checkpoint_store() -> AuditCheckpoint | None:

@@ -26,7 +26,7 @@ from django.db import connection
 
 from reviewqueue.audit.chain import GENESIS_HASH, event_hash
 
-# The column order of a chain row, as read by the walk (and as the tests build rows).
+# The column order of a chain row, as the append writes it and the walk reads it (and as the tests build rows).
 COLUMNS = (
     "seq",
     "created_at",
