@@ -347,10 +347,9 @@ def _run_tag_email(item: OutboxItem, clients: _Clients) -> dict:
     mm = _multimail_errors()
     draft = item.draft
     try:
-        # Tags are replaced as a whole: read the current ones so the conversation tag survives.
-        current = clients.multimail.get_email(mailbox_id=draft.mailbox_id, email_id=draft.email_id).tags
-        tags = clients.multimail.set_tags(
-            mailbox_id=draft.mailbox_id, email_id=draft.email_id, tags={**current, **item.payload["tags"]}
+        # Kept alongside the email's other tags (the conversation tag intake put on survives).
+        tags = mm.add_tags(
+            clients.multimail, mailbox_id=draft.mailbox_id, email_id=draft.email_id, tags=item.payload["tags"]
         )
     except mm.MultiMailError as error:
         raise _translate_multimail(error) from error

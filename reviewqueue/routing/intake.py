@@ -350,22 +350,21 @@ def intake_followup(*, record_id: int, refresh: bool = False) -> None:
     """After commit: tag the email with its conversation at MultiMail, then queue the draft's fetch.
 
     Tagging first puts the tag on before the draft is fetched, so before a reviewer normally sees it.
-    MultiMail replaces tags as a whole, so the current ones are read and kept, as the review outbox
-    does when it tags. A failed tag is only logged, as it always was: the IntakeRecord links email
-    and conversation on our side. The fetch is queued whatever happens (`refresh` when the draft
-    existed before this intake); had this task been lost, the outbox sweeper would still fetch it.
+    The email's other tags are kept (add_tags). A failed tag is only logged, as it always was: the
+    IntakeRecord links email and conversation on our side. The fetch is queued whatever happens
+    (`refresh` when the draft existed before this intake); had this task been lost, the outbox
+    sweeper would still fetch it.
     """
-    from reviewqueue.integrations.multimail.client import MultiMailError, get_multimail_client
+    from reviewqueue.integrations.multimail.client import MultiMailError, add_tags, get_multimail_client
     from reviewqueue.review.tasks import draft_fetch_task
 
     record = IntakeRecord.objects.get(pk=record_id)
     try:
-        client = get_multimail_client()
-        current = client.get_email(mailbox_id=record.mailbox_id, email_id=record.email_id).tags
-        client.set_tags(
+        add_tags(
+            get_multimail_client(),
             mailbox_id=record.mailbox_id,
             email_id=record.email_id,
-            tags={**current, "intercom_conversation_id": record.conversation_id},
+            tags={"intercom_conversation_id": record.conversation_id},
         )
     except MultiMailError:
         logger.warning("intake: tagging email %s failed", record.email_id, exc_info=True)

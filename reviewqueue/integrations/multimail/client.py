@@ -832,3 +832,9 @@ def get_multimail_client() -> MultiMailClient:
 def _client_for(base_url: str, api_key: str, send_api_key: str, admin_api_key: str) -> MultiMailClient:
     # One client (one connection pool) per configuration; httpx.Client is safe to share across threads.
     return MultiMailClient(base_url=base_url, api_key=api_key, send_api_key=send_api_key, admin_api_key=admin_api_key)
+
+
+def add_tags(client: MultiMailClient, *, mailbox_id: str, email_id: str, tags: dict[str, str]) -> dict[str, str]:
+    """Set `tags` on an email and keep its others: MultiMail's PUT replaces the whole set, so read it first."""
+    current = client.get_email(mailbox_id=mailbox_id, email_id=email_id).tags
+    return client.set_tags(mailbox_id=mailbox_id, email_id=email_id, tags={**current, **tags})
