@@ -48,7 +48,9 @@ def _drafts_arrive(driver, count: int, subject_prefix: str) -> list[Draft]:
 
 def _keyboard_login(page, username: str) -> None:
     page.goto("/accounts/login/")
-    page.keyboard.type(username)  # the username field has autofocus
+    # The username field has autofocus; under load typing can start before it is focused, and is lost.
+    page.wait_for_function("document.activeElement && document.activeElement.name === 'username'")
+    page.keyboard.type(username)
     page.keyboard.press("Tab")
     page.keyboard.type(PASSWORD)
     with page.expect_navigation():
