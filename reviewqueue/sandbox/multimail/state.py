@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import collections
+import heapq
 import json
 import os
 import re
@@ -92,13 +94,16 @@ class SandboxState:
             if not isinstance(loaded, dict):
                 raise ValueError(f"{self.path} is not a MultiMail sandbox state file")
             self.data.update(loaded)
-        # Emails waiting on time (scan, schedule, delivery): the only ones _advance_locked looks at,
-        # so a request costs the same with ten emails stored or ten thousand.
-        self._waiting = {
-            e["id"]
-            for e in self.data["emails"].values()
-            if e["status"] in ("pending_scan", "scheduled") or e.get("deliver_due") is not None
-        }
+        # Emails waiting on time (scan, schedule, delivery), as a heap of (when, email id): _advance_locked
+        # looks only at those due, so a request costs the same with ten emails waiting or ten thousand.
+        # An entry may be stale (the email moved on); the email's own fields decide what happens.
+        self._due: list[tuple[float, str]] = []
+        for email in self.data["emails"].values():
+            self._wake_at(email)
+        # Idempotency keys in the order they expire (one TTL for all, so the order they were stored).
+        self._expiry = collections.deque(
+            sorted((entry["expires"], key) for key, entry in self.data["idempotency"].items())
+        )
         # Deliveries still to post, by id: the webhook sender asks for due ones 20 times a second and
         # records each outcome, so neither may walk every delivery ever made (quadratic over a long run).
         self._pending_deliveries = {d["id"]: d for d in self.data["deliveries"] if d["status"] == "pending"}
@@ -328,12 +333,13 @@ class SandboxState:
                 "gated": mailbox["oversight_mode"] in GATED_SEND_MODES,
             }
             self.data["emails"][email["id"]] = email
-            self._waiting.add(email["id"])
+            self._wake_at(email)
             if key is not None:
                 self.data["idempotency"][f"{mailbox_id}:{key}"] = {
                     "email_id": email["id"],
                     "expires": now + IDEMPOTENCY_TTL,
                 }
+                self._expiry.append((now + IDEMPOTENCY_TTL, f"{mailbox_id}:{key}"))
             self._audit(actor, "email.sent", "email", email["id"], {"mailbox_id": mailbox_id, "to": to})
             self._advance_locked()
             self.save()
@@ -430,7 +436,7 @@ class SandboxState:
                     result["status"] = "approved"
                 elif email["send_at"] and email["send_at"] > now:
                     email["status"] = "scheduled"
-                    self._waiting.add(email_id)
+                    self._wake_at(email)
                     result["status"] = "approved"
                 else:
                     self._leave(email)
@@ -689,42 +695,60 @@ class SandboxState:
     def _advance_locked(self) -> bool:
         now = self.clock()
         changed = False
-        for email_id in list(self._waiting):
-            email = self.data["emails"][email_id]
-            if email["status"] == "pending_scan" and email["scan_due"] <= now:
+        while self._due and self._due[0][0] <= now:
+            _, email_id = heapq.heappop(self._due)
+            changed = self._advance_email(self.data["emails"][email_id], now) or changed
+        while self._expiry and self._expiry[0][0] <= now:
+            _, key = self._expiry.popleft()
+            entry = self.data["idempotency"].get(key)
+            if entry is not None and entry["expires"] <= now:
+                del self.data["idempotency"][key]
                 changed = True
-                if email["gated"]:
-                    email["status"] = "pending_send_approval"
-                    self._event("oversight.pending", email)
-                elif email["send_at"] and email["send_at"] > now:
-                    email["status"] = "scheduled"
-                else:
-                    self._leave(email)
-            elif email["status"] == "scheduled" and email["send_at"] and email["send_at"] <= now:
-                changed = True
+        return changed
+
+    def _advance_email(self, email: dict, now: float) -> bool:
+        """Whatever is due for `email` by `now` (scan, scheduled send, delivery); True if it changed."""
+        changed = False
+        if email["status"] == "pending_scan" and email["scan_due"] <= now:
+            changed = True
+            if email["gated"]:
+                email["status"] = "pending_send_approval"
+                self._event("oversight.pending", email)
+            elif email["send_at"] and email["send_at"] > now:
+                email["status"] = "scheduled"
+            else:
                 self._leave(email)
-            if email["deliver_due"] is not None and email["deliver_due"] <= now:
-                changed = True
-                email["deliver_due"] = None
-                bounced = [a for a in email["to"] if a.split("@")[0].lower().startswith("bounce")]
-                if bounced:
-                    email["bounced_at"], email["bounce_type"] = now, "HardBounce"
-                    self._event("message.bounced", email, bounce_type="HardBounce", recipients=bounced)
-                else:
-                    email["delivered_at"] = now
-                    self._event("message.delivered", email)
-            if email["status"] not in ("pending_scan", "scheduled") and email["deliver_due"] is None:
-                self._waiting.discard(email_id)
-        expired = [k for k, v in self.data["idempotency"].items() if v["expires"] <= now]
-        for key in expired:
-            del self.data["idempotency"][key]
-        return changed or bool(expired)
+        elif email["status"] == "scheduled" and email["send_at"] and email["send_at"] <= now:
+            changed = True
+            self._leave(email)
+        if email["deliver_due"] is not None and email["deliver_due"] <= now:
+            changed = True
+            email["deliver_due"] = None
+            bounced = [a for a in email["to"] if a.split("@")[0].lower().startswith("bounce")]
+            if bounced:
+                email["bounced_at"], email["bounce_type"] = now, "HardBounce"
+                self._event("message.bounced", email, bounce_type="HardBounce", recipients=bounced)
+            else:
+                email["delivered_at"] = now
+                self._event("message.delivered", email)
+        self._wake_at(email)
+        return changed
+
+    def _wake_at(self, email: dict) -> None:
+        """Queue `email` for the next time something is due for it, if anything is."""
+        times = [email["deliver_due"]] if email.get("deliver_due") is not None else []
+        if email["status"] == "pending_scan":
+            times.append(email["scan_due"])
+        elif email["status"] == "scheduled" and email["send_at"]:
+            times.append(email["send_at"])
+        if times:
+            heapq.heappush(self._due, (min(times), email["id"]))
 
     def _leave(self, email: dict) -> None:
         email["status"] = "approved_and_sent"
         email["postmark_message_id"] = f"pm-{secrets.token_hex(8)}"
         email["deliver_due"] = self.clock() + self.delivery_seconds
-        self._waiting.add(email["id"])
+        self._wake_at(email)
         self._event("message.sent", email)
 
     def _event(self, event_type: str, email: dict, **extra) -> None:

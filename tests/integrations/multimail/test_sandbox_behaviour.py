@@ -68,6 +68,10 @@ def test_idempotency_keys_expire_after_24_hours(sandbox, mm, mailbox):
     real_clock = sandbox.state.clock
     sandbox.state.clock = lambda: real_clock() + 24 * 3600 + 1
     assert send(mm, mailbox.id, idempotency_key="draft-2").id != first.id
+    # The expired key is dropped from the stored state; the new send's key is kept.
+    assert list(sandbox.state.data["idempotency"].values()) == [
+        {"email_id": mm.pending()[-1].id, "expires": pytest.approx(real_clock() + 2 * 24 * 3600 + 1, abs=5)}
+    ]
 
 
 def test_bounce_addresses_bounce_after_approval(mm, mailbox):
