@@ -15,10 +15,14 @@ REDIS_URL's queue afterwards; no worker runs here). The follow-up, which tags th
 MultiMail and queues the draft's fetch, is background work a Celery worker does after the answer,
 so this figure does not include it.
 
-What bounds the figure: the audit log is one hash chain, appended under a PostgreSQL advisory lock
-held until the transaction commits, so every intake's final writes and its commit (a WAL flush)
-run one at a time across all workers; the sandbox keeps its state in memory and flushes nothing.
-On a quiet 2-core machine with ~10 ms commits that caps intake near 1 / (commit + ~10 round trips).
+What bounds the figure: the machine's cores. Printed for each run is the CPU per draft of every
+process involved (gunicorn, PostgreSQL, Redis, the sandbox, this load generator), read from /proc,
+and what it implies: with every core on intake and nothing else, at most cores / CPU-per-draft
+drafts/s. The sandbox is one Python process, so its own rate stays near one core's worth however
+many cores there are, while intake spreads over gunicorn's workers: the ratio this machine can
+show grows with its cores. A third run, GET /healthz from the same clients, measures the floor any
+intake pays before its own work (a bare Django request through gunicorn and its client); with a
+sandbox send on top it gives the ratio no intake could pass here.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 sys.path.insert(0, str(BASE_DIR / "bench"))
 
+import _cpu  # noqa: E402
 import httpx  # noqa: E402
 from _db import bench_database_url, drop_database, recreate_database  # noqa: E402
 from _report import report  # noqa: E402
@@ -128,6 +133,94 @@ def intake_through_gunicorn(web_url: str, token: str, count: int, clients: int) 
     return count / seconds
 
 
+def bare_view_through_gunicorn(web_url: str, count: int, clients: int) -> float:
+    """Requests/s of GET /healthz (a bare Django view behind every middleware, no database) from the
+    same clients: what gunicorn and Django cost before intake does anything."""
+    http = httpx.Client(base_url=web_url, timeout=60, limits=httpx.Limits(max_connections=clients))
+
+    def get(i: int) -> int:
+        return http.get("/healthz").status_code
+
+    seconds, statuses = run_load(count, clients, get)
+    http.close()
+    if any(s != 200 for s in statuses):
+        sys.exit("bench/intake.py: /healthz failed under load")
+    return count / seconds
+
+
+def cpu_meter(processes: dict[str, int], postmaster: int | None, redis_pid: int | None):
+    """A function giving CPU seconds so far by part of the run: each of `processes` (name -> process
+    group), PostgreSQL and Redis when they run here, and this process (the load generator)."""
+
+    def read() -> dict[str, float]:
+        stats = _cpu.processes()
+        used = {name: _cpu.group_seconds(stats, group) for name, group in processes.items()}
+        if postmaster:
+            used["postgres"] = _cpu.server_seconds(stats, postmaster)
+        if redis_pid:
+            used["redis"] = _cpu.server_seconds(stats, redis_pid)
+        used["load generator"] = _cpu.own_seconds()
+        return used
+
+    return read
+
+
+def cpu_per_draft(before: dict[str, float], after: dict[str, float], count: int) -> dict[str, float]:
+    """Milliseconds of CPU per draft by part, busiest first."""
+    used = {name: 1000 * (after[name] - before[name]) / count for name in after}
+    return dict(sorted(used.items(), key=lambda pair: -pair[1]))
+
+
+def print_cpu(title: str, per_draft: dict[str, float]) -> None:
+    parts = ", ".join(f"{name} {ms:.2f}" for name, ms in per_draft.items())
+    print(f"  CPU per draft, {title}: {sum(per_draft.values()):.2f} ms ({parts})", flush=True)
+
+
+def redis_server_pid(redis_url: str) -> int | None:
+    import redis
+
+    try:
+        pid = int(redis.Redis.from_url(redis_url).info("server")["process_id"])
+    except (redis.RedisError, KeyError, ValueError):
+        return None
+    return pid if os.path.exists(f"/proc/{pid}") else None  # a Redis on another machine is not ours to read
+
+
+def report_cpu_ceiling(
+    intake_cpu: dict[str, float], sandbox_cpu: dict[str, float], bare_cpu: dict[str, float], sandbox_rate: float
+) -> None:
+    """What the machine's CPUs allow. With every core busy on intake and nothing else, the most
+    drafts/s is cores / CPU per draft, however the work is spread. The floor is what any intake must
+    spend before its own work: a bare Django request through gunicorn with its client (measured on
+    /healthz) plus the sandbox's own CPU per send (measured alone)."""
+    cores = os.cpu_count() or 1
+    total = sum(intake_cpu.values())
+    floor = sum(bare_cpu.values()) + sandbox_cpu.get("sandbox", 0.0)
+    ceiling, floor_ceiling = cores * 1000 / total, cores * 1000 / floor
+    print(
+        f"  {cores} CPUs: at {total:.1f} ms per intake draft at most {ceiling:.0f} drafts/s"
+        f" (x{ceiling / sandbox_rate:.2f} the sandbox); at the floor of {floor:.1f} ms (bare request"
+        f" {sum(bare_cpu.values()):.1f} + sandbox send {sandbox_cpu.get('sandbox', 0.0):.1f})"
+        f" at most {floor_ceiling:.0f}/s (x{floor_ceiling / sandbox_rate:.2f})",
+        flush=True,
+    )
+    report(
+        "intake CPU per draft, whole system (gunicorn, PostgreSQL, Redis, sandbox, load generator)",
+        round(total, 2),
+        unit="ms",
+        baseline=f"{cores} CPUs cap intake at {ceiling:.0f}/s = x{ceiling / sandbox_rate:.2f} the sandbox's rate",
+    )
+    report(
+        "floor: a bare Django request through gunicorn + a sandbox send, CPU",
+        round(floor, 2),
+        unit="ms",
+        baseline=(
+            f"{cores} CPUs cap any intake at {floor_ceiling:.0f}/s = x{floor_ceiling / sandbox_rate:.2f}"
+            " the sandbox's rate, before intake's own work"
+        ),
+    )
+
+
 def drop_queued_tasks(redis_url: str, ids_by_task: dict[str, set[int]]) -> int:
     """Take this run's messages back out of the Celery queue (their database is dropped): a message
     of a task in `ids_by_task` whose first argument is one of its ids."""
@@ -174,12 +267,29 @@ def main() -> None:
         live.start_web(workers=args.workers, threads=args.threads)
         print(f"{count} drafts, {args.clients} clients, gunicorn {args.workers}x{args.threads} threads", flush=True)
 
+        from django.db import connection
+
+        postmaster, redis_pid = _cpu.postmaster_pid(connection), redis_server_pid(redis_url)
+        direct_cpu = cpu_meter({"sandbox": direct.processes["multimail"].pid}, None, None)
+        before = direct_cpu()
         sandbox_rate = sandbox_direct(direct.multimail_url, defaults.DEMO_MAILBOX_ID, count, args.clients)
+        sandbox_cpu = cpu_per_draft(before, direct_cpu(), count + min(50, count))  # its warm-up sends too
         direct.stop()
         print(f"sandbox alone: {sandbox_rate:.1f} sends/s", flush=True)
+        print_cpu("sandbox alone", sandbox_cpu)
+        live_cpu = cpu_meter(
+            {"gunicorn": live.processes["web"].pid, "sandbox": live.processes["multimail"].pid}, postmaster, redis_pid
+        )
+        before = live_cpu()
         intake_rate = intake_through_gunicorn(live.web_url, token, count, args.clients)
+        intake_cpu = cpu_per_draft(before, live_cpu(), count + min(50, count))
         print(f"intake:        {intake_rate:.1f} drafts/s", flush=True)
-
+        print_cpu("intake", intake_cpu)
+        before = live_cpu()
+        bare_rate = bare_view_through_gunicorn(live.web_url, count, args.clients)
+        bare_cpu = cpu_per_draft(before, live_cpu(), count)
+        print(f"bare view:     {bare_rate:.1f} requests/s (GET /healthz)", flush=True)
+        print_cpu("bare view (per request)", bare_cpu)
         from reviewqueue.review.models import Draft
         from reviewqueue.routing.models import IntakeRecord
 
@@ -202,6 +312,7 @@ def main() -> None:
             ratio=ratio,
             ok=ratio >= TARGET_RATIO,
         )
+        report_cpu_ceiling(intake_cpu, sandbox_cpu, bare_cpu, sandbox_rate)
     finally:
         live.cleanup()
         direct.cleanup()

@@ -27,7 +27,6 @@ import collections
 import functools
 import os
 import queue
-import resource
 import sys
 import tempfile
 import threading
@@ -38,6 +37,7 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(BASE_DIR), str(BASE_DIR / "bench")]
 
+import _cpu  # noqa: E402
 import httpx  # noqa: E402
 from _report import report  # noqa: E402
 
@@ -141,42 +141,17 @@ def start_system(postgres, redis, secret: str, *, workers: int, web: int, workdi
     return system
 
 
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def _proc_stats() -> list[tuple[int, int, int, float]]:
-    """(pid, parent pid, process group, CPU seconds incl. reaped children) of every process we can read."""
-    stats = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as file:
-                text = file.read()
-        except OSError:  # gone meanwhile
-            continue
-        fields = text[text.rindex(")") + 2 :].split()  # after "pid (comm) "; comm may hold spaces
-        ticks = sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
-        stats.append((int(entry), int(fields[1]), int(fields[2]), ticks / CLOCK_TICKS))
-    return stats
-
-
 def cpu_by_kind(system: LiveSystem, postgres: PrivatePostgres, redis: PrivateRedis) -> dict[str, float]:
-    """CPU seconds used so far by each kind of process of the run (a process's group holds its children).
-
-    A child's CPU counts while it lives (utime/stime) and in its parent once reaped (cutime/cstime),
-    never twice. PostgreSQL's backends are the postmaster's children, not its group.
-    """
-    stats = _proc_stats()
+    """CPU seconds used so far by each kind of process of the run. PostgreSQL's backends are the
+    postmaster's children, not its group."""
+    stats = _cpu.processes()
     kinds: collections.Counter = collections.Counter()
     for name, process in system.processes.items():
         kind = "worker" if name.startswith("worker") else name
-        kinds[kind] += sum(cpu for _, _, group, cpu in stats if group == process.pid)
-    kinds["redis"] += sum(cpu for _, _, group, cpu in stats if group == redis.process.pid)
-    postmaster = postgres.server.get_postmaster_info().pid
-    kinds["postgres"] += sum(cpu for pid, parent, _, cpu in stats if postmaster in (pid, parent))
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    kinds["driver"] = usage.ru_utime + usage.ru_stime
+        kinds[kind] += _cpu.group_seconds(stats, process.pid)
+    kinds["redis"] += _cpu.group_seconds(stats, redis.process.pid)
+    kinds["postgres"] += _cpu.server_seconds(stats, postgres.server.get_postmaster_info().pid)
+    kinds["driver"] = _cpu.own_seconds()
     return dict(kinds)
 
 
@@ -379,7 +354,11 @@ def main() -> int:
             print(f"{workers} worker process(es): {args.drafts} drafts in {result['elapsed']:.1f} s = {rate:.1f}/s")
             print_cpu(*result["cpu"], drafts=args.drafts, elapsed=result["elapsed"])
             print("  load average: " + " ".join(f"{load:.2f}" for load in os.getloadavg()))
-            report(f"full flow, {workers} worker process(es), {args.web} web", round(rate, 2), unit="drafts/s")
+            report(
+                f"full flow, {args.drafts:,} drafts, {workers} worker process(es), {args.web} web",
+                round(rate, 2),
+                unit="drafts/s",
+            )
             report(
                 f"lost or doubled decisions, {workers} worker process(es)",
                 lost + doubled,
@@ -390,7 +369,7 @@ def main() -> int:
             most = max(rates)
             ratio = rates[most] / rates[1]
             report(
-                f"scale-out: {most} vs 1 worker processes",
+                f"scale-out: {most} vs 1 worker processes, {args.drafts:,} drafts",
                 round(ratio, 2),
                 unit="x",
                 target=">= 3",
