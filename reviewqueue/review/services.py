@@ -91,12 +91,14 @@ def draft_receive(
     conversation_link: str = "",
     routing_version_id: int | None = None,
     fetch: bool = True,
+    audit: bool = True,
 ) -> tuple[Draft, bool]:
     """Record that MultiMail holds `email_id` for approval. Idempotent: (draft, created).
 
-    A new draft is audited as `draft.received`; after commit a task fetches the full email and
-    the conversation (`fetch=False` when the caller fetches itself, as the poll does). A repeat
-    with a conversation from our own intake upgrades a guessed or missing link.
+    A new draft is audited as `draft.received` (`audit=False`: the caller appends
+    draft_received_entry itself, with its own events, in one append); after commit a task fetches
+    the full email and the conversation (`fetch=False` when the caller fetches itself, as the poll
+    does). A repeat with a conversation from our own intake upgrades a guessed or missing link.
     """
     if source not in Draft.Source.values:
         raise ValueError(f"unknown draft source {source!r}")
@@ -114,13 +116,8 @@ def draft_receive(
                 conversation_link=conversation_link if conversation_id else "",
                 routing_version_id=routing_version_id,
             )
-            audit_record(
-                actor=actor,
-                action="draft.received",
-                target_type="draft",
-                target_id=draft.pk,
-                payload=_received_payload(draft),
-            )
+            if audit:
+                audit_record_many([draft_received_entry(draft, actor)])
             if fetch:
                 transaction.on_commit(lambda: _enqueue_fetch(draft.pk))
             return draft, True
@@ -654,9 +651,7 @@ def _drafts_receive_batch(emails) -> list[Draft]:
             drafts = Draft.objects.bulk_create(
                 [Draft(email_id=e.id, mailbox_id=e.mailbox_id, source=Draft.Source.POLL) for e in emails]
             )
-            audit_record_many(
-                [AuditEntry(actor, "draft.received", "draft", draft.pk, _received_payload(draft)) for draft in drafts]
-            )
+            audit_record_many([draft_received_entry(draft, actor) for draft in drafts])
         return drafts
     except IntegrityError:
         created = []
@@ -669,14 +664,16 @@ def _drafts_receive_batch(emails) -> list[Draft]:
         return created
 
 
-def _received_payload(draft: Draft) -> dict:
-    return {
+def draft_received_entry(draft: Draft, actor: Actor) -> AuditEntry:
+    """The `draft.received` event of a new draft."""
+    payload = {
         "email_id": draft.email_id,
         "mailbox_id": draft.mailbox_id,
         "source": draft.source,
         "conversation_id": draft.conversation_id,
         "routing_version_id": draft.routing_version_id,
     }
+    return AuditEntry(actor, "draft.received", "draft", draft.pk, payload)
 
 
 def _run_bounded(jobs, concurrency: int) -> list:

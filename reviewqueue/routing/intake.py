@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from reviewqueue.accounts.http import request_origin
 from reviewqueue.accounts.tokens import authenticate_bearer
-from reviewqueue.audit.services import Actor, RequestOrigin, audit_record
+from reviewqueue.audit.services import Actor, AuditEntry, RequestOrigin, audit_record_many
 from reviewqueue.routing.models import IntakeRecord, IntakeToken
 from reviewqueue.routing.rules import DraftFacts, RuleSet, recipient_domains, route
 from reviewqueue.routing.selectors import ruleset_active
@@ -224,30 +224,45 @@ def intake_submit(*, token: IntakeToken, payload: IntakePayload, origin: Request
             return _result(record, created=False)
         if not record.email_id:
             _route_and_send(record, payload, ruleset)
-        # The audit log's append lock is held from here to the commit: only database work follows.
         draft, draft_created = _draft_receive(record, token)
-        audit_record(
-            actor=Actor.token(token),
-            action="intake.accepted",
-            target_type="draft",
-            target_id=draft.pk,
-            payload={
-                "intake_record_id": record.pk,
-                "conversation_id": record.conversation_id,
-                "kind": record.kind,
-                "mailbox_id": record.mailbox_id,
-                "routing_version": record.routing_version.version if record.routing_version else None,
-                "email_id": record.email_id,
-                "to": list(payload.to),
-                "cc": list(payload.cc),
-                "subject": payload.subject,
-            },
-            origin=origin,
+        # One append for the draft's `draft.received` (when new) and this intake's event: the audit
+        # log's append lock is held from here to the commit, and only one UPDATE follows.
+        audit_record_many(
+            [*_received_entries(draft, draft_created, token), _accepted_entry(record, draft, payload, token, origin)]
         )
         record.draft_id, record.completed_at = draft.pk, timezone.now()
         _record_complete(record)
         transaction.on_commit(lambda: _enqueue_followup(record.pk, refresh=not draft_created))
         return _result(record, created=True, status=draft.status)
+
+
+def _received_entries(draft, created: bool, token: IntakeToken) -> list[AuditEntry]:
+    from reviewqueue.review.services import draft_received_entry
+
+    return [draft_received_entry(draft, Actor.token(token))] if created else []
+
+
+def _accepted_entry(
+    record: IntakeRecord, draft, payload: IntakePayload, token: IntakeToken, origin: RequestOrigin | None
+) -> AuditEntry:
+    return AuditEntry(
+        actor=Actor.token(token),
+        action="intake.accepted",
+        target_type="draft",
+        target_id=draft.pk,
+        payload={
+            "intake_record_id": record.pk,
+            "conversation_id": record.conversation_id,
+            "kind": record.kind,
+            "mailbox_id": record.mailbox_id,
+            "routing_version": record.routing_version.version if record.routing_version else None,
+            "email_id": record.email_id,
+            "to": list(payload.to),
+            "cc": list(payload.cc),
+            "subject": payload.subject,
+        },
+        origin=origin,
+    )
 
 
 def _record_claim(
@@ -337,6 +352,7 @@ def _draft_receive(record: IntakeRecord, token: IntakeToken):
         routing_version_id=record.routing_version.version if record.routing_version else None,
         actor=Actor.token(token),
         fetch=False,  # intake_followup queues the fetch once the email is tagged
+        audit=False,  # intake_submit appends draft.received with its own event
     )
 
 

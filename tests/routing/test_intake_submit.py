@@ -66,8 +66,10 @@ def test_a_good_draft_is_sent_to_the_routed_mailbox_and_queued(
         routed,
     )
     assert record.facts["recipient_domains"] == ["bigcorp.com"] and record.completed_at is not None
-    event = AuditEvent.objects.get(action="intake.accepted")
-    assert event.actor_type == "token" and event.actor_id == str(token.pk)
+    received, accepted = AuditEvent.objects.filter(target_type="draft", target_id=str(draft.pk)).order_by("seq")
+    assert (received.action, accepted.action) == ("draft.received", "intake.accepted")
+    assert {(e.actor_type, e.actor_id) for e in (received, accepted)} == {("token", str(token.pk))}
+    assert received.payload["source"] == "intake" and accepted.payload["email_id"] == draft.email_id
     assert queued == {"intake_followup": [(record.pk, False)], "draft_fetch": []}
 
 
@@ -122,6 +124,8 @@ def test_the_same_request_twice_gives_the_same_draft_and_one_send(
     assert len(multimail.sends) == 1
     assert len(queued["intake_followup"]) == 1
     assert Draft.objects.count() == 1 and IntakeRecord.objects.count() == 1
+    actions = list(AuditEvent.objects.filter(target_type="draft").values_list("action", flat=True))
+    assert sorted(actions) == ["draft.received", "intake.accepted"]  # the retry audits nothing new
 
 
 def test_a_different_request_is_a_different_draft(client, routed, multimail):
