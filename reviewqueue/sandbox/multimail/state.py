@@ -629,15 +629,7 @@ class SandboxState:
 
     def deliveries_page(self, *, limit: int, cursor: int | None) -> dict:
         with self.lock:
-            return _page(
-                [
-                    {k: d[k] for k in ("id", "event_type", "url", "status", "attempts", "response_status")}
-                    | {"created_at": iso(d["created_at"]), "last_attempt_at": iso(d["last_attempt_at"])}
-                    for d in reversed(self.data["deliveries"])
-                ],
-                limit,
-                cursor,
-            )
+            return _newest_first_page(self.data["deliveries"], limit, cursor, _delivery_view)
 
     def deliveries_due(self) -> list[dict]:
         """Pending deliveries whose next attempt is due, with what is needed to post them."""
@@ -669,8 +661,7 @@ class SandboxState:
 
     def audit_page(self, *, limit: int, cursor: int | None) -> dict:
         with self.lock:
-            entries = [{**e, "created_at": iso(e["created_at"])} for e in reversed(self.data["audit"])]
-            return _page(entries, limit, cursor)
+            return _newest_first_page(self.data["audit"], limit, cursor, _audit_view)
 
     def _audit(self, actor: dict, action: str, resource_type: str, resource_id: str, metadata: dict) -> None:
         self.data["audit"].append(
@@ -808,11 +799,25 @@ class SandboxState:
                 self.webhook_create(actor=actor, url=webhook_url, events=sorted(EVENTS), secret=webhook_secret)
 
 
-def _page(items: list[dict], limit: int, cursor: int | None) -> dict:
+def _newest_first_page(items: list[dict], limit: int, cursor: int | None, view) -> dict:
+    """A page of `items` (stored oldest first) listed newest first; the cursor counts from the newest.
+    Only the page's own items are viewed: a page costs the same however long the list has grown."""
     start = cursor or 0
-    page = items[start : start + limit]
+    end = max(0, len(items) - start)
+    page = [view(item) for item in reversed(items[max(0, end - limit) : end])]
     following = start + limit
     return {"items": page, "cursor": str(following) if following < len(items) else None}
+
+
+def _delivery_view(delivery: dict) -> dict:
+    return {k: delivery[k] for k in ("id", "event_type", "url", "status", "attempts", "response_status")} | {
+        "created_at": iso(delivery["created_at"]),
+        "last_attempt_at": iso(delivery["last_attempt_at"]),
+    }
+
+
+def _audit_view(entry: dict) -> dict:
+    return {**entry, "created_at": iso(entry["created_at"])}
 
 
 def _addresses(value, name: str, *, required: bool = False) -> list[str]:

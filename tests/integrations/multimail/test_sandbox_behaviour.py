@@ -288,3 +288,18 @@ def test_scheduled_send_waits_for_its_time_after_approval(sandbox, mm, mailbox):
     assert email.status == "scheduled" and email.delivered_at is None
     sandbox.state.clock = lambda: 1893488400.0 + 1  # just after 2030-01-01T09:00:00Z
     assert mm.get_email(mailbox_id=mailbox.id, email_id=sent.id).delivered_at is not None
+
+
+def test_the_audit_log_pages_newest_first_to_its_oldest_entry(sandbox, mm, mailbox):
+    sent = [send(mm, mailbox.id).id for _ in range(5)]
+    stored = [e["id"] for e in sandbox.state.data["audit"]]  # oldest first, as kept
+    listed, cursor = [], None
+    while True:
+        page = mm.audit_log(limit=2, cursor=cursor)
+        assert len(page.entries) <= 2
+        listed += [e.id for e in page.entries]
+        if page.cursor is None:
+            break
+        cursor = page.cursor
+    assert listed == stored[::-1]
+    assert [e.resource_id for e in mm.audit_log(limit=5).entries] == sent[::-1]
