@@ -119,6 +119,8 @@ class ReconciliationState(models.Model):
     source = models.CharField(max_length=32, primary_key=True)
     cursor = models.CharField(max_length=512, blank=True)
     last_run_at = models.DateTimeField(null=True, blank=True)
+    # Our decisions made up to here have been checked against MultiMail's log (reconcile.py).
+    checked_through = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"{self.source} @ {self.cursor or 'start'}"
@@ -133,6 +135,12 @@ class MultiMailDecision(models.Model):
     actor_key_id = models.CharField(max_length=128, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(null=True, blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)  # when a run matched it against our decisions
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["id"], condition=models.Q(checked_at__isnull=True), name="audit_mmdecision_unchecked")
+        ]
 
     def __str__(self) -> str:
         return f"{self.action} {self.email_id}"

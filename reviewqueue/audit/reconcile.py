@@ -8,6 +8,12 @@ decide entries, and list two kinds of disagreement for auditors:
 The audit-log order is not documented; the sandbox (and what we have seen) lists newest first, so
 each run reads from the top until it reaches the newest entry of the previous complete run (the
 stored mark), bounded by MAX_PAGES. Entries are stored once (unique entry id), so re-reading is safe.
+
+Each run looks only at what is new, so it costs the same after a million decisions as after ten:
+MultiMail decisions not yet checked against ours (each is checked once: our draft.decided event
+commits before the outbox carries the decision to MultiMail, so a MultiMail entry of ours always
+finds it), and our decisions that left the grace period since the last complete run (one whose
+entry has not arrived by then becomes a finding, resolved when a later run stores the entry).
 """
 
 from dataclasses import asdict, dataclass
@@ -63,12 +69,13 @@ def reconciliation_run(*, client=None, now: datetime | None = None, grace: timed
 
     with transaction.atomic():
         state, _ = ReconciliationState.objects.select_for_update().get_or_create(source=SOURCE)
-        if complete and newest:
-            state.cursor = newest
+        outside = _find_outside_decisions(now)
+        missing, resolved = _find_unrecorded_decisions(now, grace, since=state.checked_through)
+        if complete:
+            state.cursor = newest or state.cursor
+            state.checked_through = now - grace  # an incomplete read may have missed entries: look again
         state.last_run_at = now
         state.save()
-        outside = _find_outside_decisions(now)
-        missing, resolved = _find_unrecorded_decisions(now, grace)
         report = ReconciliationReport(read, stored, outside, missing, resolved, complete)
         audit_record(
             actor=Actor.system("audit.reconcile"),
@@ -87,31 +94,45 @@ def _read_new_entries(client) -> tuple[int, int, bool, str]:
     newest = ""
     for _ in range(MAX_PAGES):
         page = client.audit_log(limit=PAGE_LIMIT, cursor=cursor)
+        new = []
+        reached_mark = False
         for entry in page.entries:
             if mark and entry.id == mark:
-                return read, stored, True, newest or mark
+                reached_mark = True
+                break
             newest = newest or entry.id
-            read += 1
-            if is_decision_entry(entry):
-                stored += _store_decision(entry)
+            new.append(entry)
+        read += len(new)
+        stored += _store_decisions([entry for entry in new if is_decision_entry(entry)])
+        if reached_mark:
+            return read, stored, True, newest or mark
         if not page.cursor or not page.entries:
             return read, stored, True, newest or mark
         cursor = page.cursor
     return read, stored, False, newest or mark
 
 
-def _store_decision(entry) -> int:
-    _, created = MultiMailDecision.objects.get_or_create(
-        entry_id=entry.id,
-        defaults={
-            "email_id": entry.resource_id,
-            "action": entry.action,
-            "actor_key_id": entry.actor_key_id,
-            "metadata": entry.metadata or {},
-            "created_at": entry.created_at,
-        },
+def _store_decisions(entries) -> int:
+    """Store a page's decide entries, each once (the entry id is unique); how many were new."""
+    if not entries:
+        return 0
+    ids = {entry.id for entry in entries}
+    known = MultiMailDecision.objects.filter(entry_id__in=ids).count()
+    MultiMailDecision.objects.bulk_create(
+        [
+            MultiMailDecision(
+                entry_id=entry.id,
+                email_id=entry.resource_id,
+                action=entry.action,
+                actor_key_id=entry.actor_key_id,
+                metadata=entry.metadata or {},
+                created_at=entry.created_at,
+            )
+            for entry in entries
+        ],
+        ignore_conflicts=True,
     )
-    return int(created)
+    return len(ids) - known
 
 
 def _our_decided_email_ids(email_ids) -> set[str]:
@@ -123,33 +144,40 @@ def _our_decided_email_ids(email_ids) -> set[str]:
 
 
 def _find_outside_decisions(now: datetime) -> int:
-    already = ReconciliationFinding.objects.filter(kind=ReconciliationFinding.Kind.OUTSIDE_REVIEWQUEUE)
-    candidates = MultiMailDecision.objects.exclude(email_id__in=already.values("email_id"))
+    """Check each MultiMail decision not checked before against ours; a finding for each we did not make."""
     found = 0
-    for chunk in _chunks(candidates.order_by("id"), 1000):
+    unchecked = MultiMailDecision.objects.filter(checked_at__isnull=True).order_by("id")
+    for chunk in _chunks(unchecked, 1000):
         ours = _our_decided_email_ids(d.email_id for d in chunk)
         for decision in chunk:
-            if decision.email_id in ours:
-                continue
-            _, created = ReconciliationFinding.objects.get_or_create(
-                kind=ReconciliationFinding.Kind.OUTSIDE_REVIEWQUEUE,
-                email_id=decision.email_id,
-                defaults={
-                    "found_at": now,
-                    "multimail_entry_id": decision.entry_id,
-                    "multimail_action": decision.action,
-                    "detail": f"MultiMail recorded {decision.action} by key {decision.actor_key_id or '?'}"
-                    f" with no reviewqueue decision for this email",
-                },
-            )
-            found += created
+            if decision.email_id not in ours:
+                found += _outside_finding(decision, now)
+        MultiMailDecision.objects.filter(pk__in=[d.pk for d in chunk]).update(checked_at=now)
     return found
 
 
-def _find_unrecorded_decisions(now: datetime, grace: timedelta) -> tuple[int, int]:
+def _outside_finding(decision: MultiMailDecision, now: datetime) -> int:
+    _, created = ReconciliationFinding.objects.get_or_create(
+        kind=ReconciliationFinding.Kind.OUTSIDE_REVIEWQUEUE,
+        email_id=decision.email_id,
+        defaults={
+            "found_at": now,
+            "multimail_entry_id": decision.entry_id,
+            "multimail_action": decision.action,
+            "detail": f"MultiMail recorded {decision.action} by key {decision.actor_key_id or '?'}"
+            f" with no reviewqueue decision for this email",
+        },
+    )
+    return int(created)
+
+
+def _find_unrecorded_decisions(now: datetime, grace: timedelta, *, since: datetime | None) -> tuple[int, int]:
+    """Our decisions that left the grace period after `since` (the last complete run's bound) and
+    that MultiMail has not recorded; then the earlier findings whose entry has arrived since."""
+    window_start = max(since, now - LOOKBACK) if since else now - LOOKBACK
     ours = (
         AuditEvent.objects.annotate(email=KT("payload__email_id"))
-        .filter(action="draft.decided", created_at__gte=now - LOOKBACK, created_at__lte=now - grace)
+        .filter(action="draft.decided", created_at__gt=window_start, created_at__lte=now - grace)
         .values_list("seq", "email", "payload")
     )
     already = ReconciliationFinding.objects.filter(kind=ReconciliationFinding.Kind.NOT_AT_MULTIMAIL)

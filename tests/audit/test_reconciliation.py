@@ -5,6 +5,8 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from reviewqueue.audit.models import AuditEvent, MultiMailDecision, ReconciliationFinding, ReconciliationState
 from reviewqueue.audit.reconcile import reconciliation_run
@@ -110,6 +112,41 @@ def test_each_run_reads_only_new_entries_and_pages_through_them(db, multimail):
     second = reconciliation_run(client=multimail.client())
     assert (second.entries_read, second.decisions_stored) == (1, 1)
     assert ReconciliationState.objects.get(source="multimail").cursor == "al_251"
+
+
+def _queries_of_a_quiet_run(multimail, history: int, *, start: int) -> int:
+    """Queries of a run with nothing new, after `history` decisions of ours that MultiMail recorded."""
+    for n in range(start, start + history):
+        record_decision(decision_id=n, draft_id=n)
+        multimail.add("oversight.approved", f"em_{n}")
+    reconciliation_run(client=multimail.client(), now=_later(20 + start))  # checks them all once
+    with CaptureQueriesContext(connection) as queries:
+        report = reconciliation_run(client=multimail.client(), now=_later(21 + start))
+    assert (report.entries_read, report.outside_found, report.not_at_multimail_found) == (0, 0, 0)
+    return len(queries)
+
+
+def test_a_run_looks_only_at_what_is_new_however_long_the_history(db, multimail):
+    small = _queries_of_a_quiet_run(multimail, 5, start=0)
+    assert MultiMailDecision.objects.filter(checked_at__isnull=True).count() == 0
+    assert _queries_of_a_quiet_run(multimail, 1500, start=100) == small  # more than one chunk of 1,000
+    assert not ReconciliationFinding.objects.exists()
+
+
+def test_an_entry_arriving_after_its_decision_was_checked_is_still_matched(db, multimail):
+    record_decision(decision_id=1, draft_id=10)
+    multimail.add("oversight.rejected", "em_77")  # outside reviewqueue
+    reconciliation_run(client=multimail.client(), now=_later(20))  # em_10 missing at MultiMail: a finding
+    multimail.add("oversight.approved", "em_10")
+    multimail.add("oversight.approved", "em_78")  # another outside one, after the first run
+    report = reconciliation_run(client=multimail.client(), now=_later(21))
+    assert (report.outside_found, report.resolved) == (1, 1)
+    findings = {(f.kind, f.email_id, f.resolved_at is not None) for f in ReconciliationFinding.objects.all()}
+    assert findings == {
+        ("outside_reviewqueue", "em_77", False),
+        ("outside_reviewqueue", "em_78", False),
+        ("not_at_multimail", "em_10", True),  # resolved once its entry arrived
+    }
 
 
 def test_every_run_is_audited(db, multimail):
