@@ -224,29 +224,22 @@ def intake_submit(*, token: IntakeToken, payload: IntakePayload, origin: Request
             return _result(record, created=False)
         if not record.email_id:
             _route_and_send(record, payload, ruleset)
-        draft, draft_created = _draft_receive(record, token)
+        actor = Actor.token(token)
+        draft, draft_created, received = _draft_receive(record, actor)
         # One append for the draft's `draft.received` (when new) and this intake's event: the audit
         # log's append lock is held from here to the commit, and only one UPDATE follows.
-        audit_record_many(
-            [*_received_entries(draft, draft_created, token), _accepted_entry(record, draft, payload, token, origin)]
-        )
+        audit_record_many([*received, _accepted_entry(record, draft, payload, actor, origin)])
         record.draft_id, record.completed_at = draft.pk, timezone.now()
         _record_complete(record)
         transaction.on_commit(lambda: _enqueue_followup(record.pk, refresh=not draft_created))
         return _result(record, created=True, status=draft.status)
 
 
-def _received_entries(draft, created: bool, token: IntakeToken) -> list[AuditEntry]:
-    from reviewqueue.review.services import draft_received_entry
-
-    return [draft_received_entry(draft, Actor.token(token))] if created else []
-
-
 def _accepted_entry(
-    record: IntakeRecord, draft, payload: IntakePayload, token: IntakeToken, origin: RequestOrigin | None
+    record: IntakeRecord, draft, payload: IntakePayload, actor: Actor, origin: RequestOrigin | None
 ) -> AuditEntry:
     return AuditEntry(
-        actor=Actor.token(token),
+        actor=actor,
         action="intake.accepted",
         target_type="draft",
         target_id=draft.pk,
@@ -339,10 +332,11 @@ def _route_and_send(record: IntakeRecord, payload: IntakePayload, ruleset) -> No
     record.email_id, record.mailbox_id, record.routing_version = sent.id, mailbox_id, ruleset
 
 
-def _draft_receive(record: IntakeRecord, token: IntakeToken):
-    from reviewqueue.review.services import draft_receive
+def _draft_receive(record: IntakeRecord, actor: Actor) -> tuple:
+    """(draft, created, its `draft.received` event when new): the caller appends that event with its own."""
+    from reviewqueue.review.services import draft_receive, draft_received_entry
 
-    return draft_receive(
+    draft, created = draft_receive(
         email_id=record.email_id,
         mailbox_id=record.mailbox_id,
         source="intake",
@@ -350,10 +344,11 @@ def _draft_receive(record: IntakeRecord, token: IntakeToken):
         conversation_link="intake",
         # The version number (RoutingRuleSet.version), which the routing pages show, not the row's pk.
         routing_version_id=record.routing_version.version if record.routing_version else None,
-        actor=Actor.token(token),
+        actor=actor,
         fetch=False,  # intake_followup queues the fetch once the email is tagged
-        audit=False,  # intake_submit appends draft.received with its own event
+        audit=False,
     )
+    return draft, created, [draft_received_entry(draft, actor)] if created else []
 
 
 def _enqueue_followup(record_id: int, *, refresh: bool) -> None:
