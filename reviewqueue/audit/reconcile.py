@@ -16,6 +16,7 @@ finds it), and our decisions that left the grace period since the last complete 
 entry has not arrived by then becomes a finding, resolved when a later run stores the entry).
 """
 
+import itertools
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -94,19 +95,12 @@ def _read_new_entries(client) -> tuple[int, int, bool, str]:
     newest = ""
     for _ in range(MAX_PAGES):
         page = client.audit_log(limit=PAGE_LIMIT, cursor=cursor)
-        new = []
-        reached_mark = False
-        for entry in page.entries:
-            if mark and entry.id == mark:
-                reached_mark = True
-                break
-            newest = newest or entry.id
-            new.append(entry)
+        new = list(itertools.takewhile(lambda entry: entry.id != mark, page.entries))  # newest first
+        newest = newest or (new[0].id if new else "")
         read += len(new)
         stored += _store_decisions([entry for entry in new if is_decision_entry(entry)])
-        if reached_mark:
-            return read, stored, True, newest or mark
-        if not page.cursor or not page.entries:
+        reached_mark = len(new) < len(page.entries)
+        if reached_mark or not page.cursor or not page.entries:
             return read, stored, True, newest or mark
         cursor = page.cursor
     return read, stored, False, newest or mark
@@ -190,25 +184,28 @@ def _find_unrecorded_decisions(now: datetime, grace: timedelta, *, since: dateti
             )
         )
         for seq, email_id, payload in chunk:
-            if not email_id or email_id in recorded:
-                continue
-            _, created = ReconciliationFinding.objects.get_or_create(
-                kind=ReconciliationFinding.Kind.NOT_AT_MULTIMAIL,
-                email_id=email_id,
-                defaults={
-                    "found_at": now,
-                    "event_seq": seq,
-                    "detail": f"decision {payload.get('decision_id')} ({payload.get('action')}) is not in"
-                    f" MultiMail's audit log after {int(grace.total_seconds() // 60)} minutes",
-                },
-            )
-            found += created
+            if email_id and email_id not in recorded:
+                found += _unrecorded_finding(seq, email_id, payload, now, grace)
     resolved = ReconciliationFinding.objects.filter(
         kind=ReconciliationFinding.Kind.NOT_AT_MULTIMAIL,
         resolved_at__isnull=True,
         email_id__in=MultiMailDecision.objects.values("email_id"),
     ).update(resolved_at=now)
     return found, resolved
+
+
+def _unrecorded_finding(seq: int, email_id: str, payload: dict, now: datetime, grace: timedelta) -> int:
+    _, created = ReconciliationFinding.objects.get_or_create(
+        kind=ReconciliationFinding.Kind.NOT_AT_MULTIMAIL,
+        email_id=email_id,
+        defaults={
+            "found_at": now,
+            "event_seq": seq,
+            "detail": f"decision {payload.get('decision_id')} ({payload.get('action')}) is not in"
+            f" MultiMail's audit log after {int(grace.total_seconds() // 60)} minutes",
+        },
+    )
+    return int(created)
 
 
 def _chunks(queryset, size: int):
