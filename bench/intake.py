@@ -165,12 +165,6 @@ def cpu_meter(processes: dict[str, int], postmaster: int | None, redis_pid: int 
     return read
 
 
-def cpu_per_draft(before: dict[str, float], after: dict[str, float], count: int) -> dict[str, float]:
-    """Milliseconds of CPU per draft by part, busiest first."""
-    used = {name: 1000 * (after[name] - before[name]) / count for name in after}
-    return dict(sorted(used.items(), key=lambda pair: -pair[1]))
-
-
 def print_cpu(title: str, per_draft: dict[str, float]) -> None:
     parts = ", ".join(f"{name} {ms:.2f}" for name, ms in per_draft.items())
     print(f"  CPU per draft, {title}: {sum(per_draft.values()):.2f} ms ({parts})", flush=True)
@@ -273,7 +267,7 @@ def main() -> None:
         direct_cpu = cpu_meter({"sandbox": direct.processes["multimail"].pid}, None, None)
         before = direct_cpu()
         sandbox_rate = sandbox_direct(direct.multimail_url, defaults.DEMO_MAILBOX_ID, count, args.clients)
-        sandbox_cpu = cpu_per_draft(before, direct_cpu(), count + min(50, count))  # its warm-up sends too
+        sandbox_cpu = _cpu.ms_per_item(before, direct_cpu(), count + min(50, count))  # its warm-up sends too
         direct.stop()
         print(f"sandbox alone: {sandbox_rate:.1f} sends/s", flush=True)
         print_cpu("sandbox alone", sandbox_cpu)
@@ -282,12 +276,12 @@ def main() -> None:
         )
         before = live_cpu()
         intake_rate = intake_through_gunicorn(live.web_url, token, count, args.clients)
-        intake_cpu = cpu_per_draft(before, live_cpu(), count + min(50, count))
+        intake_cpu = _cpu.ms_per_item(before, live_cpu(), count + min(50, count))
         print(f"intake:        {intake_rate:.1f} drafts/s", flush=True)
         print_cpu("intake", intake_cpu)
         before = live_cpu()
         bare_rate = bare_view_through_gunicorn(live.web_url, count, args.clients)
-        bare_cpu = cpu_per_draft(before, live_cpu(), count)
+        bare_cpu = _cpu.ms_per_item(before, live_cpu(), count)
         print(f"bare view:     {bare_rate:.1f} requests/s (GET /healthz)", flush=True)
         print_cpu("bare view (per request)", bare_cpu)
         from reviewqueue.review.models import Draft

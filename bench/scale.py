@@ -156,12 +156,16 @@ def cpu_by_kind(system: LiveSystem, postgres: PrivatePostgres, redis: PrivateRed
 
 
 def print_cpu(before: dict[str, float], after: dict[str, float], drafts: int, elapsed: float) -> None:
-    used = {kind: after[kind] - before.get(kind, 0.0) for kind in after}
-    total = sum(used.values())
-    print(f"  CPU during the run: {total:.1f} s of {2 * elapsed:.1f} s available on 2 CPUs; per draft (ms):")
-    for kind, seconds in sorted(used.items(), key=lambda pair: -pair[1]):
-        print(f"    {kind:<10} {1000 * seconds / drafts:7.1f}")
-    print(f"    {'total':<10} {1000 * total / drafts:7.1f}")
+    per_draft = _cpu.ms_per_item(before, after, drafts)
+    total = sum(per_draft.values())
+    cores = os.cpu_count() or 1
+    print(
+        f"  CPU during the run: {total * drafts / 1000:.1f} s of {cores * elapsed:.1f} s available"
+        f" on {cores} CPUs; per draft (ms):"
+    )
+    for kind, ms in per_draft.items():
+        print(f"    {kind:<10} {ms:7.1f}")
+    print(f"    {'total':<10} {total:7.1f}")
 
 
 def webhooks_settled() -> bool:
