@@ -33,7 +33,7 @@ def queued_handle_tasks(record_id: int, *, remove: bool = False) -> int:
     Counted in both forms the receiver publishes: `intercom_webhook_handle(record_id)`, and
     `intercom_webhooks_fan_out([..., record_id, ...])` for a burst.
     """
-    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    broker = redis.Redis.from_url(settings.REDIS_URL)  # the broker's server, spelled as redis-py reads it
     found = 0
     for raw in broker.lrange("celery", 0, -1):
         message = json.loads(raw)

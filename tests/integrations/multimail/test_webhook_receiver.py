@@ -24,7 +24,7 @@ def webhook_secret(settings):
 @pytest.fixture
 def empty_queue():
     celery_app.control.purge()
-    yield redis.Redis.from_url(django_settings.CELERY_BROKER_URL)
+    yield redis.Redis.from_url(django_settings.REDIS_URL)  # the broker's server, spelled as redis-py reads it
     celery_app.control.purge()
 
 
