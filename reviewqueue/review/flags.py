@@ -8,8 +8,8 @@ from datetime import datetime
 from email.utils import parseaddr
 
 from reviewqueue.review import rendering
+from reviewqueue.review.domains import registrable_domain
 
-_EMAIL_DOMAIN = re.compile(r"[A-Za-z0-9._%+-]+@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
 # Authors that are the customer's side of a conversation (Intercom's author types).
 CUSTOMER_AUTHOR_TYPES = frozenset({"user", "lead", "contact"})
 CLEAN_SPAM_VERDICTS = frozenset({"", "clean", "ham", "pass", "not_spam"})
@@ -47,18 +47,6 @@ def content_hash(*, from_address: str, to: list, cc: list, subject: str, markdow
     return hashlib.sha256(json.dumps(content, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
-def link_domains(text: str) -> set[str]:
-    # One reader of link hosts for the app (review/rendering.py): it also sees through userinfo
-    # ("https://bank.example@evil.example" links to evil.example), HTML entities, www. and mailto:.
-    return rendering.link_domains(text)
-
-
-def _registrable(host: str) -> str:
-    """example.co.uk and www.example.com compare by their last labels: a subdomain of a seen domain is seen."""
-    labels = host.split(".")
-    return ".".join(labels[-2:]) if len(labels) >= 2 else host
-
-
 def _customer_emails(conversation) -> set[str]:
     """The customer side's addresses: the contacts' and, since Intercom's conversation contacts carry
     only ids (no email), those of the customer authors of the opening message and the parts."""
@@ -83,7 +71,7 @@ def draft_flags(
     Without a conversation only the email's own flags (spam, attachments, links outside our own
     domains) can be computed; the conversation flags stay off rather than guess.
     """
-    seen_domains = {_registrable(d) for d in own_domains}
+    seen_domains = {registrable_domain(d) for d in own_domains}
     customer_replied = False
     recipient_not_contact = False
     if conversation is not None:
@@ -91,9 +79,8 @@ def draft_flags(
         emails = [c.email for c in conversation.contacts] + [conversation.source.author.email]
         emails += [part.author.email for part in conversation.parts]
         for text in texts:
-            seen_domains |= {_registrable(d) for d in link_domains(text)}
-            seen_domains |= {_registrable(d.lower()) for d in _EMAIL_DOMAIN.findall(text or "")}
-        seen_domains |= {_registrable(e.rsplit("@", 1)[-1].lower()) for e in emails if e and "@" in e}
+            seen_domains |= {registrable_domain(d) for d in rendering.mentioned_domains(text)}
+        seen_domains |= {registrable_domain(e.rsplit("@", 1)[-1]) for e in emails if e and "@" in e}
         recipient_not_contact = any(
             parseaddr(address)[1].lower() not in _customer_emails(conversation) for address in to
         )
@@ -103,7 +90,7 @@ def draft_flags(
                 for part in conversation.parts
             )
     # What the reader will see too: markdown can spell a link (reference links, entities) a plain scan misses.
-    unknown = sorted(d for d in rendering.markdown_link_domains(markdown) if _registrable(d) not in seen_domains)
+    unknown = sorted(d for d in rendering.markdown_link_domains(markdown) if registrable_domain(d) not in seen_domains)
     return Flags(
         customer_replied=customer_replied,
         recipient_not_contact=recipient_not_contact,

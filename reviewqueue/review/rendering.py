@@ -16,7 +16,6 @@ allow-list policy; the result is shown under a strict CSP as a second line of de
 import contextlib
 import html
 import re
-from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 import nh3
@@ -138,20 +137,3 @@ def mentioned_domains(text: str) -> set[str]:
     makes acme.example a domain seen in the conversation)."""
     unescaped = html.unescape(text or "")
     return link_domains(unescaped) | {m.group(1).lower().strip(".") for m in _EMAIL.finditer(unescaped)}
-
-
-def _is_within(domain: str, seen: set[str]) -> bool:
-    labels = domain.split(".")
-    return any(".".join(labels[i:]) in seen for i in range(len(labels) - 1))
-
-
-def unseen_link_domains(
-    draft_markdown: str, conversation_texts: Iterable[str], known_domains: Iterable[str] = ()
-) -> list[str]:
-    """Domains the draft links to that appear nowhere in the conversation nor in `known_domains`
-    (e.g. the mailbox's own domain). A subdomain of a seen domain counts as seen.
-    """
-    seen = {d.lower().strip(".").removeprefix("www.") for d in known_domains if d}
-    for text in conversation_texts:
-        seen |= {d.removeprefix("www.") for d in mentioned_domains(text)}
-    return sorted(d for d in markdown_link_domains(draft_markdown) if not _is_within(d, seen))

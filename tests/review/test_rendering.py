@@ -9,7 +9,6 @@ from reviewqueue.review.rendering import (
     markdown_link_domains,
     render_markdown,
     sanitize_html,
-    unseen_link_domains,
 )
 from tests.review.hostile_corpus import HOSTILE_BODIES, READABLE_CASES
 
@@ -151,16 +150,6 @@ def test_link_domains_shows_lookalike_domains_in_punycode():
 def test_markdown_link_domains_include_reference_links_and_images():
     markdown = "[a][ref] ![x](https://img.example/p.png)\n\n[ref]: https://ref.example/path"
     assert markdown_link_domains(markdown) == {"ref.example", "img.example"}
-
-
-def test_unseen_link_domains_ignores_domains_seen_in_the_conversation_and_known_domains():
-    draft = "[docs](https://docs.acme.example/x) [pay](https://pay-now.example) [us](https://www.ours.example)"
-    conversation = ['<p>Hello from <a href="https://acme.example">acme</a></p>', "Reply to bo@customer.example"]
-    assert unseen_link_domains(draft, conversation, known_domains=["ours.example"]) == ["pay-now.example"]
-
-
-def test_unseen_link_domains_counts_customer_email_domains_as_seen():
-    assert unseen_link_domains("<https://customer.example/order>", ["from bo@customer.example"]) == []
 
 
 def test_empty_input_renders_empty():
