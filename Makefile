@@ -19,7 +19,9 @@ run: $(INSTALLED)
 	$(BIN)/python -m reviewqueue.local
 
 # Everything but the long fault and scale runs (marked slow), which have their own targets below.
+# bin/ensure-chromium installs Debian's Chromium for the browser tests when it is missing (README).
 test: $(INSTALLED)
+	bin/ensure-chromium
 	SECRET_KEY=$(TEST_SECRET) $(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 # Faults with real processes: sandbox errors and stalls, killed workers, Redis and PostgreSQL restarts.

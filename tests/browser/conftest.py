@@ -45,7 +45,7 @@ def browser():
     if not CHROMIUM.exists():
         pytest.fail(
             f"Chromium is missing at {CHROMIUM}: install it with `apt-get install -y chromium` "
-            "(.ci/run does this), or point CHROMIUM_PATH at a Chromium binary. Browser tests do not skip.",
+            "(make test does so when it can), or point CHROMIUM_PATH at a Chromium binary. Browser tests do not skip.",
             pytrace=False,
         )
     from playwright.sync_api import sync_playwright
