@@ -81,6 +81,9 @@ INTERCOM_API_VERSION = env_str("INTERCOM_API_VERSION", "2.14")
 # --- Review behaviour --------------------------------------------------------------------------
 POLL_INTERVAL = env_int("POLL_INTERVAL", 30, minimum=5)  # seconds between polls of pending drafts
 CLAIM_TTL = env_int("CLAIM_TTL", 600, minimum=30)  # seconds a claim holds before it expires
+# Seconds a conversation snapshot may be old at approve time before Intercom is asked again (a lost
+# webhook would otherwise leave a stale snapshot that looks current).
+CONTEXT_MAX_AGE = env_int("CONTEXT_MAX_AGE", 60, minimum=0)
 # Key for encrypting secrets at rest (webhook signing secrets) and signing audit checkpoints.
 # Derived from SECRET_KEY unless given, so the local default needs nothing.
 FIELD_ENCRYPTION_KEY = env_str("FIELD_ENCRYPTION_KEY", "") or SECRET_KEY
