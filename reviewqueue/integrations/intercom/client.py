@@ -1,10 +1,11 @@
 """The Intercom REST client: one httpx.Client, typed results, domain errors.
 
-The contract is ../shared/reference/intercom-notes.md. Auth is a bearer access token (never
-logged: the shared retry machinery logs only method, path and status), the API version is pinned
-by `Intercom-Version`, and the base URL is regional (api.intercom.io, api.eu.intercom.io, …).
-Reads and idempotent writes are retried with backoff; a note is sent once (a retried note could
-appear twice on the conversation). A 429 waits until `X-RateLimit-Reset` when that is soon.
+The contract is contracts/intercom-openapi-2.14.yaml, with contracts/intercom.md. Auth is a bearer
+access token (never logged: the shared retry machinery logs only method, path and status), the API
+version is pinned by `Intercom-Version`, and the base URL is regional (api.intercom.io,
+api.eu.intercom.io, …). Reads and idempotent writes are retried with backoff; a note is sent once (a
+retried note could appear twice on the conversation). A 429 waits until `X-RateLimit-Reset` when
+that is soon.
 """
 
 from __future__ import annotations

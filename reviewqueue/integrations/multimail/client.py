@@ -1,6 +1,6 @@
 """The MultiMail API client: one httpx.Client, typed results, domain errors.
 
-Contract: ../shared/reference/multimail-openapi.json and multimail-notes.md. Responses are parsed
+Contract: contracts/multimail-openapi.json and contracts/multimail-notes.md. Responses are parsed
 into frozen dataclasses here, at the boundary; nothing else in reviewqueue sees MultiMail's JSON.
 Extra fields are ignored (MultiMail adds fields); a missing required field, malformed JSON or a
 non-JSON answer raises MultiMailUnavailable, since we cannot act on it.

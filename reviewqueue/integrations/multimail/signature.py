@@ -1,8 +1,8 @@
 """MultiMail webhook signatures: the one place that knows the format (the sandbox signs with it too).
 
-multimail-notes.md, "reviewqueue's reading, until MultiMail documents more": `X-MultiMail-Signature`
-holds the lowercase hex HMAC-SHA256 of the raw request body, keyed by the whole signing secret
-string (`whsec_` prefix included), bare or prefixed `sha256=`.
+contracts/multimail-notes.md, "reviewqueue's reading, until MultiMail documents more":
+`X-MultiMail-Signature` holds the lowercase hex HMAC-SHA256 of the raw request body, keyed by the
+whole signing secret string (`whsec_` prefix included), bare or prefixed `sha256=`.
 """
 
 import hashlib

@@ -1,9 +1,9 @@
 """The Intercom sandbox's data: admins, contacts, conversations with parts, tags.
 
-Plain dicts in Intercom's own REST shapes (../shared/reference/intercom-notes.md), guarded by one
-lock, written to a JSON file after every change when a path is given (so `make run` keeps its
-conversations across restarts). Every change to a conversation returns the topic of the webhook
-Intercom would send for it.
+Plain dicts in Intercom's own REST shapes (contracts/intercom-openapi-2.14.yaml,
+contracts/intercom.md), guarded by one lock, written to a JSON file after every change when a path
+is given (so `make run` keeps its conversations across restarts). Every change to a conversation
+returns the topic of the webhook Intercom would send for it.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""A local MultiMail: the calls reviewqueue makes, in the shapes of multimail-openapi.json.
+"""A local MultiMail: the calls reviewqueue makes, in the shapes of contracts/multimail-openapi.json.
 
     app = make_app(state_path="var/sandbox/multimail.json", knobs=Knobs(latency_ms=20))
 

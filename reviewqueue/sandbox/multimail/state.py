@@ -1,6 +1,7 @@
 """The MultiMail sandbox's data and rules, behind one lock, saved to a JSON file after each change.
 
-Follows multimail-openapi.json and multimail-notes.md. Where they are silent, the choices are:
+Follows contracts/multimail-openapi.json and contracts/multimail-notes.md. Where they are silent,
+the choices are:
 - the email statuses the notes name but the spec's enum omits are used as the notes say: a send is
   `pending_scan` until scanned, then `pending_send_approval` (gated) ; an email that left is
   `approved_and_sent` (`approved` while scheduled for later); delivery shows as `delivered_at`,

@@ -15,10 +15,8 @@ from reviewqueue.integrations.multimail.client import MultiMailClient
 from reviewqueue.sandbox.multimail import defaults
 from reviewqueue.sandbox.multimail.app import Knobs, make_app
 
-SPEC_PATH = Path(__file__).resolve().parents[3].parent / "shared" / "reference" / "multimail-openapi.json"
-if not SPEC_PATH.exists():  # the checkout may live elsewhere; the reference sits beside it as ../shared
-    SPEC_PATH = Path("/work/shared/reference/multimail-openapi.json")
-# multimail-notes.md "Statuses": a gated send goes pending_scan → pending_send_approval →
+SPEC_PATH = Path(__file__).resolve().parents[3] / "contracts" / "multimail-openapi.json"
+# contracts/multimail-notes.md "Statuses": a gated send goes pending_scan → pending_send_approval →
 # approved / approved_and_sent; the spec's status enum omits these three, the notes name them.
 NOTES_STATUSES = ["pending_scan", "approved", "approved_and_sent"]
 

@@ -1,4 +1,4 @@
-"""The Intercom sandbox speaks Intercom's REST shapes (../shared/reference/intercom-notes.md)."""
+"""The Intercom sandbox speaks Intercom's REST shapes (contracts/intercom-openapi-2.14.yaml)."""
 
 import httpx
 
