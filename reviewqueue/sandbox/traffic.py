@@ -213,7 +213,12 @@ class Traffic:
         due = [w for w in self.waiting if w.reply_at <= now]
         self.waiting = [w for w in self.waiting if w.reply_at > now]
         for waiting in due:
-            body = {"type": "user", "intercom_user_id": waiting.contact_id, "body": self.rng.choice(REPLIES)}
+            body = {
+                "message_type": "comment",
+                "type": "user",
+                "intercom_user_id": waiting.contact_id,
+                "body": self.rng.choice(REPLIES),
+            }
             self.intercom.post(f"/conversations/{waiting.conversation_id}/reply", json=body).raise_for_status()
             print(f"traffic: the customer wrote again in conversation {waiting.conversation_id}", flush=True)
 

@@ -10,6 +10,7 @@ that is soon.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import logging
 import threading
@@ -20,7 +21,13 @@ from urllib.parse import quote, urlsplit
 import httpx
 from django.conf import settings
 
-from reviewqueue.integrations.http import RetryPolicy, default_timeout, seconds_until_epoch_header, send_with_retries
+from reviewqueue.integrations.http import (
+    NO_RETRY,
+    RetryPolicy,
+    default_timeout,
+    seconds_until_epoch_header,
+    send_with_retries,
+)
 from reviewqueue.integrations.intercom.types import (
     Admin,
     Author,
@@ -32,6 +39,7 @@ from reviewqueue.integrations.intercom.types import (
     ConversationSummary,
     MalformedResponse,
     Tag,
+    _listed,
 )
 from reviewqueue.text import make_storable_json
 
@@ -49,6 +57,7 @@ __all__ = [
     "IntercomError",
     "IntercomNotConfigured",
     "IntercomNotFound",
+    "IntercomPlanRestricted",
     "IntercomRateLimited",
     "IntercomServerError",
     "IntercomUnauthorized",
@@ -98,6 +107,17 @@ class IntercomNotFound(IntercomError):
     pass
 
 
+class IntercomPlanRestricted(IntercomError):
+    """403 `api_plan_restricted`: the workspace's Intercom plan does not include this API.
+
+    Asking again changes nothing until someone changes the plan, so it is never retried, and it
+    says what an admin has to do wherever it is shown (an outbox item's error, a draft's fetch error).
+    """
+
+    def __str__(self) -> str:
+        return f"{super().__str__()} (the workspace's Intercom plan does not include this API: change the plan)"
+
+
 class IntercomRateLimited(IntercomError):
     def __init__(self, status: int, message: str, *, reset_at: float | None = None, **kwargs):
         super().__init__(status, message, **kwargs)
@@ -134,6 +154,8 @@ def _error_from(response: httpx.Response) -> IntercomError:
         reset = response.headers.get("X-RateLimit-Reset", "").strip()
         reset_at = float(reset) if reset.replace(".", "", 1).isdigit() else None
         return IntercomRateLimited(status, message, reset_at=reset_at, **kwargs)
+    if code == "api_plan_restricted":
+        return IntercomPlanRestricted(status, message, **kwargs)
     if status in (401, 403) or code in ("unauthorized", "token_unauthorized", "forbidden"):
         return IntercomUnauthorized(status, message, **kwargs)
     if status == 404 or code == "not_found":
@@ -171,6 +193,7 @@ class IntercomClient:
         self._tags: dict[str, Tag] = {}  # ensure_tag's answers by name (dict reads and writes are thread-safe)
         self._sleep = sleep
         self._clock = clock
+        self._request_timeout = httpx.USE_CLIENT_DEFAULT  # quick() sets a shorter one
         self._http = httpx.Client(
             base_url=self.base_url,
             headers={
@@ -188,6 +211,14 @@ class IntercomClient:
     def close(self) -> None:
         self._http.close()
 
+    def quick(self, *, timeout: float) -> IntercomClient:
+        """This client for a call a person waits on: one attempt per call, answered within `timeout`
+        seconds or IntercomUnavailable. It shares this client's connections (closing either closes both)."""
+        quick = copy.copy(self)
+        quick._policy = NO_RETRY
+        quick._request_timeout = httpx.Timeout(timeout)
+        return quick
+
     def __enter__(self) -> IntercomClient:
         return self
 
@@ -197,7 +228,7 @@ class IntercomClient:
     # --- transport -----------------------------------------------------------------------------
 
     def _call(self, method: str, path: str, *, json: dict | None = None, safe: bool = False) -> dict:
-        request = self._http.build_request(method, path, json=json)
+        request = self._http.build_request(method, path, json=json, timeout=self._request_timeout)
         try:
             response = send_with_retries(
                 self._http,
@@ -348,15 +379,12 @@ def _next_cursor(raw: dict) -> str:
 
 
 def _newest_note_id(raw: dict) -> str:
-    """The reply endpoint answers with the conversation; the note is its newest part."""
-    wrapper = raw.get("conversation_parts")
-    parts = wrapper.get("conversation_parts") if isinstance(wrapper, dict) else None
-    if raw.get("type") == "conversation_part":  # some versions answer with the part itself
-        return str(raw.get("id") or "")
-    if not isinstance(parts, list):
-        raise MalformedResponse("reply answered without conversation_parts")
+    """The reply endpoint answers with the conversation carrying only the new part (not the history)."""
+    parts = _listed(raw, "conversation_parts", "conversation_parts")
     notes = [p for p in parts if isinstance(p, dict) and p.get("part_type") == "note"]
-    return str(notes[-1].get("id") or "") if notes else ""
+    if not notes:
+        raise MalformedResponse("reply answered without the new note")
+    return str(notes[-1].get("id") or "")
 
 
 def get_intercom_client(**overrides) -> IntercomClient:

@@ -39,9 +39,36 @@ def main(argv=None) -> int:
     parser.add_argument("--rate", type=_non_negative(int), default=0, help="API calls per 10 s before 429 (0: none)")
     parser.add_argument("--latency", type=_non_negative(float), default=0.0, help="seconds added to each API call")
     parser.add_argument("--error-rate", type=_fraction, default=0.0, help="fraction of API calls answered 500")
+    parser.add_argument(
+        "--search-lag", type=_non_negative(float), default=0.0, help="seconds before a new contact shows in search"
+    )
+    parser.add_argument(
+        "--plan-restricted", action="store_true", help="answer 403 api_plan_restricted on the conversation endpoints"
+    )
+    parser.add_argument(
+        "--webhook-duplicates", type=_fraction, default=0.0, help="fraction of webhooks delivered twice"
+    )
+    parser.add_argument(
+        "--webhook-reorder", type=_fraction, default=0.0, help="fraction of webhooks overtaken by later ones"
+    )
+    parser.add_argument(
+        "--webhook-retry-delay",
+        type=_non_negative(float),
+        default=Knobs.webhook_retry_delay,
+        help="seconds before a failed webhook is tried again (Intercom: about a minute)",
+    )
     args = parser.parse_args(argv)
 
-    knobs = Knobs(rate=args.rate, latency=args.latency, error_rate=args.error_rate)
+    knobs = Knobs(
+        rate=args.rate,
+        latency=args.latency,
+        error_rate=args.error_rate,
+        search_lag=args.search_lag,
+        plan_restricted=args.plan_restricted,
+        webhook_duplicates=args.webhook_duplicates,
+        webhook_reorder=args.webhook_reorder,
+        webhook_retry_delay=args.webhook_retry_delay,
+    )
     app = make_app(
         state_path=args.state,
         webhook_url=args.webhook_url,

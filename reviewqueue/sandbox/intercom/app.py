@@ -2,10 +2,17 @@
 
     app = make_app(state_path="var/sandbox/intercom.json", webhook_url="http://127.0.0.1:8000/webhooks/intercom")
 
-Bearer-token auth (401 error.list otherwise), `error.list` errors, 429s with X-RateLimit-* headers
-on demand, and a webhook (`X-Hub-Signature: sha1=…`) for every conversation change, posted from a
-background thread like Intercom's own delivery. Knobs (rate, latency, error_rate, fail_next,
-webhook_url) are set at start or through `POST /_sandbox/knobs`, a sandbox-only endpoint.
+It answers as contracts/intercom-openapi-2.14.yaml says Intercom does (tests hold every answer
+against it): bearer-token auth (401 otherwise), `error.list` errors with a uuid `request_id`, an
+unknown `Intercom-Version` refused, conversation ids that are numbers, a reply answered with only
+its new part, 429s with X-RateLimit-* headers on demand, and a webhook (`X-Hub-Signature: sha1=…`)
+for every conversation change, posted from a background thread like Intercom's own delivery.
+
+Knobs, set at start or through `POST /_sandbox/knobs` (a sandbox-only endpoint), play what real
+Intercom does and a kind sandbox would not: rate, latency, error_rate, fail_next; search_lag (a new
+contact shows in search only after that many seconds); plan_restricted (403 api_plan_restricted
+where the document says Intercom answers it); webhook_duplicates, webhook_reorder and
+webhook_retry_delay (see webhooks.py); webhook_url.
 """
 
 from __future__ import annotations
@@ -13,8 +20,10 @@ from __future__ import annotations
 import html
 import json
 import random
+import re
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
@@ -28,6 +37,9 @@ from reviewqueue.sandbox.intercom.state import SandboxError, SandboxState
 from reviewqueue.sandbox.intercom.webhooks import WebhookSender
 
 RATE_WINDOW = 10  # seconds: Intercom enforces its limits in 10-second windows
+# The endpoints the document answers 403 api_plan_restricted on (GET and POST /conversations, get, reply, parts).
+PLAN_RESTRICTED_ENDPOINTS = {"conversations", "conversation", "reply", "parts"}
+CONVERSATION_ID = re.compile(r"[0-9]+")  # the document's conversation ids are integers
 
 
 @dataclass
@@ -36,7 +48,14 @@ class Knobs:
     latency: float = 0.0  # seconds added to every API call
     error_rate: float = 0.0  # fraction of API calls answered 500
     fail_next: list[int] = field(default_factory=list)  # statuses for the next calls, in order (e.g. [429])
+    search_lag: float = 0.0  # seconds before a new contact shows in /contacts/search (Intercom: minutes)
+    plan_restricted: bool = False  # answer 403 api_plan_restricted on the conversation endpoints
     webhook_url: str = ""  # where conversation changes are posted; empty = nowhere
+    webhook_duplicates: float = 0.0  # fraction of webhooks delivered twice (same notification id)
+    webhook_reorder: float = 0.0  # fraction of webhooks held back so later ones overtake them
+    webhook_retry_delay: float = 60.0  # seconds before a failed delivery is tried again (Intercom: about a minute)
+
+    FRACTIONS = ("error_rate", "webhook_duplicates", "webhook_reorder")
 
     def update(self, changes: dict) -> None:
         for name, value in changes.items():
@@ -44,7 +63,10 @@ class Knobs:
                 raise SandboxError(400, "parameter_invalid", f"unknown knob {name!r}")
             current = getattr(self, name)
             try:
-                if isinstance(current, list):
+                if isinstance(current, bool):
+                    if not isinstance(value, bool):
+                        raise TypeError(name)
+                elif isinstance(current, list):
                     value = [int(v) for v in value]
                 elif isinstance(current, str):
                     value = str(value or "")
@@ -55,7 +77,8 @@ class Knobs:
             if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
                 raise SandboxError(400, "parameter_invalid", f"knob {name!r} cannot be negative")
             setattr(self, name, value)
-        self.error_rate = min(1.0, self.error_rate)
+        for name in self.FRACTIONS:
+            setattr(self, name, min(1.0, getattr(self, name)))
 
 
 def _json(body, status: int = 200, headers: dict | None = None) -> Response:
@@ -65,7 +88,7 @@ def _json(body, status: int = 200, headers: dict | None = None) -> Response:
 def _error(status: int, code: str, message: str, headers: dict | None = None) -> Response:
     body = {
         "type": "error.list",
-        "request_id": f"sandbox-{random.getrandbits(48):012x}",
+        "request_id": str(uuid.uuid4()),
         "errors": [{"code": code, "message": message}],
     }
     return _json(body, status, headers)
@@ -89,7 +112,7 @@ class IntercomSandbox:
         self.knobs = knobs or Knobs()
         self.clock = clock
         self.sleep = sleep
-        self.webhooks = WebhookSender(secret=client_secret, url=lambda: self.knobs.webhook_url, clock=clock)
+        self.webhooks = WebhookSender(secret=client_secret, knobs=self.knobs, clock=clock)
         self._window = (0, 0)  # (window start, calls in it)
         self._limit_lock = threading.Lock()
         self.urls = Map(
@@ -151,12 +174,22 @@ class IntercomSandbox:
             status = forced or 500
             return _error(status, "server_error", "Sandbox: injected failure", limit_headers)
         try:
+            self._refuse_what_intercom_refuses(request, endpoint, args)
             body = self._body(request)
             response = getattr(self, f"view_{endpoint}")(request, body, **args)
         except SandboxError as error:
             return _error(error.status, error.code, error.message, limit_headers)
         response.headers.update(limit_headers)
         return response
+
+    def _refuse_what_intercom_refuses(self, request: Request, endpoint: str, args: dict) -> None:
+        version = request.headers.get("Intercom-Version")
+        if version is not None and version not in defaults.API_VERSIONS:  # absent: the app's default applies
+            raise SandboxError(400, "intercom_version_invalid", "The requested version could not be found")
+        if "conversation_id" in args and not CONVERSATION_ID.fullmatch(args["conversation_id"]):
+            raise SandboxError(404, "not_found", "Resource Not Found")
+        if self.knobs.plan_restricted and endpoint in PLAN_RESTRICTED_ENDPOINTS:
+            raise SandboxError(403, "api_plan_restricted", "Active subscription needed.")
 
     def _body(self, request: Request) -> dict:
         if request.method not in ("POST", "PUT"):
@@ -250,7 +283,9 @@ class IntercomSandbox:
         return _json(self.state.contact(contact_id))
 
     def view_contacts_search(self, request, body):
-        found = [c for c in self.state.contacts() if matches(c, body.get("query"))]
+        indexed_before = self.state.now() - self.knobs.search_lag  # Intercom indexes new contacts late
+        searchable = [c for c in self.state.contacts() if c["created_at"] <= indexed_before]
+        found = [c for c in searchable if matches(c, body.get("query"))]
         items, pages = page(found, body.get("pagination"))
         return _json({"type": "list", "data": items, "total_count": len(found), "pages": pages})
 
@@ -287,12 +322,12 @@ class IntercomSandbox:
     def view_reply(self, request, body, conversation_id):
         conversation, topic = self.state.reply(conversation_id, body)
         self._changed(conversation, topic)
-        return _json(conversation)
+        return _json(_with_only_the_new_part(conversation))
 
     def view_parts(self, request, body, conversation_id):
         conversation, topic = self.state.manage(conversation_id, body)
         self._changed(conversation, topic)
-        return _json(conversation)
+        return _json(_with_only_the_new_part(conversation))
 
     def view_tags(self, request, body):
         if request.method == "GET":
@@ -306,6 +341,14 @@ class IntercomSandbox:
 
     def view_untag(self, request, body, conversation_id, tag_id):
         return _json(self.state.untag_conversation(conversation_id, tag_id))
+
+
+def _with_only_the_new_part(conversation: dict) -> dict:
+    """Reply and parts answer the conversation carrying only the part just added (every example of both
+    in the document), not its history."""
+    newest = conversation["conversation_parts"]["conversation_parts"][-1:]
+    parts = {"type": "conversation_part.list", "conversation_parts": newest, "total_count": len(newest)}
+    return {**conversation, "conversation_parts": parts}
 
 
 def _summary(conversation: dict) -> dict:

@@ -9,3 +9,5 @@ ACCESS_TOKEN = "sandbox-intercom-access-token"
 CLIENT_SECRET = "sandbox-intercom-client-secret"
 APP_ID = "sandboxapp"
 ADMIN_ID = "991"
+# The Intercom-Version values Intercom knows (contracts/intercom-openapi-2.14.yaml, intercom_version).
+API_VERSIONS = frozenset({"1.0", "1.1", "1.2", "1.3", "1.4", *(f"2.{minor}" for minor in range(15))})

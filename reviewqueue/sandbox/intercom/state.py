@@ -214,6 +214,8 @@ class SandboxState:
             conversation = self._conversation(conversation_id)
             message_type = request.get("message_type")
             body = request.get("body")
+            if message_type is None:  # required of admins and contacts alike (reply_conversation_request)
+                raise SandboxError(400, "parameter_invalid", "message_type is required")
             if not isinstance(body, str) or not body.strip():
                 raise SandboxError(400, "parameter_invalid", "Body is required")
             if request.get("type") == "admin":
@@ -235,7 +237,7 @@ class SandboxState:
                 else:
                     topic = "conversation.operator.replied" if bot else "conversation.admin.replied"
             elif request.get("type") == "user":
-                if message_type not in (None, "comment"):
+                if message_type != "comment":
                     raise SandboxError(400, "parameter_invalid", "a contact can only send a comment")
                 contact = self._find_contact(
                     contact_id=str(request.get("intercom_user_id") or request.get("user_id") or ""),

@@ -10,6 +10,7 @@ from reviewqueue.integrations.intercom.client import (
     IntercomClient,
     IntercomNotConfigured,
     IntercomNotFound,
+    IntercomPlanRestricted,
     IntercomRateLimited,
     IntercomServerError,
     IntercomUnauthorized,
@@ -41,6 +42,13 @@ CONVERSATION = {
         ],
         "total_count": 1,
     },
+}
+
+# What POST /conversations/{id}/reply answers beside the conversation: only the new part (the spec's examples).
+NOTE_ANSWER_PARTS = {
+    "type": "conversation_part.list",
+    "conversation_parts": [{"id": "n9", "part_type": "note", "body": "<p>Approved</p>", "author": {"type": "admin"}}],
+    "total_count": 1,
 }
 
 
@@ -108,7 +116,7 @@ def test_snapshot_data_round_trips_to_the_same_conversation():
     [
         (400, "parameter_invalid", IntercomBadRequest),
         (401, "unauthorized", IntercomUnauthorized),
-        (403, "api_plan_restricted", IntercomUnauthorized),
+        (403, "api_plan_restricted", IntercomPlanRestricted),
         (404, "not_found", IntercomNotFound),
         (422, "parameter_invalid", IntercomBadRequest),
         (500, "server_error", IntercomServerError),
@@ -165,9 +173,7 @@ def test_429_with_a_reset_too_far_away_raises_rate_limited_with_the_reset_time()
 def test_a_rate_limited_note_is_sent_again_after_the_wait_because_it_was_not_carried_out():
     client, calls, sleeps = scripted(
         httpx.Response(429, headers={"X-RateLimit-Reset": "1700000002"}),
-        httpx.Response(
-            200, json=CONVERSATION | {"conversation_parts": {"conversation_parts": [{"id": "n9", "part_type": "note"}]}}
-        ),
+        httpx.Response(200, json=CONVERSATION | {"conversation_parts": NOTE_ANSWER_PARTS}),
         clock=lambda: 1700000000.0,
     )
     assert client.add_note(conversation_id="123", body_html="<p>ok</p>") == "n9"
@@ -194,9 +200,9 @@ def test_note_is_not_retried_after_a_server_error_or_timeout():
     assert len(calls) == 1
 
 
-def test_note_is_an_admin_note_from_our_admin():
-    client, calls, _ = scripted(httpx.Response(200, json=CONVERSATION))
-    client.add_note(conversation_id="123", body_html="<p>Approved</p>")
+def test_note_is_an_admin_note_from_our_admin_and_its_id_is_the_answers_one_part():
+    client, calls, _ = scripted(httpx.Response(200, json=CONVERSATION | {"conversation_parts": NOTE_ANSWER_PARTS}))
+    assert client.add_note(conversation_id="123", body_html="<p>Approved</p>") == "n9"
     import json
 
     assert json.loads(calls[0].content) == {
@@ -205,6 +211,13 @@ def test_note_is_an_admin_note_from_our_admin():
         "admin_id": "814",
         "body": "<p>Approved</p>",
     }
+
+
+def test_a_note_answer_without_the_new_note_is_malformed():
+    """Intercom answers a reply with the new part only; the history (here, a close) is not where the note is."""
+    client, _, _ = scripted(httpx.Response(200, json=CONVERSATION))
+    with pytest.raises(IntercomUnavailable, match="without the new note"):
+        client.add_note(conversation_id="123", body_html="<p>Approved</p>")
 
 
 def test_retries_are_bounded_and_end_in_unavailable():

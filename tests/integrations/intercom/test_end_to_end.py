@@ -41,7 +41,7 @@ def test_customer_reply_in_the_sandbox_reaches_our_receiver_and_refreshes_the_sn
     contact, created = customer_conversation
 
     headers = {"Authorization": f"Bearer {defaults.ACCESS_TOKEN}"}
-    reply = {"type": "user", "intercom_user_id": contact["id"], "body": "Any update?"}
+    reply = {"message_type": "comment", "type": "user", "intercom_user_id": contact["id"], "body": "Any update?"}
     httpx.post(f"{sandbox.url}/conversations/{created['id']}/reply", json=reply, headers=headers).raise_for_status()
     sandbox.webhooks.drain()
 

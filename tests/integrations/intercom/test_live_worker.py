@@ -46,7 +46,12 @@ def test_customer_reply_is_verified_stored_and_handled_by_the_worker_into_a_fres
         conversation_id = api.post(
             "/conversations", json={"from": {"type": "user", "id": contact["id"]}, "body": "Damaged parcel"}
         ).json()["conversation_id"]
-        reply = {"type": "user", "intercom_user_id": contact["id"], "body": "Photos attached now"}
+        reply = {
+            "message_type": "comment",
+            "type": "user",
+            "intercom_user_id": contact["id"],
+            "body": "Photos attached now",
+        }
         api.post(f"/conversations/{conversation_id}/reply", json=reply).raise_for_status()
 
     def reply_in_snapshot():

@@ -37,7 +37,8 @@ def handle(record: InboundWebhook) -> InboundWebhook:
 def test_customer_reply_refreshes_the_snapshot_and_settles_processed(sandbox, customer_conversation):
     contact, created = customer_conversation
     conversation, topic = sandbox.state.reply(
-        created["id"], {"type": "user", "intercom_user_id": contact["id"], "body": "Still waiting"}
+        created["id"],
+        {"message_type": "comment", "type": "user", "intercom_user_id": contact["id"], "body": "Still waiting"},
     )
     record = handle(stored(topic, conversation, created_at=conversation["updated_at"]))
     assert record.status == InboundWebhook.Status.PROCESSED
@@ -60,7 +61,9 @@ def test_reordered_notifications_do_not_regress_the_snapshot(sandbox, customer_c
     clock = [created["updated_at"]]
     sandbox.state.clock = lambda: clock[0]
     clock[0] += 5
-    replied, _ = sandbox.state.reply(created["id"], {"type": "user", "intercom_user_id": contact["id"], "body": "1"})
+    replied, _ = sandbox.state.reply(
+        created["id"], {"message_type": "comment", "type": "user", "intercom_user_id": contact["id"], "body": "1"}
+    )
     clock[0] += 5
     closed, _ = sandbox.state.manage(created["id"], {"message_type": "close", "admin_id": defaults.ADMIN_ID})
     older = stored("conversation.user.replied", replied, created_at=replied["updated_at"])

@@ -41,7 +41,9 @@ def test_unchanged_conversation_keeps_its_snapshot_and_only_records_the_check(re
 def test_a_customer_reply_makes_a_new_snapshot_and_the_old_one_is_kept(sandbox, refresh, customer_conversation):
     contact, created = customer_conversation
     first = refresh(created["id"])
-    sandbox.state.reply(created["id"], {"type": "user", "intercom_user_id": contact["id"], "body": "Hello?"})
+    sandbox.state.reply(
+        created["id"], {"message_type": "comment", "type": "user", "intercom_user_id": contact["id"], "body": "Hello?"}
+    )
     second = refresh(created["id"])
     assert second.pk != first.pk
     assert [p.body for p in second.conversation.parts] == ["Hello?"]

@@ -1,5 +1,7 @@
 """The Intercom sandbox speaks Intercom's REST shapes (contracts/intercom-openapi-2.14.yaml)."""
 
+import uuid
+
 import httpx
 
 from reviewqueue.sandbox.intercom import defaults
@@ -47,10 +49,106 @@ def test_admin_note_and_contact_reply_become_parts_in_order(api):
     note = {"message_type": "note", "type": "admin", "admin_id": defaults.ADMIN_ID, "body": "<p>internal</p>"}
     assert api.post(f"/conversations/{conversation_id}/reply", json=note).status_code == 200
     reply = {"message_type": "comment", "type": "user", "intercom_user_id": contact["id"], "body": "hello?"}
-    conversation = api.post(f"/conversations/{conversation_id}/reply", json=reply).json()
+    assert api.post(f"/conversations/{conversation_id}/reply", json=reply).status_code == 200
+    conversation = api.get(f"/conversations/{conversation_id}").json()
     parts = conversation["conversation_parts"]["conversation_parts"]
     assert [(p["part_type"], p["author"]["type"]) for p in parts] == [("note", "admin"), ("comment", "user")]
     assert conversation["conversation_parts"]["total_count"] == 2
+
+
+def test_a_reply_is_answered_with_only_its_new_part(api):
+    """Every example of reply (and of parts) in Intercom's document carries the one new part, not the history."""
+    contact, conversation_id = customer_writes_in(api)
+    reply = {"message_type": "comment", "type": "user", "intercom_user_id": contact["id"], "body": "hello?"}
+    api.post(f"/conversations/{conversation_id}/reply", json=reply)
+    note = {"message_type": "note", "type": "admin", "admin_id": defaults.ADMIN_ID, "body": "<p>internal</p>"}
+
+    answer = api.post(f"/conversations/{conversation_id}/reply", json=note).json()
+    close = {"message_type": "close", "type": "admin", "admin_id": defaults.ADMIN_ID}
+    closed = api.post(f"/conversations/{conversation_id}/parts", json=close).json()
+
+    assert answer["type"] == "conversation" and answer["id"] == conversation_id
+    assert [(p["part_type"], p["body"]) for p in answer["conversation_parts"]["conversation_parts"]] == [
+        ("note", "<p>internal</p>")
+    ]
+    assert answer["conversation_parts"]["total_count"] == 1
+    assert [p["part_type"] for p in closed["conversation_parts"]["conversation_parts"]] == ["close"]
+    assert len(api.get(f"/conversations/{conversation_id}").json()["conversation_parts"]["conversation_parts"]) == 3
+
+
+def test_a_reply_without_message_type_is_refused_for_admins_and_contacts(api):
+    contact, conversation_id = customer_writes_in(api)
+    replies = [
+        {"type": "user", "intercom_user_id": contact["id"], "body": "hello?"},
+        {"type": "admin", "admin_id": defaults.ADMIN_ID, "body": "<p>internal</p>"},
+    ]
+    for reply in replies:
+        response = api.post(f"/conversations/{conversation_id}/reply", json=reply)
+        assert response.status_code == 400
+        assert response.json()["errors"] == [{"code": "parameter_invalid", "message": "message_type is required"}]
+    assert api.get(f"/conversations/{conversation_id}").json()["conversation_parts"]["conversation_parts"] == []
+
+
+def test_an_intercom_version_intercom_does_not_know_is_refused(api):
+    for version in ("2.99", "Unstable", "latest"):
+        response = api.get("/me", headers={"Intercom-Version": version})
+        assert response.status_code == 400
+        assert response.json()["errors"][0]["code"] == "intercom_version_invalid"
+    assert api.get("/me", headers={"Intercom-Version": "2.11"}).status_code == 200
+    without = httpx.get(f"{api.base_url}/me", headers={"Authorization": api.headers["Authorization"]})
+    assert without.status_code == 200  # no header: the app's default version
+
+
+def test_a_conversation_id_that_is_not_a_number_is_not_found(api):
+    _, conversation_id = customer_writes_in(api)
+    note = {"message_type": "note", "type": "admin", "admin_id": defaults.ADMIN_ID, "body": "n"}
+    answers = [
+        api.get("/conversations/abc"),
+        api.get(f"/conversations/{conversation_id}x"),
+        api.post("/conversations/c_7/reply", json=note),
+        api.post("/conversations/abc/tags", json={"id": "1", "admin_id": defaults.ADMIN_ID}),
+    ]
+    assert [(a.status_code, a.json()["errors"][0]["code"]) for a in answers] == [(404, "not_found")] * 4
+
+
+def test_plan_restricted_answers_403_where_intercom_documents_it(sandbox, api):
+    _, conversation_id = customer_writes_in(api)
+    sandbox.knobs.update({"plan_restricted": True})
+    note = {"message_type": "note", "type": "admin", "admin_id": defaults.ADMIN_ID, "body": "n"}
+    restricted = [
+        api.get(f"/conversations/{conversation_id}"),
+        api.post(f"/conversations/{conversation_id}/reply", json=note),
+    ]
+    for response in restricted:
+        assert response.status_code == 403
+        assert response.json()["errors"] == [{"code": "api_plan_restricted", "message": "Active subscription needed."}]
+    assert api.get("/me").status_code == 200  # the document gives no 403 for the rest
+    sandbox.knobs.update({"plan_restricted": False})
+    assert api.get(f"/conversations/{conversation_id}").status_code == 200
+    assert httpx.post(f"{sandbox.url}/_sandbox/knobs", json={"plan_restricted": "yes"}).status_code == 400
+
+
+def test_a_new_contact_shows_in_search_only_after_the_search_lag(sandbox, api):
+    clock = [1_800_000_000]
+    sandbox.state.clock = lambda: clock[0]
+    sandbox.knobs.update({"search_lag": 120})
+    customer_writes_in(api, email="new@example.com")
+    query = {"query": {"field": "email", "operator": "=", "value": "new@example.com"}}
+
+    early = api.post("/contacts/search", json=query).json()
+    clock[0] += 119
+    still_early = api.post("/contacts/search", json=query).json()
+    clock[0] += 1
+    found = api.post("/contacts/search", json=query).json()
+
+    assert (early["data"], early["total_count"]) == ([], 0)
+    assert still_early["data"] == []
+    assert [c["email"] for c in found["data"]] == ["new@example.com"]
+
+
+def test_errors_carry_a_uuid_request_id(api):
+    request_id = api.get("/conversations/404404").json()["request_id"]
+    assert str(uuid.UUID(request_id)) == request_id
 
 
 def test_note_from_an_unknown_admin_or_without_body_is_refused(api):
@@ -108,7 +206,7 @@ def test_close_then_customer_reply_reopens(api):
     contact, conversation_id = customer_writes_in(api)
     close = {"message_type": "close", "type": "admin", "admin_id": defaults.ADMIN_ID}
     assert api.post(f"/conversations/{conversation_id}/parts", json=close).json()["state"] == "closed"
-    reply = {"type": "user", "intercom_user_id": contact["id"], "body": "not solved"}
+    reply = {"message_type": "comment", "type": "user", "intercom_user_id": contact["id"], "body": "not solved"}
     assert api.post(f"/conversations/{conversation_id}/reply", json=reply).json()["state"] == "open"
 
 
