@@ -144,6 +144,9 @@ def main() -> int:
     manage("migrate", "--noinput")
     manage("collectstatic", "--noinput", "--verbosity", "0")
     if os.environ.get("REVIEWQUEUE_EMBEDDED") == "1":
+        from reviewqueue.sandbox.demo import make_run_seed
+
+        make_run_seed()  # first: the demo's past week enters the audit log before anything done today
         create_demo_users()
         from django.conf import settings
 

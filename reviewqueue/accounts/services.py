@@ -1,5 +1,7 @@
 """Every write to people, roles and personal tokens. Each is audited in the same transaction."""
 
+from datetime import datetime
+
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
@@ -22,9 +24,17 @@ def _check_role(role: str) -> None:
 
 @transaction.atomic
 def user_ensure(
-    *, username: str, actor: Actor, email: str = "", password: str | None = None, origin: RequestOrigin | None = None
+    *,
+    username: str,
+    actor: Actor,
+    email: str = "",
+    password: str | None = None,
+    origin: RequestOrigin | None = None,
+    at: datetime | None = None,
 ) -> tuple[User, bool]:
-    """The user named `username`, created (unusable password unless one is given) when missing."""
+    """The user named `username`, created (unusable password unless one is given) when missing.
+
+    `at`: when, if not now (history replayed in time order; see audit_record_many)."""
     user, created = User.objects.get_or_create(username=username, defaults={"email": email})
     if created:
         if password is None:
@@ -39,6 +49,7 @@ def user_ensure(
             target_id=user.pk,
             payload={"username": username, "email": email},
             origin=origin,
+            at=at,
         )
     elif password is not None:
         user.set_password(password)
@@ -55,8 +66,10 @@ def user_ensure(
 
 
 @transaction.atomic
-def role_grant(*, user: User, role: str, actor: Actor, origin: RequestOrigin | None = None) -> bool:
-    """Give `user` the role; False when they already held it."""
+def role_grant(
+    *, user: User, role: str, actor: Actor, origin: RequestOrigin | None = None, at: datetime | None = None
+) -> bool:
+    """Give `user` the role; False when they already held it. `at`: as for user_ensure."""
     _check_role(role)
     group = role_group(role)
     if user.groups.filter(pk=group.pk).exists():
@@ -70,6 +83,7 @@ def role_grant(*, user: User, role: str, actor: Actor, origin: RequestOrigin | N
         target_id=user.pk,
         payload={"username": user.get_username(), "role": role},
         origin=origin,
+        at=at,
     )
     return True
 

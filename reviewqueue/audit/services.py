@@ -79,10 +79,11 @@ def audit_record(
     target_id: str | int = "",
     payload: dict | None = None,
     origin: RequestOrigin | None = None,
+    at: datetime | None = None,
 ) -> AuditEvent:
-    """Append one event. Call it inside the transaction of the change it records."""
+    """Append one event. Call it inside the transaction of the change it records (`at`: see audit_record_many)."""
     entry = AuditEntry(actor, action, target_type, target_id, payload, origin)
-    return audit_record_many([entry])[0]
+    return audit_record_many([entry], at=at)[0]
 
 
 # One statement list, one round trip: the head is read by its own statement, after the lock is held
@@ -131,12 +132,23 @@ def _prepare(entry: AuditEntry) -> _Prepared:
     return _Prepared(fields, payload, payload_json, ip, user_agent, unchained)
 
 
-def audit_record_many(entries: list[AuditEntry]) -> list[AuditEvent]:
+class AuditTimeBeforeHead(ValueError):
+    """An explicit time earlier than the log's last event: the log only moves forward in time."""
+
+
+def audit_record_many(entries: list[AuditEntry], *, at: datetime | None = None) -> list[AuditEvent]:
     """Append events in order, with one lock, one read of the head and one INSERT.
 
     Call it inside the transaction of the changes it records. The append lock is held until that
     transaction commits, so everything that does not need the head is done before taking it.
+
+    `at` records when the change happened when that was not now: history replayed in time order
+    onto a log that has nothing later (the `make run` demo's past week). It may not lie in the
+    future, nor before the log's last event (AuditTimeBeforeHead): no event is ever slipped in
+    before one already recorded.
     """
+    if at is not None and at > datetime.now(UTC):
+        raise ValueError(f"an audit event cannot be recorded in the future ({at.isoformat()})")
     prepared = [_prepare(entry) for entry in entries]
     if not prepared:
         return []
@@ -147,13 +159,15 @@ def audit_record_many(entries: list[AuditEntry]) -> list[AuditEvent]:
         head = cursor.fetchone()
         seq, prev_hash, latest = head if head else (0, GENESIS_HASH, _DAWN)
         latest = latest.astimezone(UTC)  # like now(UTC): the hash covers the timestamp's text, offset included
+        if at is not None and at < latest:
+            raise AuditTimeBeforeHead(f"{at.isoformat()} is before the log's last event ({latest.isoformat()})")
         rows, params = [], []
         for item in prepared:
             seq += 1
             # Never before the previous event: a clock stepped back, or another machine's clock
             # running behind, must not turn time backwards along the log (the auditor's time filters
             # rely on time order being seq order, see selectors._seq_bounds).
-            created_at = latest = max(datetime.now(UTC), latest)
+            created_at = latest = max(at.astimezone(UTC) if at else datetime.now(UTC), latest)
             event_hash = item.unchained.hash(seq=seq, created_at=created_at, prev_hash=prev_hash)
             row = (seq, created_at, *item.fields, item.payload, item.ip, item.user_agent, prev_hash, event_hash)
             rows.append(row)

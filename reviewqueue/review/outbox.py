@@ -9,7 +9,7 @@ sweeper re-drives items whose broker message was lost (Redis flushed, worker kil
 
 import logging
 import random
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.db import transaction
@@ -71,11 +71,12 @@ def _due(now) -> Q:
     )
 
 
-def outbox_run(*, item_id: int, multimail=None, intercom=None) -> str:
+def outbox_run(*, item_id: int, multimail=None, intercom=None, at: datetime | None = None) -> str:
     """Run one item if it is due and nobody else runs it. Returns what happened (for logs and tests).
 
     The take is one guarded update (due, runnable, this item); only then is the item read, with
-    its draft and decision, for the handler: two statements on the common path.
+    its draft and decision, for the handler: two statements on the common path. `at`: when it
+    was carried out, if not now (history replayed in time order; see audit_record_many).
     """
     now = timezone.now()
     taken = OutboxItem.objects.filter(_due(now), _runnable_q(), pk=item_id).update(
@@ -94,9 +95,9 @@ def outbox_run(*, item_id: int, multimail=None, intercom=None) -> str:
     except Permanent as error:
         _fail(item, str(error))
         return "failed"
-    _done(item, result or {})
+    _done(item, result or {}, at)
     if item.kind == OutboxItem.Kind.DECIDE:
-        _after_decide(item.decision_id, clients)
+        _after_decide(item.decision_id, clients, at)
     return "done"
 
 
@@ -164,11 +165,11 @@ def _fail(item: OutboxItem, error: str) -> None:
     log.warning("outbox item failed", extra={"item": item.pk, "kind": item.kind})
 
 
-def _done(item: OutboxItem, result: dict) -> None:
+def _done(item: OutboxItem, result: dict, at: datetime | None) -> None:
     audit_action = result.pop("_audit", None)
     with transaction.atomic():
         OutboxItem.objects.filter(pk=item.pk).update(
-            status=OutboxItem.Status.DONE, done_at=timezone.now(), locked_until=None, result=result, last_error=""
+            status=OutboxItem.Status.DONE, done_at=at or timezone.now(), locked_until=None, result=result, last_error=""
         )
         if audit_action:
             audit_record(
@@ -177,10 +178,11 @@ def _done(item: OutboxItem, result: dict) -> None:
                 target_type="draft",
                 target_id=item.draft_id,
                 payload={"decision_id": item.decision_id, "outbox_item_id": item.pk, **result},
+                at=at,
             )
 
 
-def _after_decide(decision_id: int, clients: "_Clients") -> None:
+def _after_decide(decision_id: int, clients: "_Clients", at: datetime | None) -> None:
     """MultiMail took the decision: the other items go to the broker, the note is written right here.
 
     The note is what people wait for (click-to-note), so it skips a broker round trip; the
@@ -194,7 +196,7 @@ def _after_decide(decision_id: int, clients: "_Clients") -> None:
         if item is not note:
             outbox_run_task.delay(item.pk)
     if note is not None:
-        outbox_run(item_id=note.pk, multimail=clients._multimail, intercom=clients._intercom)
+        outbox_run(item_id=note.pk, multimail=clients._multimail, intercom=clients._intercom, at=at)
 
 
 def outbox_enqueue_next(*, decision_id: int) -> int:

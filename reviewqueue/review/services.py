@@ -92,6 +92,7 @@ def draft_receive(
     routing_version_id: int | None = None,
     fetch: bool = True,
     audit: bool = True,
+    at: datetime | None = None,
 ) -> tuple[Draft, bool]:
     """Record that MultiMail holds `email_id` for approval. Idempotent: (draft, created).
 
@@ -99,6 +100,7 @@ def draft_receive(
     draft_received_entry itself, with its own events, in one append); after commit a task fetches
     the full email and the conversation (`fetch=False` when the caller fetches itself, as the poll
     does). A repeat with a conversation from our own intake upgrades a guessed or missing link.
+    `at`: when it was received, if not now (history replayed in time order; see audit_record_many).
     """
     if source not in Draft.Source.values:
         raise ValueError(f"unknown draft source {source!r}")
@@ -115,9 +117,10 @@ def draft_receive(
                 conversation_id=conversation_id or "",
                 conversation_link=conversation_link if conversation_id else "",
                 routing_version_id=routing_version_id,
+                **({"created_at": at, "updated_at": at, "waiting_since": at} if at else {}),
             )
             if audit:
-                audit_record_many([draft_received_entry(draft, actor)])
+                audit_record_many([draft_received_entry(draft, actor)], at=at)
             if fetch:
                 transaction.on_commit(lambda: _enqueue_fetch(draft.pk))
             return draft, True
@@ -831,11 +834,13 @@ def draft_decide(
     shown_snapshot_id: int | None = None,
     confirm_changed: bool = False,
     request_origin: RequestOrigin | None = None,
+    at: datetime | None = None,
 ) -> Decision:
     """The one decision on a draft, with its audit event and outbox rows, in one transaction.
 
     Concurrent deciders serialize on the draft's row lock; the unique constraint on
-    Decision.draft backs it up. Losers get DraftAlreadyDecided naming the winner.
+    Decision.draft backs it up. Losers get DraftAlreadyDecided naming the winner. `at`: when it
+    was decided, if not now (history replayed in time order; see audit_record_many).
     """
     reason = (reason or "").strip()
     if action not in Decision.Action.values:
@@ -852,7 +857,9 @@ def draft_decide(
             if claim is not None and claim.is_live() and claim.holder_id != reviewer.pk:
                 raise DraftClaimedByOther(claim)
             _check_conversation_unchanged(locked, action, shown_snapshot_id, confirm_changed)
-            decision = _decision_write(locked, reviewer, action, reason, origin, shown_snapshot_id, request_origin)
+            decision = _decision_write(
+                locked, reviewer, action, reason, origin, shown_snapshot_id, request_origin, at or timezone.now()
+            )
     except IntegrityError:  # the unique constraint caught a race the lock did not (defence in depth)
         raise DraftAlreadyDecided(Decision.objects.get(draft_id=draft.pk)) from None
     draft.status = Draft.Status.DECIDED
@@ -882,8 +889,7 @@ def decision_reason_text(decision: Decision) -> str:
     return f"{text}: {decision.reason}" if decision.reason else text
 
 
-def _decision_write(draft, reviewer, action, reason, origin, shown_snapshot_id, request_origin) -> Decision:
-    now = timezone.now()
+def _decision_write(draft, reviewer, action, reason, origin, shown_snapshot_id, request_origin, now) -> Decision:
     decision = Decision.objects.create(
         draft=draft,
         action=action,
@@ -910,6 +916,7 @@ def _decision_write(draft, reviewer, action, reason, origin, shown_snapshot_id, 
         target_id=draft.pk,
         payload=_decided_payload(decision, draft),
         origin=request_origin,
+        at=now,
     )
     transaction.on_commit(lambda: _enqueue_outbox(decision.pk))
     return decision
