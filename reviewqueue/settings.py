@@ -237,6 +237,8 @@ CELERY_BEAT_SCHEDULE["audit-reconcile"] = {"task": "audit.reconcile", "schedule"
 # Intercom notifications whose enqueue was lost (the receiver publishes from a background thread).
 CELERY_BEAT_SCHEDULE["intercom-webhooks-redrive"] = {"task": "intercom_webhooks_redrive", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["multimail-webhooks-redrive"] = {"task": "multimail_webhooks_redrive", "schedule": 60.0}
+# MultiMail deliveries older than 30 days are pruned (the receiver refuses old timestamps, not old ids).
+CELERY_BEAT_SCHEDULE["inbound-prune"] = {"task": "inbound.prune", "schedule": 86400.0}
 # Review: the pending-drafts poll (safety net for lost webhooks) and the outbox sweeper (lost broker messages).
 CELERY_BEAT_SCHEDULE["review-pending-sync"] = {"task": "review.pending_sync", "schedule": float(POLL_INTERVAL)}
 CELERY_BEAT_SCHEDULE["review-outbox-sweep"] = {"task": "review.outbox_sweep", "schedule": 15.0}

@@ -31,14 +31,13 @@ Person {id, username, name, email}
 Times are ISO 8601 in UTC.
 """
 
-import json
-
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from reviewqueue.accounts.decorators import api_role_required
 from reviewqueue.accounts.http import request_origin
+from reviewqueue.jsonbody import JsonBodyInvalid, json_body_parse
 from reviewqueue.review import selectors
 from reviewqueue.review.errors import (
     DraftAlreadyDecided,
@@ -188,9 +187,9 @@ def _decision_body(request) -> tuple[dict | None, JsonResponse | None]:
     if len(request.body) > MAX_BODY_BYTES:
         return None, _error(413, f"body larger than {MAX_BODY_BYTES} bytes")
     try:
-        body = json.loads(request.body or b"")
-    except (ValueError, UnicodeDecodeError):
-        return None, _error(400, 'body must be JSON: {"action": "approve"|"reject", "reason": "…"}')
+        body = json_body_parse(request.body)
+    except JsonBodyInvalid as error:
+        return None, _error(400, f'{error}; send {{"action": "approve"|"reject", "reason": "…"}}')
     if not isinstance(body, dict):
         return None, _error(400, "body must be a JSON object")
     fields = {}

@@ -26,6 +26,7 @@ from django.utils import timezone
 from reviewqueue.accounts.http import request_origin
 from reviewqueue.accounts.tokens import authenticate_bearer
 from reviewqueue.audit.services import Actor, AuditEntry, RequestOrigin, audit_record_many
+from reviewqueue.jsonbody import JsonBodyInvalid, json_body_parse
 from reviewqueue.routing.models import IntakeRecord, IntakeToken
 from reviewqueue.routing.rules import DraftFacts, RuleSet, recipient_domains, route
 from reviewqueue.routing.selectors import ruleset_active
@@ -93,11 +94,11 @@ def intake_parse(request) -> IntakePayload:
     if content_type != "application/json":
         raise IntakeInvalid(415, "send the draft as JSON with Content-Type: application/json")
     try:
-        data = json.loads(request.body or b"")
+        data = json_body_parse(request.body)
     except RequestDataTooBig as error:
         raise IntakeInvalid(413, "the request body is too large") from error
-    except (ValueError, UnicodeDecodeError) as error:
-        raise IntakeInvalid(400, f"the body is not valid JSON: {error}") from error
+    except JsonBodyInvalid as error:
+        raise IntakeInvalid(400, str(error)) from error
     if not isinstance(data, dict):
         raise IntakeInvalid(400, "the body must be a JSON object")
     return payload_validate(data)

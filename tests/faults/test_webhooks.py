@@ -8,6 +8,7 @@ events arriving out of order still leave the draft in the state MultiMail holds.
 import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 
 import httpx
 
@@ -18,14 +19,19 @@ from tests.flow import wait_for
 from tests.livesystem import sandbox_keys
 
 
-def _pending_event(email_id: str, *, event_type: str = "oversight.pending", timestamp: str = "2026-01-01T00:00:00Z"):
+def _seconds_ago(seconds: int) -> str:
+    """A timestamp the receiver accepts (within 5 minutes of now)."""
+    return (datetime.now(UTC) - timedelta(seconds=seconds)).isoformat()
+
+
+def _pending_event(email_id: str, *, event_type: str = "oversight.pending", timestamp: str | None = None):
     return {
         "id": f"evt_{uuid.uuid4().hex[:16]}",
         "event_type": event_type,
         "mailbox": f"{defaults.DEMO_MAILBOX_LOCAL}@{defaults.TENANT_DOMAIN}",
         "mailbox_id": defaults.DEMO_MAILBOX_ID,
         "message_id": email_id,
-        "timestamp": timestamp,
+        "timestamp": timestamp or _seconds_ago(0),
     }
 
 
@@ -109,8 +115,8 @@ def test_events_out_of_order_leave_the_draft_as_multimail_holds_it(stack):
     )
     assert decided.is_success, decided.text
 
-    later = _pending_event(email_id, event_type="oversight.approved", timestamp="2026-01-01T00:00:05Z")
-    earlier = _pending_event(email_id, timestamp="2026-01-01T00:00:00Z")
+    later = _pending_event(email_id, event_type="oversight.approved", timestamp=_seconds_ago(5))
+    earlier = _pending_event(email_id, timestamp=_seconds_ago(10))
     assert _post_multimail(driver.web, later, secret=secret).is_success
     assert _post_multimail(driver.web, earlier, secret=secret).is_success
 

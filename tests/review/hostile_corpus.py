@@ -1,12 +1,22 @@
-"""Hostile bodies for the sanitizer: every entry tries to run script, load something remote, restyle
-or clobber the page, or smuggle markup through broken or encoded input.
+"""Hostile input: bodies for the sanitizer, and JSON for the entry points that parse it.
 
-Shared by the unit tests (tests/review/test_rendering.py) and the browser tests, which load each
-sanitized body in Chromium and watch for script execution and outbound requests.
+Sanitizer: every entry tries to run script, load something remote, restyle or clobber the page, or
+smuggle markup through broken or encoded input. Shared by the unit tests (tests/review/test_rendering.py)
+and the browser tests, which load each sanitized body in Chromium and watch for script execution and
+outbound requests.
 
 - HOSTILE_BODIES: list[str] — each is used both as a draft's markdown and as an Intercom part's HTML.
 - READABLE_CASES: list[tuple[str, list[str]]] — hostile bodies with the words a reviewer must still see.
+
+JSON (tests/security/test_f09_hostile_json_is_a_400.py posts each to intake, the decision API and both
+webhook receivers, signed where a signature is asked for; each must be a 400 with a message):
+
+- NESTED_JSON: dict[str, bytes] — whole bodies nested past what a recursive parser survives.
+- UNSTORABLE_JSON_VALUES: dict[str, bytes] — one value's JSON text that Python reads and PostgreSQL's
+  jsonb refuses; json_with_raw_value puts it into an otherwise valid document.
 """
+
+import json
 
 ATTACKER = "https://attacker.example"
 
@@ -266,3 +276,29 @@ READABLE_CASES: list[tuple[str, list[str]]] = [
     ("Price: 5 < 6 & 7 > 3", ["5 &lt; 6 &amp; 7 &gt; 3"]),
     ('<a href="https://help.example/returns">Returns policy</a>', ['href="https://help.example/returns"']),
 ]
+
+
+DEEP = 10_000  # past any recursion limit, and within every entry point's size limit (64 KB on the decision API)
+
+NESTED_JSON: dict[str, bytes] = {
+    "arrays nested 10,000 deep": b"[" * DEEP + b"]" * DEEP,
+    "objects nested 10,000 deep": b'{"a":' * DEEP + b"1" + b"}" * DEEP,
+    "an object whose one field nests 10,000 deep": b'{"action": "approve", "note": ' + b"[" * DEEP + b"]" * DEEP + b"}",
+    "arrays nested 500 deep (parsed, but past any document we take)": b"[" * 500 + b"]" * 500,
+}
+
+UNSTORABLE_JSON_VALUES: dict[str, bytes] = {
+    "NaN": b"NaN",
+    "Infinity": b"Infinity",
+    "-Infinity": b"-Infinity",
+    "a number past the float range": b"1e999",
+    "a NUL character": b'"before\\u0000after"',
+    "an unpaired surrogate": b'"lone \\ud800 here"',
+    "a NUL in a key": b'{"key\\u0000": 1}',
+    "NaN deep in a list": b'[1, {"n": [NaN]}]',
+}
+
+
+def json_with_raw_value(document: dict, key: str, raw_value: bytes) -> bytes:
+    """`document` as JSON with `key` set to the JSON text `raw_value`, which json.dumps would not write."""
+    return json.dumps(document).encode()[:-1] + b", " + json.dumps(key).encode() + b": " + raw_value + b"}"

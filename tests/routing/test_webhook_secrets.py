@@ -1,18 +1,26 @@
-"""Deliveries signed with a subscription's secret (made on the mailboxes page) pass the MultiMail receiver."""
+"""Deliveries signed with their mailbox's subscription secret (from the mailboxes page) pass the MultiMail receiver."""
 
 import json
+from datetime import UTC, datetime
 
 from reviewqueue.integrations.inbound.models import InboundWebhook
 from reviewqueue.integrations.multimail.signature import HEADER, sign
 from reviewqueue.routing.crypto import secret_encrypt
 from reviewqueue.routing.models import Mailbox
 
-BODY = json.dumps({"id": "evt_1", "event_type": "message.delivered", "message_id": "em_1"}).encode()
-
 
 def deliver(client, secret):
+    body = json.dumps(
+        {
+            "id": "evt_1",
+            "event_type": "message.delivered",
+            "mailbox_id": "mb_1",
+            "message_id": "em_1",
+            "timestamp": datetime.now(UTC).isoformat(),
+        }
+    ).encode()
     return client.post(
-        "/webhooks/multimail", BODY, content_type="application/json", headers={HEADER: sign(BODY, secret)}
+        "/webhooks/multimail", body, content_type="application/json", headers={HEADER: sign(body, secret)}
     )
 
 

@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+from datetime import timedelta
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -75,3 +76,19 @@ def _store_in_one_statement(*, source, delivery_id, topic, payload, status, on_s
 
 def inbound_settle(*, record_id: int, status: str, error: str = "") -> None:
     InboundWebhook.objects.filter(pk=record_id).update(status=status, processed_at=timezone.now(), error=error[:2000])
+
+
+# MultiMail deliveries are kept this long, then pruned. The receiver refuses a delivery whose signed
+# timestamp is more than minutes off, so a replay never needs a row this old to be caught.
+RETENTION = timedelta(days=30)
+
+
+def inbound_prune() -> int:
+    """Delete the MultiMail deliveries stored longer ago than RETENTION; returns how many.
+
+    Intercom's notifications are kept: their receiver refuses none by its time, so the stored ids
+    stay their only replay defence.
+    """
+    cutoff = timezone.now() - RETENTION
+    deleted, _ = InboundWebhook.objects.filter(source=InboundWebhook.Source.MULTIMAIL, received_at__lt=cutoff).delete()
+    return deleted

@@ -3,12 +3,18 @@
 Payload fields (multimail-notes.md): `event_type, mailbox, message_id, thread_id, timestamp` plus
 event-specific ones. We also accept `email_id`/`mailbox_id` spellings, since MultiMail documents
 the payload only loosely. A handler returns True when it acted, False when there was nothing to do.
+
+The envelope's mailbox is the one whose subscription secret verified the delivery (webhooks.py), so
+an event acts only on that mailbox's drafts: an email of another mailbox is refused.
 """
 
 from collections.abc import Callable
 
+from django.db.models import Q
+
 from reviewqueue.integrations.inbound.models import InboundWebhook
 from reviewqueue.integrations.inbound.services import inbound_settle
+from reviewqueue.routing.models import Mailbox
 
 Handler = Callable[[dict], bool]
 
@@ -43,6 +49,22 @@ def mailbox_id_of(payload: dict) -> str:
     return mailbox_id_of(data) if isinstance(data, dict) else ""
 
 
+def envelope_mailbox(payload: dict) -> Mailbox | None:
+    """The mailbox the envelope names (`mailbox`: its id or address; `mailbox_id`), None when we know of none.
+
+    Every name given must be that one mailbox's: a delivery cannot borrow one mailbox's secret with
+    `mailbox` and act on another with `mailbox_id`.
+    """
+    names = {name for key in ("mailbox", "mailbox_id") if isinstance(name := payload.get(key), str) and name}
+    known = list(Mailbox.objects.filter(Q(mailbox_id__in=names) | Q(address__in=names))[:2])
+    if not known:
+        return None
+    mailbox = known[0]
+    if len(known) > 1 or not names <= {mailbox.mailbox_id, mailbox.address}:
+        raise PayloadError(f"the envelope names more than one mailbox: {', '.join(sorted(names))}")
+    return mailbox
+
+
 def _required_email_id(payload: dict) -> str:
     email_id = email_id_of(payload)
     if not email_id:
@@ -52,7 +74,8 @@ def _required_email_id(payload: dict) -> str:
 
 def oversight_pending(payload: dict) -> bool:
     email_id = _required_email_id(payload)
-    mailbox_id = mailbox_id_of(payload)
+    mailbox = envelope_mailbox(payload)
+    mailbox_id = mailbox.mailbox_id if mailbox is not None else mailbox_id_of(payload)
     if not mailbox_id:
         raise PayloadError("oversight.pending payload has no mailbox")
     from reviewqueue.audit.services import Actor
@@ -70,9 +93,22 @@ def oversight_pending(payload: dict) -> bool:
 def draft_event(payload: dict) -> bool:
     """Decisions made elsewhere, delivery, bounces and replies: the review core records them."""
     email_id = _required_email_id(payload)
+    _refuse_other_mailboxes_drafts(payload, email_id=email_id)
     from reviewqueue.review.services import draft_event_from_multimail
 
     return draft_event_from_multimail(event_type=event_type_of(payload), email_id=email_id, payload=payload)
+
+
+def _refuse_other_mailboxes_drafts(payload: dict, *, email_id: str) -> None:
+    mailbox = envelope_mailbox(payload)
+    if mailbox is None:
+        return  # verified by MULTIMAIL_WEBHOOK_SECRET, the whole account's subscription
+    from reviewqueue.review.models import Draft
+
+    thread_id = payload.get("thread_id")
+    named = Q(email_id=email_id) | (Q(thread_id=thread_id) if isinstance(thread_id, str) and thread_id else Q())
+    if Draft.objects.filter(named).exclude(mailbox_id=mailbox.mailbox_id).exists():
+        raise PayloadError(f"{event_type_of(payload)} names a draft of another mailbox than {mailbox.mailbox_id}")
 
 
 HANDLERS: dict[str, Handler] = {

@@ -2,6 +2,7 @@
 
 import json
 import threading
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -29,7 +30,13 @@ def empty_queue():
 
 
 def body_for(event_type="oversight.pending", delivery_id="evt_1", **extra) -> bytes:
-    payload = {"event_type": event_type, "mailbox_id": "mb_1", "message_id": "em_1", **extra}
+    payload = {
+        "event_type": event_type,
+        "mailbox_id": "mb_1",
+        "message_id": "em_1",
+        "timestamp": datetime.now(UTC).isoformat(),
+        **extra,
+    }
     if delivery_id is not None:
         payload["id"] = delivery_id
     return json.dumps(payload).encode()
