@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from reviewqueue.review import outbox, services
+from reviewqueue.review import linking, outbox, services
 
 FETCH_MAX_RETRIES = 8
 
@@ -34,6 +34,8 @@ def outbox_run_task(item_id: int) -> str:
 def outbox_sweep_task(grace_seconds: float | None = None) -> int:
     from datetime import timedelta
 
+    if outbox._broker_backlog() == 0:  # while messages wait, the fetch queued last time may be among them
+        linking.link_again()
     if grace_seconds is None:
         return outbox.outbox_sweep()
     return outbox.outbox_sweep(grace=timedelta(seconds=grace_seconds))
