@@ -13,7 +13,7 @@ json_body_parse refuses each with a JsonBodyInvalid whose message says what, and
 import json
 import math
 
-from reviewqueue.text import UNSTORABLE_MESSAGE, is_storable
+from reviewqueue.text import UNSTORABLE_MESSAGE, is_storable, may_hold_unstorable
 
 # Intercom's notifications, the deepest documents we take, nest about ten levels.
 MAX_DEPTH = 64
@@ -39,7 +39,8 @@ def json_body_parse(raw: bytes, *, stored_whole: bool = False):
         raise JsonBodyInvalid("the body is not UTF-8 text") from None
     except ValueError as error:  # json.JSONDecodeError, or an integer too long to convert
         raise JsonBodyInvalid(f"the body is not valid JSON: {error}") from None
-    _check_nodes(document, stored_whole=stored_whole)
+    # NUL and surrogates can only arrive escaped (JSON refuses raw control characters, UTF-8 raw surrogates).
+    _check_nodes(document, strings=stored_whole and may_hold_unstorable(raw))
     return document
 
 
@@ -54,23 +55,22 @@ def _finite_float(text: str) -> float:
     return number
 
 
-def _check_nodes(document, *, stored_whole: bool) -> None:
-    """Depth, and with `stored_whole` every string, checked without recursion (the depth is the attacker's)."""
-    pending = [(document, 1, None)]
+def _check_nodes(document, *, strings: bool) -> None:
+    """Depth, and with `strings` every string and key, checked without recursion (the depth is the sender's)."""
+    if strings and isinstance(document, str) and not is_storable(document):
+        raise JsonBodyInvalid(f"$ {UNSTORABLE_MESSAGE}")
+    pending = [(document, 1, None)] if isinstance(document, dict | list) else []
     while pending:
         node, depth, path = pending.pop()
-        if isinstance(node, str):
-            if stored_whole and not is_storable(node):
-                raise JsonBodyInvalid(f"{_spelled(path)} {UNSTORABLE_MESSAGE}")
-            continue
-        if not isinstance(node, dict | list):
-            continue
         if depth > MAX_DEPTH:
             raise JsonBodyInvalid(f"the body is nested more than {MAX_DEPTH} levels deep")
         for key, child in node.items() if isinstance(node, dict) else enumerate(node):
-            if stored_whole and isinstance(key, str) and not is_storable(key):
+            if isinstance(child, dict | list):
+                pending.append((child, depth + 1, (path, key)))
+            elif strings and isinstance(child, str) and not is_storable(child):
+                raise JsonBodyInvalid(f"{_spelled((path, key))} {UNSTORABLE_MESSAGE}")
+            if strings and isinstance(key, str) and not is_storable(key):
                 raise JsonBodyInvalid(f"a key in {_spelled(path)} {UNSTORABLE_MESSAGE}")
-            pending.append((child, depth + 1, (path, key)))
 
 
 def _spelled(path) -> str:

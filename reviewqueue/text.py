@@ -27,6 +27,11 @@ def make_storable(value):
     return value
 
 
+def may_hold_unstorable(raw_json: bytes) -> bool:
+    """False when the JSON text `raw_json` cannot decode to anything is_storable refuses."""
+    return _ESCAPED_UNSTORABLE.search(raw_json) is not None
+
+
 def make_storable_json(raw: bytes, parsed):
     """make_storable for a parsed JSON document, skipping the walk when its text escapes none."""
-    return make_storable(parsed) if _ESCAPED_UNSTORABLE.search(raw) else parsed
+    return make_storable(parsed) if may_hold_unstorable(raw) else parsed
