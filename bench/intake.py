@@ -68,7 +68,7 @@ def seed(mailbox_id: str, address: str) -> str:
     actor = Actor.system("bench")
     Mailbox.objects.create(mailbox_id=mailbox_id, address=address, oversight_mode="gated_send")
     ruleset_save(rules=[], default_mailbox_id=mailbox_id, actor=actor)
-    return intake_token_issue(name="bench", actor=actor)[1]
+    return intake_token_issue(name="bench", kinds=["shipping"], actor=actor)[1]
 
 
 def run_load(count: int, clients: int, request) -> tuple[float, list[int]]:

@@ -51,6 +51,7 @@ def manage(*args: str) -> None:
 
 def prepare_environment() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "reviewqueue.settings")
+    os.environ.setdefault("SITE_URL", f"http://{WEB_ADDRESS}")  # where the MultiMail webhooks may point
     if "DATABASE_URL" not in os.environ:
         # The local default: a development server with the sandboxes standing in for the vendors.
         os.environ.setdefault("DEBUG", "1")
@@ -93,17 +94,26 @@ def seed_demo_intake(var_dir: Path) -> str:
     agent's would. Idempotent: the token is kept under var/ and reused while it is valid."""
     from reviewqueue.accounts.models import hash_token
     from reviewqueue.audit.services import Actor
-    from reviewqueue.routing.models import IntakeToken, RoutingRuleSet
+    from reviewqueue.routing.models import IntakeToken, Mailbox, OversightMode, RoutingRuleSet
     from reviewqueue.routing.services import intake_token_issue, ruleset_save
     from reviewqueue.sandbox.multimail import defaults
 
     actor = Actor.system("make run")
     if not RoutingRuleSet.objects.exists():
+        # The sandbox (not started yet) makes its demo mailbox gated_send: mirrored so, the rules are saved
+        # against that mode, as intake checks; beat's mailbox sync keeps the mirror true from then on.
+        Mailbox.objects.get_or_create(
+            mailbox_id=defaults.DEMO_MAILBOX_ID,
+            defaults={
+                "address": f"{defaults.DEMO_MAILBOX_LOCAL}@{defaults.TENANT_DOMAIN}",
+                "oversight_mode": OversightMode.GATED_SEND,
+            },
+        )
         ruleset_save(rules=[], default_mailbox_id=defaults.DEMO_MAILBOX_ID, actor=actor, note="make run: demo default")
     token_file = var_dir / "traffic-intake-token"
     raw = token_file.read_text().strip() if token_file.exists() else ""
     if not IntakeToken.objects.filter(key_hash=hash_token(raw), revoked_at__isnull=True).exists():
-        _, raw = intake_token_issue(name="traffic generator (make run)", actor=actor)
+        _, raw = intake_token_issue(name="traffic generator (make run)", kinds=["follow_up"], actor=actor)
         var_dir.mkdir(parents=True, exist_ok=True)
         token_file.write_text(raw)
         token_file.chmod(0o600)

@@ -40,6 +40,9 @@ elif len(SECRET_KEY) < 32:
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if (DEBUG or EMBEDDED) else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+# The site's own origin (https://reviewqueue.example.com): MultiMail webhooks are subscribed to it only.
+# Unset, the origins in CSRF_TRUSTED_ORIGINS serve (routing/services.py: site_origins).
+SITE_URL = env_url("SITE_URL", schemes=("https", "http"))
 
 # --- External services -------------------------------------------------------------------------
 SANDBOX = env_bool("REVIEWQUEUE_SANDBOX", False)

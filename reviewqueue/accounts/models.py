@@ -1,5 +1,6 @@
 import hashlib
 import secrets
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
@@ -52,11 +53,51 @@ class HashedToken(models.Model):
 
 
 class ApiToken(HashedToken):
-    """A person's own token for the review API: every decision made with it has that person behind it."""
+    """A person's own token for the review API: every decision made with it has that person behind it.
+
+    Only its owner issues it (accounts/services.py: api_token_issue), and it stops working at expires_at.
+    """
 
     PREFIX = "rqp_"
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    expires_at = models.DateTimeField()
 
     def __str__(self) -> str:
         return f"{self.name} ({self.key_hint}…) of {self.user}"
+
+    @property
+    def is_active(self) -> bool:
+        return super().is_active and timezone.now() < self.expires_at
+
+
+class ApiTokenPolicy(models.Model):
+    """The longest lifetime an owner may give a personal API token, set by an admin. At most one row
+    (pk 1); without it the defaults hold."""
+
+    DEFAULT_DAYS = 90
+    DEFAULT_MAX_DAYS = 365
+    LIMIT_DAYS = 3650  # the longest maximum an admin may set
+
+    max_days = models.PositiveIntegerField(default=DEFAULT_MAX_DAYS)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(pk=1), name="api_token_policy_single_row")]
+
+    def __str__(self) -> str:
+        return f"personal tokens last at most {self.max_days} days"
+
+    @classmethod
+    def current(cls) -> "ApiTokenPolicy":
+        return cls.objects.filter(pk=1).first() or cls(pk=1)
+
+    @property
+    def default_days(self) -> int:
+        return min(self.DEFAULT_DAYS, self.max_days)
+
+    def lifetime(self, days: int | None) -> timedelta:
+        """The lifetime of a token its owner asked to last `days` (None: the default)."""
+        days = self.default_days if days is None else days
+        if not 1 <= days <= self.max_days:
+            raise ValueError(f"a personal token lasts 1 to {self.max_days} days ({days} asked)")
+        return timedelta(days=days)

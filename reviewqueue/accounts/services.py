@@ -6,8 +6,9 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from reviewqueue.accounts.models import ApiToken, hash_token
+from reviewqueue.accounts.models import ApiToken, ApiTokenPolicy, hash_token
 from reviewqueue.accounts.roles import ROLES, forget_roles, role_group
+from reviewqueue.audit.models import AuditEvent
 from reviewqueue.audit.services import Actor, RequestOrigin, audit_record
 
 User = get_user_model()
@@ -107,22 +108,59 @@ def role_revoke(*, user: User, role: str, actor: Actor, origin: RequestOrigin | 
     return True
 
 
+class TokenIssueRefused(PermissionError):
+    """A personal token is issued by its owner only: nobody else may hold a key that decides as them."""
+
+
 @transaction.atomic
 def api_token_issue(
-    *, user: User, name: str, actor: Actor, origin: RequestOrigin | None = None
+    *, user: User, name: str, actor: Actor, days: int | None = None, origin: RequestOrigin | None = None
 ) -> tuple[ApiToken, str]:
-    """A new personal API token; the raw key is returned once and never stored."""
+    """A new personal API token lasting `days` (default and maximum: ApiTokenPolicy); the raw key is
+    returned once and never stored.
+
+    `actor` is the owner on their profile page, or the system for `issue_token`, which the owner runs
+    in their own shell. Any other person is refused (raises TokenIssueRefused); a bad `days`, ValueError.
+    """
+    if actor != Actor.person(user) and actor.type != AuditEvent.ActorType.SYSTEM:
+        raise TokenIssueRefused("personal API tokens are issued by their owner only")
+    expires_at = timezone.now() + ApiTokenPolicy.current().lifetime(days)
     raw = ApiToken.new_raw_key()
-    token = ApiToken.objects.create(user=user, name=name, key_hash=hash_token(raw), key_hint=raw[:10])
+    token = ApiToken.objects.create(
+        user=user, name=name, key_hash=hash_token(raw), key_hint=raw[:10], expires_at=expires_at
+    )
     audit_record(
         actor=actor,
         action="api_token.issued",
         target_type="api_token",
         target_id=token.pk,
-        payload={"username": user.get_username(), "name": name, "hint": token.key_hint},
+        payload={
+            "username": user.get_username(),
+            "name": name,
+            "hint": token.key_hint,
+            "expires_at": expires_at.isoformat(),
+        },
         origin=origin,
     )
     return token, raw
+
+
+@transaction.atomic
+def api_token_policy_set(*, max_days: int, actor: Actor, origin: RequestOrigin | None = None) -> ApiTokenPolicy:
+    """Set the longest lifetime owners may give their personal tokens (tokens already issued keep theirs)."""
+    if not 1 <= max_days <= ApiTokenPolicy.LIMIT_DAYS:
+        raise ValueError(f"the maximum is 1 to {ApiTokenPolicy.LIMIT_DAYS} days ({max_days} given)")
+    old = ApiTokenPolicy.current().max_days
+    policy, _ = ApiTokenPolicy.objects.update_or_create(pk=1, defaults={"max_days": max_days})
+    audit_record(
+        actor=actor,
+        action="api_token.policy_set",
+        target_type="api_token_policy",
+        target_id=policy.pk,
+        payload={"old": {"max_days": old}, "new": {"max_days": max_days}},
+        origin=origin,
+    )
+    return policy
 
 
 @transaction.atomic

@@ -31,7 +31,8 @@ def authenticate_bearer(request, tokens: QuerySet) -> HashedToken | None:
 
 
 def authenticate_api_token(request) -> ApiToken | None:
-    return authenticate_bearer(request, ApiToken.objects.select_related("user").filter(user__is_active=True))
+    live = ApiToken.objects.select_related("user").filter(user__is_active=True, expires_at__gt=timezone.now())
+    return authenticate_bearer(request, live)
 
 
 def _touch(token: HashedToken) -> None:

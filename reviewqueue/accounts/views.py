@@ -1,8 +1,10 @@
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import login, logout
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.db import transaction
-from django.shortcuts import redirect, render, resolve_url
+from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
@@ -10,8 +12,11 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from reviewqueue.accounts import throttle
+from reviewqueue.accounts.forms import PersonalTokenForm
 from reviewqueue.accounts.http import client_ip, request_origin
+from reviewqueue.accounts.models import ApiToken, ApiTokenPolicy
 from reviewqueue.accounts.roles import user_roles
+from reviewqueue.accounts.services import api_token_issue, api_token_revoke
 from reviewqueue.audit.services import Actor, audit_record
 
 # Where each role starts, in order of preference for people holding several.
@@ -80,3 +85,35 @@ def home(request):
     if roles:
         return redirect(ROLE_HOME[roles[0]])
     return render(request, "accounts/no_role.html", status=403)
+
+
+@login_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def profile(request):
+    """The person's own page: their personal API tokens, which only they can issue."""
+    policy = ApiTokenPolicy.current()
+    form = PersonalTokenForm(request.POST or None, policy=policy)
+    context = {"form": form, "tokens": ApiToken.objects.filter(user=request.user).order_by("-created_at")}
+    if request.method == "POST":
+        if not form.is_valid():
+            return render(request, "accounts/profile.html", context, status=400)
+        token, raw = api_token_issue(
+            user=request.user,
+            name=form.cleaned_data["name"],
+            days=form.cleaned_data["days"],
+            actor=Actor.person(request.user),
+            origin=request_origin(request),
+        )
+        # Shown once, in this response only; never stored or redirected through the session.
+        context.update({"new_token": raw, "new_token_obj": token, "form": PersonalTokenForm(policy=policy)})
+    return render(request, "accounts/profile.html", context)
+
+
+@login_required
+@require_POST
+def profile_token_revoke(request, pk: int):
+    token = get_object_or_404(ApiToken, pk=pk, user=request.user)
+    api_token_revoke(token=token, actor=Actor.person(request.user), origin=request_origin(request))
+    messages.success(request, f"Token {token.name} revoked.")
+    return redirect("profile")

@@ -3,7 +3,7 @@
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from reviewqueue.routing.models import IntakeRecord, RoutingRuleSet
+from reviewqueue.routing.models import IntakeRecord, RoutingRuleSet, sent_without_review
 from reviewqueue.routing.rules import RULE_CRITERIA, DraftFacts, Rule, RuleSet, recipient_domains, route
 
 CRITERIA_LABELS = {
@@ -21,6 +21,8 @@ class EditorState:
     rows: tuple[dict, ...]
     default_mailbox_id: str = ""
     note: str = ""
+    # The admin ticked "sent without review" for the rules' mailboxes that send without a person's yes.
+    confirm_unreviewed: bool = False
 
     @classmethod
     def from_ruleset(cls, ruleset: RoutingRuleSet | None) -> "EditorState":
@@ -41,6 +43,7 @@ class EditorState:
             rows=rows,
             default_mailbox_id=post.get("default_mailbox_id", "").strip(),
             note=post.get("note", "").strip()[:200],
+            confirm_unreviewed=post.get("confirm_unreviewed") == "1",
         )
 
     def apply(self, operation: str) -> "EditorState":
@@ -61,7 +64,14 @@ class EditorState:
             rows[index + 1], rows[index] = rows[index], rows[index + 1]
         return replace(self, rows=tuple(rows))
 
-    def errors(self, known_mailboxes: set[str]) -> dict[str, str]:
+    def unreviewed_mailboxes(self, modes: dict[str, str]) -> list[str]:
+        """The chosen mailboxes (among `modes`, the active ones) whose email leaves without review."""
+        routed = {row["mailbox_id"] for row in self.rows} | {self.default_mailbox_id}
+        return sorted(m for m in routed if m in modes and sent_without_review(modes[m]))
+
+    def errors(self, modes: dict[str, str]) -> dict[str, str]:
+        """What stops these rules being saved, given the active mailboxes' oversight modes."""
+        known_mailboxes = set(modes)
         errors = {}
         if self.default_mailbox_id not in known_mailboxes:
             errors["default_mailbox_id"] = "choose the default mailbox: it catches every draft no rule matches"
@@ -72,6 +82,11 @@ class EditorState:
                 errors[f"row-{position}"] = (
                     f"rule {position + 1}: set at least one condition (the default mailbox catches everything else)"
                 )
+        unreviewed = self.unreviewed_mailboxes(modes)
+        if unreviewed and not self.confirm_unreviewed:
+            errors["confirm_unreviewed"] = (
+                f"{', '.join(unreviewed)} send without review: confirm that drafts routed there are sent without review"
+            )
         return errors
 
     def ruleset(self) -> RuleSet:

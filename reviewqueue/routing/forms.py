@@ -2,8 +2,10 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 
+from reviewqueue.accounts.models import ApiTokenPolicy
 from reviewqueue.accounts.roles import ROLES
 from reviewqueue.routing.models import OversightMode
+from reviewqueue.routing.rules import kinds_clean
 
 
 class MailboxProvisionForm(forms.Form):
@@ -63,5 +65,26 @@ class RoleChangeForm(forms.Form):
     grant = forms.TypedChoiceField(choices=[("1", "grant"), ("0", "revoke")], coerce=lambda v: v == "1")
 
 
-class TokenNameForm(forms.Form):
+class IntakeTokenForm(forms.Form):
     name = forms.CharField(max_length=100)
+    kinds = forms.CharField(
+        max_length=1000,
+        required=False,
+        help_text="the kinds of draft this agent may submit, comma-separated (e.g. refund, shipping); "
+        "drafts without a kind are always allowed, any other kind is refused",
+    )
+
+    def clean_kinds(self) -> list[str]:
+        try:
+            return kinds_clean(self.cleaned_data["kinds"].split(","))
+        except ValueError as error:
+            raise forms.ValidationError(str(error)) from error
+
+
+class TokenPolicyForm(forms.Form):
+    max_days = forms.IntegerField(
+        min_value=1,
+        max_value=ApiTokenPolicy.LIMIT_DAYS,
+        label="Longest lifetime of a personal API token (days)",
+        help_text="owners choose up to this when they issue one; tokens already issued keep their expiry",
+    )

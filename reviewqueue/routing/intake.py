@@ -25,10 +25,10 @@ from django.utils import timezone
 
 from reviewqueue.accounts.http import request_origin
 from reviewqueue.accounts.tokens import authenticate_bearer
-from reviewqueue.audit.services import Actor, AuditEntry, RequestOrigin, audit_record_many
+from reviewqueue.audit.services import Actor, AuditEntry, RequestOrigin, audit_record, audit_record_many
 from reviewqueue.jsonbody import JsonBodyInvalid, json_body_parse
-from reviewqueue.routing.models import IntakeRecord, IntakeToken
-from reviewqueue.routing.rules import DraftFacts, RuleSet, recipient_domains, route
+from reviewqueue.routing.models import IntakeRecord, IntakeToken, Mailbox, RoutingRuleSet, oversight_rank
+from reviewqueue.routing.rules import KIND_PATTERN, KIND_RULE, DraftFacts, RuleSet, recipient_domains, route
 from reviewqueue.routing.selectors import ruleset_active
 from reviewqueue.text import UNSTORABLE_MESSAGE, is_storable
 
@@ -40,7 +40,6 @@ MAX_SUBJECT = 998
 MAX_MARKDOWN = 262_144
 FIELDS = {"intercom_conversation_id", "to", "cc", "subject", "markdown", "kind"}
 _CONVERSATION_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_KIND = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
 
 class IntakeInvalid(Exception):
@@ -54,6 +53,20 @@ class IntakeInvalid(Exception):
 
 class IntakeUnroutable(Exception):
     pass
+
+
+class IntakeRefused(Exception):
+    """The mailbox the draft routes to is now looser than its routing rules were saved against: the email
+    would leave with less review than the admin agreed to (whatever kind, recipients or conversation the
+    agent chose to land it there)."""
+
+    def __init__(self, *, mailbox_id: str, mode: str, saved_mode: str, ruleset: RoutingRuleSet):
+        self.mailbox_id, self.mode, self.saved_mode, self.version = mailbox_id, mode, saved_mode, ruleset.version
+        super().__init__(
+            f"refused: this draft routes to mailbox {mailbox_id}, which is now {mode or 'of unknown oversight mode'}, "
+            f"looser than {saved_mode} when routing version {ruleset.version} was saved, so the email would leave "
+            "without the review it was routed for; an admin must tighten the mailbox or save the routing rules again"
+        )
 
 
 @dataclass(frozen=True)
@@ -136,8 +149,8 @@ def payload_validate(data: dict) -> IntakePayload:
     kind = data.get("kind", "")
     if kind is None:
         kind = ""
-    if not isinstance(kind, str) or (kind and not _KIND.match(kind)):
-        fields["kind"] = "optional: up to 64 letters, digits, '.', '_', ':' or '-'"
+    if not isinstance(kind, str) or (kind and not KIND_PATTERN.match(kind)):
+        fields["kind"] = f"optional: {KIND_RULE}"
     if fields:
         raise IntakeInvalid(400, "invalid draft: " + ", ".join(sorted(fields)), fields)
     return IntakePayload(
@@ -209,7 +222,9 @@ def _conversation_team_and_tags(conversation_id: str, *, fetch: bool) -> tuple[s
 
 
 def intake_submit(*, token: IntakeToken, payload: IntakePayload, origin: RequestOrigin | None = None) -> IntakeResult:
-    key, request_hash = intake_key(token=token, payload=payload)
+    """Route, send and queue the draft. Raises IntakeInvalid (a kind the token may not submit),
+    IntakeUnroutable (no routing rules yet) and IntakeRefused (audited: see _oversight_check)."""
+    _kind_check(token, payload.kind)
     ruleset = ruleset_active()
     if ruleset is None:
         raise IntakeUnroutable("no routing rules yet: an admin must choose a default mailbox on /manage/routing/")
@@ -219,21 +234,64 @@ def intake_submit(*, token: IntakeToken, payload: IntakePayload, origin: Request
         to=payload.to,
         fetch_conversation=ruleset_reads_conversation(ruleset),
     )
-    with transaction.atomic():
-        record = _record_claim(key=key, request_hash=request_hash, token=token, payload=payload, facts=facts)
-        if record.draft_id is not None:
-            return _result(record, created=False)
-        if not record.email_id:
-            _route_and_send(record, payload, ruleset)
-        actor = Actor.token(token)
-        draft, draft_created, received = _draft_receive(record, actor)
-        # One append for the draft's `draft.received` (when new) and this intake's event: the audit
-        # log's append lock is held from here to the commit, and only one UPDATE follows.
-        audit_record_many([*received, _accepted_entry(record, draft, payload, actor, origin)])
-        record.draft_id, record.completed_at = draft.pk, timezone.now()
-        _record_complete(record)
-        transaction.on_commit(lambda: _enqueue_followup(record.pk, refresh=not draft_created))
-        return _result(record, created=True, status=draft.status)
+    try:
+        return _submit(token=token, payload=payload, ruleset=ruleset, facts=facts, origin=origin)
+    except IntakeRefused as refused:
+        # _submit's transaction rolled back (no record, nothing sent); the refusal is kept on its own.
+        _refusal_record(refused, token=token, payload=payload, origin=origin)
+        raise
+
+
+def _kind_check(token: IntakeToken, kind: str) -> None:
+    if kind and kind not in token.kinds:
+        allowed = ", ".join(token.kinds) or "none: leave kind out"
+        message = f"this intake token may not submit kind {kind!r} (its kinds: {allowed})"
+        raise IntakeInvalid(400, "invalid draft: kind", {"kind": message})
+
+
+@transaction.atomic
+def _submit(
+    *, token: IntakeToken, payload: IntakePayload, ruleset, facts: DraftFacts, origin: RequestOrigin | None
+) -> IntakeResult:
+    key, request_hash = intake_key(token=token, payload=payload)
+    record = _record_claim(key=key, request_hash=request_hash, token=token, payload=payload, facts=facts)
+    if record.draft_id is not None:
+        return _result(record, created=False)
+    if not record.email_id:
+        _route_and_send(record, payload, ruleset)
+    actor = Actor.token(token)
+    draft, draft_created, received = _draft_receive(record, actor)
+    # One append for the draft's `draft.received` (when new) and this intake's event: the audit
+    # log's append lock is held from here to the commit, and only one UPDATE follows.
+    audit_record_many([*received, _accepted_entry(record, draft, payload, actor, origin)])
+    record.draft_id, record.completed_at = draft.pk, timezone.now()
+    _record_complete(record)
+    transaction.on_commit(lambda: _enqueue_followup(record.pk, refresh=not draft_created))
+    return _result(record, created=True, status=draft.status)
+
+
+@transaction.atomic
+def _refusal_record(
+    refused: IntakeRefused, *, token: IntakeToken, payload: IntakePayload, origin: RequestOrigin | None
+) -> None:
+    audit_record(
+        actor=Actor.token(token),
+        action="intake.refused",
+        target_type="mailbox",
+        target_id=refused.mailbox_id,
+        payload={
+            "conversation_id": payload.intercom_conversation_id,
+            "kind": payload.kind,
+            "mailbox_id": refused.mailbox_id,
+            "oversight_mode": refused.mode,
+            "saved_oversight_mode": refused.saved_mode,
+            "routing_version": refused.version,
+            "to": list(payload.to),
+            "cc": list(payload.cc),
+            "subject": payload.subject,
+        },
+        origin=origin,
+    )
 
 
 def _accepted_entry(
@@ -322,6 +380,7 @@ def _route_and_send(record: IntakeRecord, payload: IntakePayload, ruleset) -> No
     from reviewqueue.integrations.multimail.client import get_multimail_client
 
     mailbox_id = route(DraftFacts.from_json(record.facts), RuleSet.from_model(ruleset))
+    _oversight_check(mailbox_id, ruleset)
     sent = get_multimail_client().send(
         mailbox_id=mailbox_id,
         to=list(payload.to),
@@ -331,6 +390,16 @@ def _route_and_send(record: IntakeRecord, payload: IntakePayload, ruleset) -> No
         idempotency_key=record.idempotency_key,
     )
     record.email_id, record.mailbox_id, record.routing_version = sent.id, mailbox_id, ruleset
+
+
+def _oversight_check(mailbox_id: str, ruleset: RoutingRuleSet) -> None:
+    """Raise IntakeRefused when the mailbox's mode, as last mirrored from MultiMail, is looser than the
+    routing rules were saved against. This is what keeps a draft under review whatever the agent put in
+    it: its kind, recipients and conversation (team, tags) all steer routing."""
+    mode = Mailbox.objects.filter(mailbox_id=mailbox_id).values_list("oversight_mode", flat=True).first() or ""
+    saved_mode = ruleset.saved_mode(mailbox_id)
+    if oversight_rank(mode) > oversight_rank(saved_mode):
+        raise IntakeRefused(mailbox_id=mailbox_id, mode=mode, saved_mode=saved_mode, ruleset=ruleset)
 
 
 def _draft_receive(record: IntakeRecord, actor: Actor) -> tuple:
@@ -416,6 +485,10 @@ def intake_draft(request) -> JsonResponse:
         return JsonResponse(invalid.body(), status=invalid.status)
     try:
         result = intake_submit(token=token, payload=payload, origin=request_origin(request))
+    except IntakeInvalid as invalid:
+        return JsonResponse(invalid.body(), status=invalid.status)
+    except IntakeRefused as refused:
+        return JsonResponse({"error": str(refused)}, status=409)
     except IntakeUnroutable as error:
         return JsonResponse({"error": str(error)}, status=503)
     except Exception as error:

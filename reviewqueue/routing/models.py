@@ -25,6 +25,11 @@ def oversight_rank(mode: str) -> int:
     return OVERSIGHT_ORDER.index(mode) if mode in OVERSIGHT_ORDER else len(OVERSIGHT_ORDER)
 
 
+def sent_without_review(mode: str) -> bool:
+    """Whether email sent from a mailbox in `mode` leaves without a person's yes (looser than gated_send)."""
+    return oversight_rank(mode) > oversight_rank(OversightMode.GATED_SEND)
+
+
 class Mailbox(models.Model):
     """A MultiMail mailbox as MultiMail last reported it, plus our webhook subscription for it."""
 
@@ -53,9 +58,15 @@ class RoutingRuleSet(models.Model):
     an empty criterion matches anything; the first matching rule wins, else default_mailbox_id.
     """
 
+    BASELINE_MODE = OversightMode.GATED_SEND.value
+
     version = models.PositiveIntegerField(unique=True)
     rules = models.JSONField(default=list)
     default_mailbox_id = models.CharField(max_length=100)
+    # {mailbox_id: its oversight mode} for every mailbox these rules route to, as mirrored when they were
+    # saved: intake refuses to send to one that has since become looser (versions saved before this was
+    # recorded hold {}, read as gated_send).
+    mailbox_modes = models.JSONField(default=dict)
     note = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
@@ -66,6 +77,9 @@ class RoutingRuleSet(models.Model):
     def __str__(self) -> str:
         return f"routing v{self.version}"
 
+    def saved_mode(self, mailbox_id: str) -> str:
+        return self.mailbox_modes.get(mailbox_id, self.BASELINE_MODE)
+
 
 class IntakeToken(HashedToken):
     """A token for an AI agent (e.g. an Intercom Fin data connector) to submit drafts."""
@@ -73,6 +87,9 @@ class IntakeToken(HashedToken):
     PREFIX = "rqi_"
 
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    # The kinds of draft the agent may submit (a draft without a kind is always allowed): routing rules
+    # match on kind, so an agent must not pick its way to any mailbox by naming a kind.
+    kinds = models.JSONField(default=list)
 
     class Meta:
         ordering = ["-created_at"]

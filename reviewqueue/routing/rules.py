@@ -1,8 +1,11 @@
 """Routing: which mailbox a draft goes to. `route` is pure and is shared by intake and the dry run."""
 
+import re
 from dataclasses import dataclass, field
 
 RULE_CRITERIA = ("kind", "intercom_team", "conversation_tag", "recipient_domain")
+KIND_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+KIND_RULE = "up to 64 letters, digits, '.', '_', ':' or '-'"
 
 
 @dataclass(frozen=True)
@@ -84,3 +87,13 @@ def route(facts: DraftFacts, ruleset: RuleSet) -> str:
 
 def recipient_domains(addresses) -> frozenset[str]:
     return frozenset(a.rpartition("@")[2].strip().lower() for a in addresses if "@" in a)
+
+
+def kinds_clean(kinds) -> list[str]:
+    """`kinds` sorted, once each, blanks dropped (so "refund, shipping".split(",") will do); ValueError
+    names one that is not a kind."""
+    cleaned = sorted({kind.strip() for kind in kinds if kind.strip()})
+    for kind in cleaned:
+        if not KIND_PATTERN.match(kind):
+            raise ValueError(f"kind {kind!r}: {KIND_RULE}")
+    return cleaned

@@ -5,8 +5,11 @@ written together, so the record never claims a change MultiMail did not make.
 """
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -14,8 +17,8 @@ from django.utils import timezone
 from reviewqueue.accounts.models import hash_token
 from reviewqueue.audit.services import Actor, RequestOrigin, audit_record
 from reviewqueue.routing.crypto import secret_encrypt
-from reviewqueue.routing.models import IntakeToken, Mailbox, RoutingRuleSet, oversight_rank
-from reviewqueue.routing.rules import Rule
+from reviewqueue.routing.models import IntakeToken, Mailbox, RoutingRuleSet, oversight_rank, sent_without_review
+from reviewqueue.routing.rules import Rule, kinds_clean
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +34,14 @@ WEBHOOK_EVENTS = [
     "oversight.rejected",
 ]
 _MIRRORED_FIELDS = ("address", "display_name", "oversight_mode", "webhook_url", "is_active")
+
+
+MULTIMAIL_WEBHOOK_PATH = "/webhooks/multimail"
+
+
+class WebhookUrlRefused(ValueError):
+    """A webhook subscription may only point at this site's own receiver: MultiMail sends every event
+    of the mailbox there, email content included."""
 
 
 class OversightLooseningRefused(Exception):
@@ -188,10 +199,48 @@ def mailbox_oversight_tighten(
     return mailbox
 
 
+def site_origins() -> list[str]:
+    """This site's own origins: SITE_URL's, else those of CSRF_TRUSTED_ORIGINS (a wildcard one names no
+    single site, so it does not count)."""
+    configured = [settings.SITE_URL] if settings.SITE_URL else settings.CSRF_TRUSTED_ORIGINS
+    return [origin for origin in map(_origin, configured) if origin and "*" not in origin]
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.netloc:
+        return ""
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def webhook_url_default() -> str | None:
+    """This site's MultiMail receiver, or None when no origin is configured."""
+    origins = site_origins()
+    return origins[0] + MULTIMAIL_WEBHOOK_PATH if origins else None
+
+
+def webhook_url_check(url: str) -> None:
+    """Raise WebhookUrlRefused unless `url` is exactly this site's MultiMail receiver."""
+    origins = site_origins()
+    if not origins:
+        raise WebhookUrlRefused(
+            "set SITE_URL (or CSRF_TRUSTED_ORIGINS) to this site's address: webhooks go to the site's own receiver only"
+        )
+    parts = urlsplit(url)
+    exact = not (parts.query or parts.fragment) and parts.path.rstrip("/") == MULTIMAIL_WEBHOOK_PATH
+    if not exact or _origin(url) not in origins:
+        allowed = " or ".join(origin + MULTIMAIL_WEBHOOK_PATH for origin in origins)
+        raise WebhookUrlRefused(f"the URL must be this site's own receiver, {allowed}")
+
+
 def mailbox_webhook_subscribe(
     *, mailbox: Mailbox, url: str, actor: Actor, origin: RequestOrigin | None = None
 ) -> Mailbox:
-    """Subscribe `url` (our /webhooks/multimail) to the mailbox's events; keep the secret encrypted."""
+    """Subscribe `url` (our /webhooks/multimail) to the mailbox's events; keep the secret encrypted.
+
+    Raises WebhookUrlRefused when `url` is not this site's own receiver (webhook_url_check).
+    """
+    webhook_url_check(url)
     client = _client()
     webhook = client.create_webhook(url=url, events=WEBHOOK_EVENTS, mailbox_id=mailbox.mailbox_id)
     old = {"subscription_id": mailbox.webhook_subscription_id}
@@ -225,6 +274,27 @@ def _webhook_forget(client, webhook_id: str) -> None:
         logger.warning("could not delete replaced webhook subscription %s", webhook_id, exc_info=True)
 
 
+class UnreviewedRouteNotConfirmed(Exception):
+    """The rules route drafts to a mailbox that sends without review, and the admin has not said yes to that."""
+
+    def __init__(self, unreviewed: dict[str, str]):
+        self.unreviewed = unreviewed
+        listed = ", ".join(f"{mailbox_id} ({mode or 'mode unknown'})" for mailbox_id, mode in unreviewed.items())
+        super().__init__(f"drafts routed to {listed} are sent without review: confirm that to save these rules")
+
+
+def ruleset_modes(*, rules: list[Rule], default_mailbox_id: str) -> dict[str, str]:
+    """{mailbox_id: its oversight mode as last mirrored} for every mailbox the rules route to ('' if unknown)."""
+    routed = {rule.mailbox_id for rule in rules} | {default_mailbox_id}
+    mirrored = dict(Mailbox.objects.filter(mailbox_id__in=routed).values_list("mailbox_id", "oversight_mode"))
+    return {mailbox_id: mirrored.get(mailbox_id, "") for mailbox_id in sorted(routed)}
+
+
+def unreviewed_modes(modes: dict[str, str]) -> dict[str, str]:
+    """The part of `modes` whose mailboxes send without review."""
+    return {mailbox_id: mode for mailbox_id, mode in modes.items() if sent_without_review(mode)}
+
+
 def ruleset_save(
     *,
     rules: list[Rule],
@@ -232,9 +302,20 @@ def ruleset_save(
     actor: Actor,
     user=None,
     note: str = "",
+    confirm_unreviewed: bool = False,
     origin: RequestOrigin | None = None,
 ) -> RoutingRuleSet:
-    """Save the rules as a new version, which becomes the active one. Earlier versions stay as they were."""
+    """Save the rules as a new version, which becomes the active one. Earlier versions stay as they were.
+
+    Each routed mailbox's oversight mode is recorded with the version (intake refuses to send to one
+    that has since become looser). Rules routing to a mailbox that sends without review (looser than
+    gated_send, or of unknown mode) need `confirm_unreviewed`, else UnreviewedRouteNotConfirmed; the
+    confirmation is audited as its own event.
+    """
+    modes = ruleset_modes(rules=rules, default_mailbox_id=default_mailbox_id)
+    unreviewed = unreviewed_modes(modes)
+    if unreviewed and not confirm_unreviewed:
+        raise UnreviewedRouteNotConfirmed(unreviewed)
     with transaction.atomic():
         # Serialize saves so two admins never both become version N+1.
         list(RoutingRuleSet.objects.select_for_update().order_by("-version")[:1])
@@ -244,6 +325,7 @@ def ruleset_save(
             version=version,
             rules=[rule.as_json() for rule in rules],
             default_mailbox_id=default_mailbox_id,
+            mailbox_modes=modes,
             note=note,
             created_by=user,
         )
@@ -262,26 +344,44 @@ def ruleset_save(
                     "rules": previous.rules,
                     "default_mailbox_id": previous.default_mailbox_id,
                 },
-                "new": {"version": version, "rules": ruleset.rules, "default_mailbox_id": default_mailbox_id},
+                "new": {
+                    "version": version,
+                    "rules": ruleset.rules,
+                    "default_mailbox_id": default_mailbox_id,
+                    "mailbox_modes": modes,
+                },
             },
             origin=origin,
         )
+        if unreviewed:
+            audit_record(
+                actor=actor,
+                action="routing.unreviewed_confirmed",
+                target_type="routing_ruleset",
+                target_id=ruleset.pk,
+                payload={"version": version, "sent_without_review": unreviewed},
+                origin=origin,
+            )
     return ruleset
 
 
 @transaction.atomic
 def intake_token_issue(
-    *, name: str, actor: Actor, user=None, origin: RequestOrigin | None = None
+    *, name: str, actor: Actor, kinds: Iterable[str] = (), user=None, origin: RequestOrigin | None = None
 ) -> tuple[IntakeToken, str]:
-    """A new intake token; the raw key is returned once and never stored."""
+    """A new intake token that may submit drafts of `kinds` (and drafts without a kind); the raw key is
+    returned once and never stored. ValueError names a kind that is not one (rules.KIND_PATTERN)."""
+    kinds = kinds_clean(kinds)
     raw = IntakeToken.new_raw_key()
-    token = IntakeToken.objects.create(name=name, key_hash=hash_token(raw), key_hint=raw[:10], created_by=user)
+    token = IntakeToken.objects.create(
+        name=name, key_hash=hash_token(raw), key_hint=raw[:10], created_by=user, kinds=kinds
+    )
     audit_record(
         actor=actor,
         action="intake_token.issued",
         target_type="intake_token",
         target_id=token.pk,
-        payload={"name": name, "hint": token.key_hint, "old": None, "new": {"revoked": False}},
+        payload={"name": name, "hint": token.key_hint, "old": None, "new": {"revoked": False, "kinds": kinds}},
         origin=origin,
     )
     return token, raw

@@ -14,19 +14,27 @@ from django_htmx.http import HttpResponseClientRedirect
 from reviewqueue.accounts import services as accounts
 from reviewqueue.accounts.decorators import role_required
 from reviewqueue.accounts.http import request_origin
-from reviewqueue.accounts.models import ApiToken
+from reviewqueue.accounts.models import ApiToken, ApiTokenPolicy
 from reviewqueue.accounts.roles import ROLES, user_roles
 from reviewqueue.audit.services import Actor
 from reviewqueue.routing import editor, services, status
 from reviewqueue.routing.forms import (
+    IntakeTokenForm,
     MailboxOversightForm,
     MailboxProvisionForm,
     MailboxRenameForm,
     PersonCreateForm,
     RoleChangeForm,
-    TokenNameForm,
+    TokenPolicyForm,
 )
-from reviewqueue.routing.models import OVERSIGHT_ORDER, IntakeToken, Mailbox, OversightMode, RoutingRuleSet
+from reviewqueue.routing.models import (
+    OVERSIGHT_ORDER,
+    IntakeToken,
+    Mailbox,
+    OversightMode,
+    RoutingRuleSet,
+    sent_without_review,
+)
 from reviewqueue.routing.selectors import ruleset_active
 
 User = get_user_model()
@@ -144,16 +152,16 @@ def mailbox_new(request):
 @require_GET
 def mailbox_detail(request, pk: int):
     mailbox = get_object_or_404(Mailbox, pk=pk)
-    return render(request, "routing/mailbox.html", _mailbox_context(request, mailbox))
+    return render(request, "routing/mailbox.html", _mailbox_context(mailbox))
 
 
-def _mailbox_context(request, mailbox, **extra) -> dict:
+def _mailbox_context(mailbox, **extra) -> dict:
     rank = OVERSIGHT_ORDER.index(mailbox.oversight_mode) if mailbox.oversight_mode in OVERSIGHT_ORDER else 99
     return {
         "mailbox": mailbox,
         "stricter_modes": [(v, label) for v, label in OversightMode.choices if OVERSIGHT_ORDER.index(v) < rank],
         "modes": OversightMode.choices,
-        "webhook_url": request.build_absolute_uri("/webhooks/multimail"),
+        "webhook_url": services.webhook_url_default() or "",
         "rename_form": MailboxRenameForm(initial={"display_name": mailbox.display_name}),
         "admin_key_missing": status.multimail_missing_variable("admin"),
         **extra,
@@ -168,7 +176,7 @@ def mailbox_rename(request, pk: int):
     mailbox = get_object_or_404(Mailbox, pk=pk)
     form = MailboxRenameForm(request.POST)
     if not form.is_valid():
-        return render(request, "routing/mailbox.html", _mailbox_context(request, mailbox, rename_form=form), status=400)
+        return render(request, "routing/mailbox.html", _mailbox_context(mailbox, rename_form=form), status=400)
     try:
         services.mailbox_rename(mailbox=mailbox, display_name=form.cleaned_data["display_name"], **_who(request))
     except MultiMailError as error:
@@ -194,7 +202,7 @@ def mailbox_oversight(request, pk: int):
         )
     except services.OversightLooseningRefused as error:
         messages.error(request, str(error))
-        return render(request, "routing/mailbox.html", _mailbox_context(request, mailbox), status=400)
+        return render(request, "routing/mailbox.html", _mailbox_context(mailbox), status=400)
     except MultiMailError as error:
         _multimail_failed(request, error)
     else:
@@ -208,12 +216,11 @@ def mailbox_webhook(request, pk: int):
     from reviewqueue.integrations.multimail.client import MultiMailError
 
     mailbox = get_object_or_404(Mailbox, pk=pk)
-    url = request.POST.get("url", "").strip() or request.build_absolute_uri("/webhooks/multimail")
-    if not url.startswith(("https://", "http://")) or not url.rstrip("/").endswith("/webhooks/multimail"):
-        messages.error(request, "The URL must be this app's absolute …/webhooks/multimail address.")
-        return redirect("routing:mailbox", pk=pk)
+    url = request.POST.get("url", "").strip() or services.webhook_url_default() or ""
     try:
         services.mailbox_webhook_subscribe(mailbox=mailbox, url=url, **_who(request))
+    except services.WebhookUrlRefused as error:
+        messages.error(request, f"Not subscribed: {error}.")
     except MultiMailError as error:
         _multimail_failed(request, error)
     else:
@@ -228,7 +235,8 @@ def mailbox_webhook(request, pk: int):
 @require_http_methods(["GET", "POST"])
 def routing_rules(request):
     current = ruleset_active()
-    mailbox_choices = list(Mailbox.objects.filter(is_active=True).values_list("mailbox_id", "address"))
+    active = Mailbox.objects.filter(is_active=True)
+    modes = dict(active.values_list("mailbox_id", "oversight_mode"))
     if request.method == "GET":
         draft = editor.EditorState.from_ruleset(current)
         context = {"state": draft, "errors": {}, "comparison": None}
@@ -236,27 +244,33 @@ def routing_rules(request):
         draft = editor.EditorState.from_post(request.POST)
         operation = request.POST.get("op", "")
         draft = draft.apply(operation)
-        errors = draft.errors({m for m, _ in mailbox_choices}) if operation in ("dry_run", "save") else {}
+        errors = draft.errors(modes) if operation in ("dry_run", "save") else {}
         comparison = None
         if operation == "dry_run" and not errors:
             comparison = editor.dry_run(draft.ruleset(), current)
         if operation == "save" and not errors:
-            saved = services.ruleset_save(
-                rules=list(draft.ruleset().rules),
-                default_mailbox_id=draft.default_mailbox_id,
-                note=draft.note,
-                user=request.user,
-                **_who(request),
-            )
-            messages.success(request, f"Saved as version {saved.version}; new intake drafts route by it now.")
-            if request.htmx:
-                return HttpResponseClientRedirect(reverse("routing:rules"))
-            return redirect("routing:rules")
+            try:
+                saved = services.ruleset_save(
+                    rules=list(draft.ruleset().rules),
+                    default_mailbox_id=draft.default_mailbox_id,
+                    note=draft.note,
+                    confirm_unreviewed=draft.confirm_unreviewed,
+                    user=request.user,
+                    **_who(request),
+                )
+            except services.UnreviewedRouteNotConfirmed as refused:  # a mailbox loosened since the page loaded
+                errors["confirm_unreviewed"] = str(refused)
+            else:
+                messages.success(request, f"Saved as version {saved.version}; new intake drafts route by it now.")
+                if request.htmx:
+                    return HttpResponseClientRedirect(reverse("routing:rules"))
+                return redirect("routing:rules")
         context = {"state": draft, "errors": errors, "comparison": comparison}
     context.update(
         {
             "current": current,
-            "mailbox_choices": mailbox_choices,
+            "mailbox_choices": [(box.mailbox_id, _mailbox_label(box)) for box in active],
+            "unreviewed": {m: modes[m] for m in context["state"].unreviewed_mailboxes(modes)},
             "versions": RoutingRuleSet.objects.all()[:20],
             "criteria": editor.CRITERIA_LABELS,
             "rows": [
@@ -269,6 +283,12 @@ def routing_rules(request):
     # htmx does not swap a 4xx answer in, so the editor with its errors comes back as a 200 there.
     refused = bool(context["errors"]) and not request.htmx
     return render(request, template, context, status=400 if refused else 200)
+
+
+def _mailbox_label(mailbox: Mailbox) -> str:
+    if sent_without_review(mailbox.oversight_mode):
+        return f"{mailbox.address} ({mailbox.oversight_mode or 'mode unknown'}: sent without review)"
+    return mailbox.address
 
 
 @admin_only
@@ -294,10 +314,29 @@ def people(request):
             accounts.role_grant(user=user, role=role, **_who(request))
         messages.success(request, f"{user.get_username()} created.")
         return redirect("routing:person", pk=user.pk)
-    everyone = User.objects.order_by("username").prefetch_related("groups")
-    rows = [{"user": u, "roles": user_roles(u) if u.is_active else []} for u in everyone]
     status_code = 400 if request.method == "POST" else 200
-    return render(request, "routing/people.html", {"form": form, "rows": rows}, status=status_code)
+    return render(request, "routing/people.html", _people_context(form=form), status=status_code)
+
+
+def _people_context(**forms) -> dict:
+    everyone = User.objects.order_by("username").prefetch_related("groups")
+    return {
+        "form": PersonCreateForm(),
+        "policy_form": TokenPolicyForm(initial={"max_days": ApiTokenPolicy.current().max_days}),
+        "rows": [{"user": u, "roles": user_roles(u) if u.is_active else []} for u in everyone],
+        **forms,
+    }
+
+
+@admin_only
+@require_POST
+def token_policy(request):
+    form = TokenPolicyForm(request.POST)
+    if not form.is_valid():
+        return render(request, "routing/people.html", _people_context(policy_form=form), status=400)
+    accounts.api_token_policy_set(max_days=form.cleaned_data["max_days"], **_who(request))
+    messages.success(request, f"Personal tokens now last at most {form.cleaned_data['max_days']} days.")
+    return redirect("routing:people")
 
 
 @admin_only
@@ -307,12 +346,12 @@ def person(request, pk: int):
 
 
 def _person_context(user, **extra) -> dict:
+    # Tokens are listed and revoked here, never issued: a person's token is theirs alone (accounts:profile).
     held = {group.name for group in user.groups.all()}
     return {
         "person": user,
         "roles": [{"name": role, "held": role in held} for role in ROLES],
         "tokens": ApiToken.objects.filter(user=user).order_by("-created_at"),
-        "token_form": TokenNameForm(),
         **extra,
     }
 
@@ -355,19 +394,6 @@ def person_active(request, pk: int):
 
 @admin_only
 @require_POST
-def person_token_issue(request, pk: int):
-    user = get_object_or_404(User, pk=pk)
-    form = TokenNameForm(request.POST)
-    if not form.is_valid() or not user.is_active:
-        messages.error(request, "Give the token a name (and the person must be active).")
-        return redirect("routing:person", pk=pk)
-    token, raw = accounts.api_token_issue(user=user, name=form.cleaned_data["name"], **_who(request))
-    # Shown once, in this response only; never stored or redirected through the session.
-    return render(request, "routing/person.html", _person_context(user, new_token=raw, new_token_obj=token))
-
-
-@admin_only
-@require_POST
 def person_token_revoke(request, pk: int, token_pk: int):
     token = get_object_or_404(ApiToken, pk=token_pk, user_id=pk)
     accounts.api_token_revoke(token=token, **_who(request))
@@ -381,7 +407,7 @@ def person_token_revoke(request, pk: int, token_pk: int):
 @admin_only
 @require_http_methods(["GET", "POST"])
 def intake_tokens(request):
-    form = TokenNameForm(request.POST or None)
+    form = IntakeTokenForm(request.POST or None)
     context = {
         "form": form,
         "tokens": IntakeToken.objects.all(),
@@ -390,8 +416,11 @@ def intake_tokens(request):
     if request.method == "POST":
         if not form.is_valid():
             return render(request, "routing/intake_tokens.html", context, status=400)
-        token, raw = services.intake_token_issue(name=form.cleaned_data["name"], user=request.user, **_who(request))
-        context.update({"new_token": raw, "new_token_obj": token, "form": TokenNameForm()})
+        data = form.cleaned_data
+        token, raw = services.intake_token_issue(
+            name=data["name"], kinds=data["kinds"], user=request.user, **_who(request)
+        )
+        context.update({"new_token": raw, "new_token_obj": token, "form": IntakeTokenForm()})
     return render(request, "routing/intake_tokens.html", context)
 
 

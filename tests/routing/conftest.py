@@ -146,8 +146,8 @@ def rules_saved(default="mb_support", rules=()):
     return ruleset_save(rules=list(rules), default_mailbox_id=default, actor=Actor.system("test"))
 
 
-def intake_token(name="fin"):
-    return intake_token_issue(name=name, actor=Actor.system("test"))
+def intake_token(name="fin", kinds=("refund",)):
+    return intake_token_issue(name=name, kinds=kinds, actor=Actor.system("test"))
 
 
 __all__ = ["FakeMultiMail", "Rule", "fake_client", "intake_token", "mailbox", "rules_saved"]

@@ -33,7 +33,8 @@ def sandbox(monkeypatch):
     return app
 
 
-def test_an_admin_provisions_a_mailbox_and_a_webhook_against_the_sandbox(admin_client_, sandbox):
+def test_an_admin_provisions_a_mailbox_and_a_webhook_against_the_sandbox(admin_client_, sandbox, settings):
+    settings.SITE_URL = "https://reviewqueue.example"
     response = admin_client_.post(
         reverse("routing:mailbox_new"), {"address_local": "billing", "display_name": "Billing"}
     )

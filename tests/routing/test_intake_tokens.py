@@ -11,10 +11,13 @@ from reviewqueue.routing.models import IntakeToken
 
 
 def test_an_admin_issues_an_intake_token_shown_once(admin_client_, admin_user):
-    response = admin_client_.post(reverse("routing:intake_tokens"), {"name": "Fin connector"})
+    response = admin_client_.post(
+        reverse("routing:intake_tokens"), {"name": "Fin connector", "kinds": "shipping, refund"}
+    )
     raw = response.content.decode().split('<pre class="secret">')[1].split("</pre>")[0]
     token = IntakeToken.objects.get()
     assert raw.startswith("rqi_") and token.key_hash == hash_token(raw) and token.created_by == admin_user
+    assert token.kinds == ["refund", "shipping"]
     listing = admin_client_.get(reverse("routing:intake_tokens")).content.decode()
     assert "Fin connector" in listing and raw not in listing
     assert AuditEvent.objects.filter(action="intake_token.issued", actor_id=str(admin_user.pk)).exists()

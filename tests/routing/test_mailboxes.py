@@ -36,7 +36,8 @@ def test_the_sync_button_syncs_and_the_list_shows_multimails_mailboxes(admin_cli
     assert b"one@acme.multimail.dev" in response.content
 
 
-def test_an_admin_provisions_a_mailbox_and_subscribes_our_webhook(admin_client_, admin_user, multimail):
+def test_an_admin_provisions_a_mailbox_and_subscribes_our_webhook(admin_client_, admin_user, multimail, settings):
+    settings.SITE_URL = "https://reviewqueue.example"
     response = admin_client_.post(
         reverse("routing:mailbox_new"), {"address_local": "refunds", "display_name": "Refunds"}
     )
@@ -49,7 +50,7 @@ def test_an_admin_provisions_a_mailbox_and_subscribes_our_webhook(admin_client_,
     response = admin_client_.post(reverse("routing:mailbox_webhook", args=[box.pk]), {})
     assert response.status_code == 302
     (hook,) = multimail.webhooks.values()
-    assert hook["url"] == "http://testserver/webhooks/multimail"
+    assert hook["url"] == "https://reviewqueue.example/webhooks/multimail"
     assert hook["mailbox_id"] == box.mailbox_id and "oversight.pending" in hook["events"]
     box.refresh_from_db()
     assert box.webhook_subscription_id == hook["id"]
@@ -160,7 +161,8 @@ def test_the_beat_task_survives_multimail_failing(db, multimail):
     assert not Mailbox.objects.exists()
 
 
-def test_subscribing_again_replaces_the_old_subscription(admin_client_, multimail):
+def test_subscribing_again_replaces_the_old_subscription(admin_client_, multimail, settings):
+    settings.SITE_URL = "https://reviewqueue.example"
     multimail.add_mailbox("mb_1", "one@acme.multimail.dev")
     box = mailbox("mb_1", "one@acme.multimail.dev")
     url = reverse("routing:mailbox_webhook", args=[box.pk])
