@@ -86,12 +86,14 @@ def test_delivery_without_id_is_deduplicated_by_body_hash(db, client):
     assert InboundWebhook.objects.get().delivery_id.startswith("sha256:")
 
 
-def test_same_delivery_posted_concurrently_against_a_live_server_is_stored_once(live_server, empty_queue):
+def test_same_delivery_posted_concurrently_against_a_live_server_is_stored_once(live_server, empty_queue, settings):
     raw = body_for(delivery_id="evt_concurrent")
+    # The session-wide live server built its middleware before plain_http: look like HTTPS behind a
+    # proxy, which is trusted only when BEHIND_PROXY sets this (read at each request).
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     headers = {
         "X-MultiMail-Signature": "sha256=" + sign(raw, SECRET),
         "Content-Type": "application/json",
-        # The session-wide live server built its middleware before plain_http: look like HTTPS behind a proxy.
         "X-Forwarded-Proto": "https",
     }
     barrier = threading.Barrier(5)
