@@ -2,7 +2,9 @@
 
 Must hold: nothing forged is accepted (refused with 401 before anything is stored or parsed); a
 delivery repeated any number of times, even all at once, makes one stored delivery and one draft;
-events arriving out of order still leave the draft in the state MultiMail holds.
+events arriving out of order still leave the draft in the state MultiMail holds. Intercom's
+webhooks, every one delivered twice and half of them overtaken by later ones (the Intercom
+sandbox's knobs), are each handled once and leave the conversation as it last was.
 """
 
 import json
@@ -15,6 +17,7 @@ import httpx
 from reviewqueue.integrations.intercom.signature import sign as intercom_sign
 from reviewqueue.integrations.multimail.signature import HEADER, sign
 from reviewqueue.sandbox.multimail import defaults
+from tests.faults.conftest import drafts_arrive
 from tests.flow import wait_for
 from tests.livesystem import sandbox_keys
 
@@ -133,3 +136,37 @@ def test_events_out_of_order_leave_the_draft_as_multimail_holds_it(stack):
         (email_id,),
     ) == [(0,)]
     assert driver.multimail_decisions()[email_id] == 1
+
+
+def test_intercom_webhooks_duplicated_and_reordered_are_each_handled_once_and_leave_the_latest_conversation(stack):
+    stack.start(workers=1, intercom_args=("--webhook-duplicates", "1", "--webhook-reorder", "0.5"))
+    driver = stack.driver
+    [draft_id] = drafts_arrive(stack, 1).values()
+    [(conversation_id,)] = stack.query("SELECT conversation_id FROM review_draft WHERE id = %s", (draft_id,))
+    contact_id = driver.intercom.get(f"/conversations/{conversation_id}").json()["contacts"]["contacts"][0]["id"]
+    said = ["Any news?", "Hello??", "A refund instead, please"]
+    for text in said:
+        reply = {"message_type": "comment", "type": "user", "intercom_user_id": contact_id, "body": text}
+        assert driver.intercom.post(f"/conversations/{conversation_id}/reply", json=reply).is_success
+
+    def caught_up():  # the newest snapshot holds every reply and the draft is flagged for it
+        [(data,)] = stack.query(
+            "SELECT data FROM intercom_conversationsnapshot WHERE conversation_id = %s ORDER BY id DESC LIMIT 1",
+            (conversation_id,),
+        )
+        [(replied,)] = stack.query("SELECT flag_customer_replied FROM review_draft WHERE id = %s", (draft_id,))
+        return [part["body"] for part in data["parts"]] == said and replied
+
+    wait_for(caught_up, timeout=90, what="the replies reach the draft's conversation")
+
+    def delivered_twice_stored_once():
+        stored = stack.query(
+            "SELECT delivery_id, attempts, status <> 'received' FROM inbound_inboundwebhook WHERE source = 'intercom'"
+        )
+        sent = driver.intercom.get("/_sandbox/state").json()["webhooks_sent"]
+        everything = len(stored) == 1 + len(said)  # the customer writing in, then each reply
+        return stored if everything and sent == 2 * len(stored) and all(done for *_, done in stored) else None
+
+    stored = wait_for(delivered_twice_stored_once, timeout=120, what="every webhook delivered twice and settled")
+    assert {attempts for _, attempts, _ in stored} == {1}  # each handled once, its duplicate not at all
+    assert caught_up()  # the notifications overtaken on the way did not take the conversation back
