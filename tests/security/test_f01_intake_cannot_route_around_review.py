@@ -81,6 +81,8 @@ def test_the_confirmed_rule_is_saved_and_the_confirmation_audited(admin_client_,
     assert save_rules(admin_client_, "mb_fast", confirm_unreviewed="1").status_code == 302
     saved = RoutingRuleSet.objects.get()
     assert saved.mailbox_modes == {"mb_fast": "autonomous", "mb_support": "gated_send"}
+    version_page = admin_client_.get(reverse("routing:version", args=[saved.version])).content.decode()
+    assert "<code>mb_fast</code> autonomous" in version_page
     confirmed = AuditEvent.objects.get(action="routing.unreviewed_confirmed")
     assert confirmed.actor_id == str(admin_user.pk)
     assert confirmed.payload["sent_without_review"] == {"mb_fast": "autonomous"}

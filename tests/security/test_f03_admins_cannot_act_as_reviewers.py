@@ -85,6 +85,7 @@ def test_a_token_lasts_90_days_by_default_and_stops_working_when_it_expires(revi
 
 
 def test_the_owner_chooses_the_expiry_up_to_the_maximum_an_admin_sets(admin_client_, admin_user, reviewer_client):
+    assert admin_client_.post("/manage/people/token-policy", {"max_days": "0"}).status_code == 400
     response = admin_client_.post("/manage/people/token-policy", {"max_days": "30"})
     assert response.status_code == 302
     policy = AuditEvent.objects.get(action="api_token.policy_set")
