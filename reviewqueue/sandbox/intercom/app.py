@@ -61,24 +61,29 @@ class Knobs:
         for name, value in changes.items():
             if name not in self.__dataclass_fields__:
                 raise SandboxError(400, "parameter_invalid", f"unknown knob {name!r}")
-            current = getattr(self, name)
-            try:
-                if isinstance(current, bool):
-                    if not isinstance(value, bool):
-                        raise TypeError(name)
-                elif isinstance(current, list):
-                    value = [int(v) for v in value]
-                elif isinstance(current, str):
-                    value = str(value or "")
-                else:
-                    value = type(current)(value)
-            except (TypeError, ValueError):
-                raise SandboxError(400, "parameter_invalid", f"bad value for knob {name!r}: {value!r}") from None
+            value = _knob_value(name, getattr(self, name), value)
             if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
                 raise SandboxError(400, "parameter_invalid", f"knob {name!r} cannot be negative")
             setattr(self, name, value)
         for name in self.FRACTIONS:
             setattr(self, name, min(1.0, getattr(self, name)))
+
+
+def _knob_value(name: str, current, value):
+    """`value` in the type of the knob's current value; a 400 when it is not one (a switch takes only true/false)."""
+    try:
+        if isinstance(current, bool):
+            if isinstance(value, bool):
+                return value
+        elif isinstance(current, list):
+            return [int(v) for v in value]
+        elif isinstance(current, str):
+            return str(value or "")
+        else:
+            return type(current)(value)
+    except (TypeError, ValueError):
+        pass
+    raise SandboxError(400, "parameter_invalid", f"bad value for knob {name!r}: {value!r}")
 
 
 def _json(body, status: int = 200, headers: dict | None = None) -> Response:
