@@ -47,6 +47,21 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture(autouse=True)
+def fresh_process_memos():
+    """Start each test without what earlier ones left in the process-wide memos: the token's `GET /me`,
+    the vendor clients built per configuration (each with its tags by name) and the mailbox identities.
+    They are keyed by URL, and a test's sandbox may get the free port an earlier test's had."""
+    from reviewqueue.integrations.intercom import client as intercom
+    from reviewqueue.integrations.multimail import client as multimail
+    from reviewqueue.review import clients, services
+
+    intercom._me_cache.clear()
+    clients._intercom_clients.clear()
+    multimail._client_for.cache_clear()
+    services._mailbox_identities.clear()
+
+
+@pytest.fixture(autouse=True)
 def plain_http(settings):
     # Django's test client speaks plain HTTP; production redirects it to HTTPS.
     settings.SECURE_SSL_REDIRECT = False

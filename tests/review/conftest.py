@@ -85,13 +85,3 @@ def broker():
     broker.flush()
     yield broker
     broker.flush()
-
-
-@pytest.fixture(autouse=True)
-def fresh_mailbox_identities():
-    """The mailbox identity memo outlives a test's database; start each test without it."""
-    from reviewqueue.review import services
-
-    services._mailbox_identities.clear()
-    yield
-    services._mailbox_identities.clear()
