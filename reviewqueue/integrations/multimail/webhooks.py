@@ -55,8 +55,8 @@ def _signing_secrets(mailbox: Mailbox | None) -> list[str]:
     if mailbox is not None and mailbox.webhook_secret_encrypted:
         try:
             secrets.append(secret_decrypt(mailbox.webhook_secret_encrypted))
-        except SecretUnreadable:
-            logger.warning("the webhook secret of mailbox %s cannot be decrypted", mailbox.mailbox_id)
+        except SecretUnreadable as error:  # its webhooks fail verification until the key or subscription is renewed
+            logger.error("the webhook secret of mailbox %s cannot be decrypted: %s", mailbox.mailbox_id, error)
     return [secret for secret in secrets if secret]
 
 
