@@ -27,3 +27,10 @@ def _close_old_connections(task=None, **kwargs) -> None:
     from django.db import close_old_connections
 
     close_old_connections()
+
+
+@signals.worker_init.connect
+def _log_configuration(**kwargs) -> None:
+    from reviewqueue.startup import log_configuration
+
+    log_configuration()

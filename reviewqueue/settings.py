@@ -11,7 +11,17 @@ from django.utils.csp import CSP
 from dotenv import load_dotenv
 
 from reviewqueue import embedded
-from reviewqueue.env import database_from_url, env_bool, env_int, env_list, env_str, env_url
+from reviewqueue.env import (
+    database_from_url,
+    env_bool,
+    env_int,
+    env_key,
+    env_key_list,
+    env_list,
+    env_str,
+    env_url,
+    vendor_env,
+)
 from reviewqueue.sandbox.intercom import defaults as intercom_sandbox
 from reviewqueue.sandbox.multimail import defaults as multimail_sandbox
 
@@ -37,6 +47,16 @@ if not SECRET_KEY:
     SECRET_KEY = embedded.local_secret_key()
 elif len(SECRET_KEY) < 32:
     raise ImproperlyConfigured("SECRET_KEY must be at least 32 characters long")
+# Retired keys, newest first: Django still accepts what they signed (sessions, password resets), and
+# the keys below derived from them still decrypt and verify (reviewqueue/keys.py).
+SECRET_KEY_FALLBACKS = env_key_list("SECRET_KEY_FALLBACKS")
+# The key that encrypts secrets at rest (webhook signing secrets) and the one that signs audit
+# checkpoints: each derived from SECRET_KEY with its own label unless set here ("" = derived), with
+# their own retired keys for rotation (`manage.py rotate_keys` then re-encrypts with the current one).
+FIELD_ENCRYPTION_KEY = env_key("FIELD_ENCRYPTION_KEY")
+FIELD_ENCRYPTION_KEY_FALLBACKS = env_key_list("FIELD_ENCRYPTION_KEY_FALLBACKS")
+AUDIT_SIGNING_KEY = env_key("AUDIT_SIGNING_KEY")
+AUDIT_SIGNING_KEY_FALLBACKS = env_key_list("AUDIT_SIGNING_KEY_FALLBACKS")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if (DEBUG or EMBEDDED) else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -46,38 +66,43 @@ SITE_URL = env_url("SITE_URL", schemes=("https", "http"))
 
 # --- External services -------------------------------------------------------------------------
 SANDBOX = env_bool("REVIEWQUEUE_SANDBOX", False)
-# With the sandbox on, MultiMail defaults to the local one (reviewqueue/sandbox/multimail) and its
-# fixed local keys, but only while no real MultiMail URL or key is configured: real ones always win,
-# and the sandbox's keys are never mixed with a real account's.
-_MULTIMAIL_SANDBOX = SANDBOX and not any(
-    env_str(name, "")
-    for name in ("MULTIMAIL_API_URL", "MULTIMAIL_API_KEY", "MULTIMAIL_SEND_API_KEY", "MULTIMAIL_ADMIN_API_KEY")
-)
-MULTIMAIL_API_URL = env_url(
-    "MULTIMAIL_API_URL",
+# With the sandbox on, a vendor none of whose variables is set talks to its local sandbox
+# (reviewqueue/sandbox/) with the sandbox's fixed local credentials; once any is set, none of the
+# sandbox's values is used for that vendor, so they are never mixed with a real account's. The web
+# process logs which each vendor uses at start-up (reviewqueue/startup.py).
+_MULTIMAIL = vendor_env(
+    "MultiMail",
+    sandbox=SANDBOX,
+    url=("MULTIMAIL_API_URL", "https://api.multimail.dev"),
     schemes=("https", "http"),
-    default=multimail_sandbox.API_URL if _MULTIMAIL_SANDBOX else "https://api.multimail.dev",
+    sandbox_values={
+        "MULTIMAIL_API_URL": multimail_sandbox.API_URL,
+        "MULTIMAIL_API_KEY": multimail_sandbox.OVERSIGHT_KEY,
+        "MULTIMAIL_SEND_API_KEY": multimail_sandbox.SEND_KEY,
+        "MULTIMAIL_ADMIN_API_KEY": multimail_sandbox.ADMIN_KEY,
+        "MULTIMAIL_WEBHOOK_SECRET": multimail_sandbox.WEBHOOK_SECRET,
+    },
 )
-MULTIMAIL_API_KEY = env_str("MULTIMAIL_API_KEY", "") or (  # oversight scope: pending, decide
-    multimail_sandbox.OVERSIGHT_KEY if _MULTIMAIL_SANDBOX else ""
-)
-MULTIMAIL_SEND_API_KEY = env_str("MULTIMAIL_SEND_API_KEY", "") or (  # send scope: intake, tags, cancel
-    multimail_sandbox.SEND_KEY if _MULTIMAIL_SANDBOX else ""
-)
-MULTIMAIL_ADMIN_API_KEY = env_str("MULTIMAIL_ADMIN_API_KEY", "") or (  # admin: mailboxes, webhooks, audit log
-    multimail_sandbox.ADMIN_KEY if _MULTIMAIL_SANDBOX else ""
-)
-MULTIMAIL_WEBHOOK_SECRET = env_str("MULTIMAIL_WEBHOOK_SECRET", "") or (
-    multimail_sandbox.WEBHOOK_SECRET if _MULTIMAIL_SANDBOX else ""
-)
-# With the sandbox on, Intercom defaults to the local one (reviewqueue/sandbox/intercom); real values win.
-INTERCOM_API_URL = env_url(
-    "INTERCOM_API_URL",
+MULTIMAIL_API_URL = _MULTIMAIL.values["MULTIMAIL_API_URL"]
+MULTIMAIL_API_KEY = _MULTIMAIL.values["MULTIMAIL_API_KEY"]  # oversight scope: pending, decide
+MULTIMAIL_SEND_API_KEY = _MULTIMAIL.values["MULTIMAIL_SEND_API_KEY"]  # send scope: intake, tags, cancel
+MULTIMAIL_ADMIN_API_KEY = _MULTIMAIL.values["MULTIMAIL_ADMIN_API_KEY"]  # admin: mailboxes, webhooks, audit log
+MULTIMAIL_WEBHOOK_SECRET = _MULTIMAIL.values["MULTIMAIL_WEBHOOK_SECRET"]
+_INTERCOM = vendor_env(
+    "Intercom",
+    sandbox=SANDBOX,
+    url=("INTERCOM_API_URL", "https://api.intercom.io"),
     schemes=("https", "http"),
-    default=intercom_sandbox.API_URL if SANDBOX else "https://api.intercom.io",
+    sandbox_values={
+        "INTERCOM_API_URL": intercom_sandbox.API_URL,
+        "INTERCOM_ACCESS_TOKEN": intercom_sandbox.ACCESS_TOKEN,
+        "INTERCOM_CLIENT_SECRET": intercom_sandbox.CLIENT_SECRET,
+    },
 )
-INTERCOM_ACCESS_TOKEN = env_str("INTERCOM_ACCESS_TOKEN", "") or (intercom_sandbox.ACCESS_TOKEN if SANDBOX else "")
-INTERCOM_CLIENT_SECRET = env_str("INTERCOM_CLIENT_SECRET", "") or (intercom_sandbox.CLIENT_SECRET if SANDBOX else "")
+INTERCOM_API_URL = _INTERCOM.values["INTERCOM_API_URL"]
+INTERCOM_ACCESS_TOKEN = _INTERCOM.values["INTERCOM_ACCESS_TOKEN"]
+INTERCOM_CLIENT_SECRET = _INTERCOM.values["INTERCOM_CLIENT_SECRET"]
+VENDORS_IN_USE = [_MULTIMAIL.describe(), _INTERCOM.describe()]
 INTERCOM_ADMIN_ID = env_str("INTERCOM_ADMIN_ID", "")  # empty: asked of GET /me
 INTERCOM_API_VERSION = env_str("INTERCOM_API_VERSION", "2.14")
 
@@ -87,10 +112,6 @@ CLAIM_TTL = env_int("CLAIM_TTL", 600, minimum=30)  # seconds a claim holds befor
 # Seconds a conversation snapshot may be old at approve time before Intercom is asked again (a lost
 # webhook would otherwise leave a stale snapshot that looks current).
 CONTEXT_MAX_AGE = env_int("CONTEXT_MAX_AGE", 60, minimum=0)
-# Key for encrypting secrets at rest (webhook signing secrets) and signing audit checkpoints.
-# Derived from SECRET_KEY unless given, so the local default needs nothing.
-FIELD_ENCRYPTION_KEY = env_str("FIELD_ENCRYPTION_KEY", "") or SECRET_KEY
-AUDIT_SIGNING_KEY = env_str("AUDIT_SIGNING_KEY", "") or SECRET_KEY
 
 # --- Django ------------------------------------------------------------------------------------
 INSTALLED_APPS = [
@@ -112,6 +133,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "reviewqueue.accounts.middleware.UntrustedProxyWarningMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -119,6 +141,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "reviewqueue.accounts.middleware.SessionLifetimeMiddleware",
+    "reviewqueue.accounts.middleware.NoStoreWhenAuthenticatedMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -154,20 +178,27 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
-LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)  # per username and per address
+# Failed logins are counted per username and address together (accounts/throttle.py): past the
+# limit each further one doubles the wait before the next attempt, up to the window, which is also
+# how long failures are remembered.
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 LOGIN_FAILURE_WINDOW = env_int("LOGIN_FAILURE_WINDOW", 900, minimum=60)  # seconds
 
 # Sessions: an idle timeout (renewed on a person's requests, at most once a minute, never on
-# background polls: see accounts/middleware.py), hardened cookies.
+# background polls) and an absolute lifetime however active (both in accounts/middleware.py), hardened cookies.
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_AGE = env_int("SESSION_IDLE_TIMEOUT", 1800, minimum=60)
+SESSION_MAX_AGE = env_int("SESSION_MAX_AGE", 12 * 3600, minimum=60)  # seconds from login
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = not DEBUG and not EMBEDDED
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 CSRF_COOKIE_HTTPONLY = True
-# Behind a TLS-terminating proxy (Heroku-style Procfile deployments) the scheme arrives in a header.
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto and appends the client's address to
+# X-Forwarded-For (Heroku-style Procfile deployments), both headers are believed; otherwise anyone
+# could set them. TRUST_X_FORWARDED_FOR is BEHIND_PROXY's former name.
+BEHIND_PROXY = env_bool("BEHIND_PROXY", env_bool("TRUST_X_FORWARDED_FOR", False))
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", SESSION_COOKIE_SECURE)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000 if SESSION_COOKIE_SECURE else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
@@ -263,6 +294,3 @@ LOGGING = {
         "pgserver": {"level": "WARNING"},
     },
 }
-
-# Behind a proxy that appends the client's address to X-Forwarded-For, take the client IP from it.
-TRUST_X_FORWARDED_FOR = env_bool("TRUST_X_FORWARDED_FOR", False)

@@ -6,8 +6,8 @@ from reviewqueue.audit.services import RequestOrigin
 
 
 def client_ip(request) -> str | None:
-    # Behind a proxy that appends the client address (TRUST_X_FORWARDED_FOR=1), take its last hop.
-    if getattr(settings, "TRUST_X_FORWARDED_FOR", False):
+    # Behind a proxy that appends the client address (BEHIND_PROXY=1), take its last hop.
+    if settings.BEHIND_PROXY:
         forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
         if forwarded:
             return forwarded.split(",")[-1].strip()

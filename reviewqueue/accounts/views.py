@@ -1,3 +1,5 @@
+import time
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
@@ -5,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render, resolve_url
+from django.template.defaultfilters import pluralize
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
@@ -14,6 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from reviewqueue.accounts import throttle
 from reviewqueue.accounts.forms import PersonalTokenForm
 from reviewqueue.accounts.http import client_ip, request_origin
+from reviewqueue.accounts.middleware import STARTED_AT_KEY
 from reviewqueue.accounts.models import ApiToken, ApiTokenPolicy
 from reviewqueue.accounts.roles import user_roles
 from reviewqueue.accounts.services import api_token_issue, api_token_revoke
@@ -31,22 +35,27 @@ def login_view(request):
     form = AuthenticationForm(request, data=request.POST if request.method == "POST" else None)
     if request.method == "POST":
         username, ip = request.POST.get("username", ""), client_ip(request)
-        if throttle.login_locked(username, ip):
-            minutes = settings.LOGIN_FAILURE_WINDOW // 60
-            error = f"Too many failed attempts. Try again in {minutes} minutes."
-            return render(
-                request, "accounts/login.html", {"form": AuthenticationForm(request), "error": error}, status=429
-            )
+        if wait := throttle.login_wait(username, ip):
+            return _too_many_attempts(request, wait)
         if form.is_valid():
-            return _log_in(request, form.get_user())
+            return _log_in(request, form.get_user(), ip)
         throttle.login_failed(username, ip)
         audit_record(actor=Actor.anonymous(username), action="login.failed", origin=request_origin(request))
     return render(request, "accounts/login.html", {"form": form, "next": request.GET.get("next", "")})
 
 
-def _log_in(request, user):
+def _too_many_attempts(request, wait: int):
+    error = f"Too many failed attempts. Try again in {wait} second{pluralize(wait)}."
+    context = {"form": AuthenticationForm(request), "error": error}
+    response = render(request, "accounts/login.html", context, status=429)
+    response["Retry-After"] = str(wait)
+    return response
+
+
+def _log_in(request, user, ip: str | None):
     with transaction.atomic():
         login(request, user)
+        request.session[STARTED_AT_KEY] = int(time.time())  # the absolute lifetime counts from here
         audit_record(
             actor=Actor.person(user),
             action="login",
@@ -54,7 +63,7 @@ def _log_in(request, user):
             target_id=user.pk,
             origin=request_origin(request),
         )
-    throttle.login_succeeded(user.get_username())
+    throttle.login_succeeded(user.get_username(), ip)
     next_url = request.POST.get("next") or request.GET.get("next")
     if next_url and url_has_allowed_host_and_scheme(next_url, {request.get_host()}, request.is_secure()):
         return redirect(next_url)

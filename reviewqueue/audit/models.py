@@ -77,6 +77,9 @@ class AuditCheckpoint(models.Model):
     head_hash = models.CharField(max_length=64)
     created_at = models.DateTimeField()
     signature = models.CharField(max_length=64)
+    # Which key signed it (reviewqueue/keys.py), so a retired key still verifies it after a rotation;
+    # empty on checkpoints signed before keys had ids.
+    key_id = models.CharField(max_length=16, blank=True, default="")
 
     class Meta:
         ordering = ["-seq", "-id"]

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 
+from reviewqueue import keys
 from reviewqueue.audit.chain import GENESIS_HASH, UnchainedEvent
 from reviewqueue.audit.models import AuditCheckpoint, AuditEvent, AuditVerification
 from reviewqueue.audit.verify import COLUMNS, checkpoint_signature, verify_chain
@@ -190,8 +191,11 @@ def audit_checkpoint_store() -> AuditCheckpoint | None:
             return None
         seq, head_hash = head
         created_at = datetime.now(UTC)
-        signature = checkpoint_signature(seq=seq, head_hash=head_hash, created_at=created_at)
-        return AuditCheckpoint.objects.create(seq=seq, head_hash=head_hash, created_at=created_at, signature=signature)
+        key = keys.current_key(keys.AUDIT_SIGNING)
+        signature = checkpoint_signature(seq=seq, head_hash=head_hash, created_at=created_at, key=key.secret)
+        return AuditCheckpoint.objects.create(
+            seq=seq, head_hash=head_hash, created_at=created_at, signature=signature, key_id=key.id
+        )
 
 
 def audit_verification_start(

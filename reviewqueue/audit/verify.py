@@ -8,6 +8,10 @@ It stops at the first bad event and says why:
 - inserted:  the row is not part of the chain that was written (its link skips it or points nowhere);
 - truncated: the log ends before a signed checkpoint;
 - checkpoint_mismatch / checkpoint_forged: a checkpoint no longer matches the chain / is not ours.
+
+A checkpoint names the key that signed it (its key id, reviewqueue/keys.py): after a rotation the
+retired key, still listed in a *_FALLBACKS setting, verifies it. Checkpoints signed before keys had
+ids carry an empty one and are checked against the older derivation.
 """
 
 import contextlib
@@ -16,14 +20,14 @@ import hmac
 import json
 import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from django.conf import settings
 from django.db import connection
 
+from reviewqueue import keys
 from reviewqueue.audit.chain import GENESIS_HASH, event_hash
 
 # The column order of a chain row, as the append writes it and the walk reads it (and as the tests build rows).
@@ -67,6 +71,7 @@ class Checkpoint:
     head_hash: str
     created_at: datetime
     signature: str
+    key_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -89,10 +94,30 @@ class VerificationResult:
         return f"audit log BROKEN at event #{self.first_bad_seq}: {self.problem}: {self.detail}"
 
 
-def checkpoint_signature(*, seq: int, head_hash: str, created_at: datetime, key: str | None = None) -> str:
+def checkpoint_signature(*, seq: int, head_hash: str, created_at: datetime, key: bytes) -> str:
     message = f"reviewqueue-audit-checkpoint\n{seq}\n{head_hash}\n{created_at.isoformat(timespec='microseconds')}"
-    secret = (key if key is not None else settings.AUDIT_SIGNING_KEY).encode()
-    return hmac.new(secret, message.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
+
+
+def checkpoint_keys() -> dict[str, list[bytes]]:
+    """Key id → the secrets that may have signed a checkpoint carrying it: the current and retired keys,
+    and under the empty id the material itself (how checkpoints were signed before keys had ids)."""
+    held = [keys.current_key(keys.AUDIT_SIGNING), *keys.retired_keys(keys.AUDIT_SIGNING)]
+    by_id = {key.id: [key.secret] for key in held}
+    by_id[""] = [key.secret for key in keys.legacy_audit_signing_keys()]
+    return by_id
+
+
+def _signed_by_us(checkpoint: Checkpoint, signing_keys: Mapping[str, Sequence[bytes]]) -> bool:
+    return any(
+        hmac.compare_digest(
+            checkpoint_signature(
+                seq=checkpoint.seq, head_hash=checkpoint.head_hash, created_at=checkpoint.created_at, key=secret
+            ),
+            checkpoint.signature,
+        )
+        for secret in signing_keys.get(checkpoint.key_id, ())
+    )
 
 
 def row_hash(row: ChainRow, *, seq: int | None = None) -> str:
@@ -121,23 +146,22 @@ def verify_rows(
     *,
     checkpoints: Sequence[Checkpoint] = (),
     locate: Callable[[str], ChainRow | None] = lambda _hash: None,
-    signing_key: str | None = None,
+    signing_keys: Mapping[str, Sequence[bytes]] | None = None,
 ) -> VerificationResult:
     """Walk rows in seq order. `locate(hash)` finds the row holding a hash (used only to explain a
-    break); `checkpoints` are checked for their signature and against the chain."""
+    break); `checkpoints` are checked for their signature (by `signing_keys`, key id → secrets,
+    default checkpoint_keys()) and against the chain."""
+    signing_keys = checkpoint_keys() if signing_keys is None else signing_keys
     expected = {}
     for checkpoint in checkpoints:
-        good = checkpoint_signature(
-            seq=checkpoint.seq, head_hash=checkpoint.head_hash, created_at=checkpoint.created_at, key=signing_key
-        )
-        if not hmac.compare_digest(good, checkpoint.signature):
+        if not _signed_by_us(checkpoint, signing_keys):
             return VerificationResult(
                 0,
                 None,
                 None,
                 checkpoint.seq,
                 Problem.CHECKPOINT_FORGED,
-                f"checkpoint at #{checkpoint.seq} is not signed by our key",
+                f"checkpoint at #{checkpoint.seq} is not signed by any key we hold (key id {checkpoint.key_id!r})",
             )
         expected[checkpoint.seq] = checkpoint.head_hash
 
@@ -296,7 +320,10 @@ def _read_ahead(pages: queue.Queue, stop: threading.Event, batch_size: int) -> N
 def stored_checkpoints() -> list[Checkpoint]:
     from reviewqueue.audit.models import AuditCheckpoint
 
-    return [Checkpoint(c.seq, c.head_hash, c.created_at, c.signature) for c in AuditCheckpoint.objects.order_by("seq")]
+    return [
+        Checkpoint(c.seq, c.head_hash, c.created_at, c.signature, c.key_id)
+        for c in AuditCheckpoint.objects.order_by("seq")
+    ]
 
 
 def _locate_in_database(hash_value: str) -> ChainRow | None:

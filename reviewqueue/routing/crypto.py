@@ -1,20 +1,28 @@
-"""Secrets at rest (webhook signing secrets), encrypted with a key derived from FIELD_ENCRYPTION_KEY."""
+"""Secrets at rest (webhook signing secrets), encrypted under the field-encryption key (reviewqueue/keys.py).
 
-import base64
-import hashlib
+New secrets are encrypted with the current key; ones stored under a retired key (or an older release's
+derivation) still decrypt, and `manage.py rotate_keys` re-encrypts them with the current one
+(webhook_secrets_reencrypt, the one write here: it belongs with the keys it rotates).
+"""
 
-from cryptography.fernet import Fernet, InvalidToken
-from django.conf import settings
+from dataclasses import dataclass
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.db import transaction
+
+from reviewqueue import keys
+from reviewqueue.audit.services import Actor, audit_record
+from reviewqueue.routing.models import Mailbox
 
 
 class SecretUnreadable(Exception):
-    """The stored secret was encrypted under another FIELD_ENCRYPTION_KEY (or is damaged)."""
+    """No key we hold decrypts the stored secret: it was stored under a key since dropped (or is damaged)."""
 
 
-def _fernet() -> Fernet:
-    # Fernet wants 32 url-safe base64 bytes; any length of configured key is stretched to that.
-    digest = hashlib.sha256(b"reviewqueue.field-encryption:" + settings.FIELD_ENCRYPTION_KEY.encode()).digest()
-    return Fernet(base64.urlsafe_b64encode(digest))
+def _fernet() -> MultiFernet:
+    purpose = keys.FIELD_ENCRYPTION
+    held = [keys.current_key(purpose), *keys.retired_keys(purpose), *keys.legacy_field_encryption_keys()]
+    return MultiFernet([Fernet(keys.fernet_key(key)) for key in held])
 
 
 def secret_encrypt(plain: str) -> str:
@@ -25,4 +33,45 @@ def secret_decrypt(stored: str) -> str:
     try:
         return _fernet().decrypt(stored.encode()).decode()
     except InvalidToken as error:
-        raise SecretUnreadable("cannot decrypt: FIELD_ENCRYPTION_KEY changed since it was stored") from error
+        raise SecretUnreadable(
+            "no key decrypts it: FIELD_ENCRYPTION_KEY (or SECRET_KEY) changed and the old one is not "
+            "among the *_FALLBACKS"
+        ) from error
+
+
+def secret_reencrypt(stored: str) -> str:
+    """The same secret under the current key (raises SecretUnreadable when no key we hold opens it)."""
+    try:
+        return _fernet().rotate(stored.encode()).decode()
+    except InvalidToken as error:
+        raise SecretUnreadable("no key decrypts it") from error
+
+
+@dataclass(frozen=True)
+class SecretsRotation:
+    reencrypted: list[str]  # mailbox ids
+    unreadable: list[str]
+
+
+def webhook_secrets_reencrypt(*, actor: Actor) -> SecretsRotation:
+    """Re-encrypt every stored webhook secret under the current key (after a rotation), audited.
+
+    A secret no key opens is left as it is and reported: its subscription must be renewed.
+    """
+    reencrypted, unreadable = [], []
+    with transaction.atomic():
+        stored = Mailbox.objects.select_for_update().exclude(webhook_secret_encrypted="").order_by("mailbox_id")
+        for mailbox in stored:
+            try:
+                token = secret_reencrypt(mailbox.webhook_secret_encrypted)
+            except SecretUnreadable:
+                unreadable.append(mailbox.mailbox_id)
+                continue
+            Mailbox.objects.filter(pk=mailbox.pk).update(webhook_secret_encrypted=token)
+            reencrypted.append(mailbox.mailbox_id)
+        audit_record(
+            actor=actor,
+            action="keys.webhook_secrets_reencrypted",
+            payload={"reencrypted": reencrypted, "unreadable": unreadable},
+        )
+    return SecretsRotation(reencrypted, unreadable)

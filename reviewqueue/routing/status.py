@@ -41,11 +41,12 @@ class HealthReport:
     inbound_by_status: dict = field(default_factory=dict)
     intercom_remaining: str = "unknown"
     missing: dict = field(default_factory=dict)  # feature → environment variable to set
+    unreadable_webhook_secrets: list = field(default_factory=list)  # mailbox ids
 
 
 def health_report() -> HealthReport:
     report = HealthReport(poll_interval=settings.POLL_INTERVAL)
-    for part in (_poll, _pending, _outbox, _deliveries, _inbound, _intercom):
+    for part in (_poll, _pending, _outbox, _deliveries, _inbound, _intercom, _webhook_secrets):
         try:
             part(report)
         except Exception:  # the page reports what it can; the failing part is logged, not shown as a 500
@@ -117,3 +118,11 @@ def _intercom(report: HealthReport) -> None:
         if value is not None:
             report.intercom_remaining = str(value)
             return
+
+
+def _webhook_secrets(report: HealthReport) -> None:
+    from reviewqueue.routing.selectors import mailboxes_with_unreadable_webhook_secret
+
+    report.unreadable_webhook_secrets = mailboxes_with_unreadable_webhook_secret()
+    if report.unreadable_webhook_secrets:
+        logger.error("webhook secrets no key decrypts, of mailboxes %s", ", ".join(report.unreadable_webhook_secrets))

@@ -1,10 +1,10 @@
 import time
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
+from reviewqueue.accounts import throttle
 from reviewqueue.accounts.middleware import RENEWED_AT_KEY, renewal_interval
 from reviewqueue.audit.models import AuditEvent
 from tests.conftest import PASSWORD
@@ -12,9 +12,11 @@ from tests.conftest import PASSWORD
 
 @pytest.fixture(autouse=True)
 def fresh_throttle():
-    cache.delete_many(["login-failures:user:rita", "login-failures:ip:127.0.0.1", "login-failures:user:nobody"])
+    for username in ("rita", "nobody"):
+        throttle.login_succeeded(username, "127.0.0.1")
     yield
-    cache.delete_many(["login-failures:user:rita", "login-failures:ip:127.0.0.1", "login-failures:user:nobody"])
+    for username in ("rita", "nobody"):
+        throttle.login_succeeded(username, "127.0.0.1")
 
 
 def test_login_page_has_a_strict_content_security_policy(client, db):
@@ -55,7 +57,7 @@ def test_login_is_throttled_after_repeated_failures(client, reviewer, settings):
     settings.LOGIN_FAILURE_LIMIT = 3
     for _ in range(3):
         assert client.post(reverse("login"), {"username": "rita", "password": "wrong"}).status_code == 200
-    # Even the right password is refused while the lock holds.
+    # Even the right password is refused while the wait holds.
     response = client.post(reverse("login"), {"username": "rita", "password": PASSWORD})
     assert response.status_code == 429
     assert b"Too many failed attempts" in response.content
