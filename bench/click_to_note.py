@@ -95,7 +95,14 @@ def measure(sandboxes) -> int:
     latencies, missing = [], 0
     for draft in drafts:
         started = time.monotonic()
-        draft_decide(draft=draft, reviewer=person, action="approve", reason="", origin="web")
+        draft_decide(
+            draft=draft,
+            reviewer=person,
+            action="approve",
+            reason="",
+            origin="web",
+            shown_snapshot_id=draft.latest_snapshot_id,
+        )
         deadline = started + 10
         while time.monotonic() < deadline:
             if sandboxes.notes(draft.conversation_id):

@@ -228,12 +228,13 @@ def run_flow(system: LiveSystem, drafts: int, personal: str, intake: str, cpu) -
         raise RuntimeError(f"intake kept failing: {answer.status_code} {answer.text[:200]}")
 
     def decide(draft_id: int) -> None:
-        """One reviewer decision per draft, as a reviewer's script would post it; tried again until it holds."""
+        """One reviewer decision per draft, as a reviewer's script would post it (read the draft, then decide
+        on the conversation it showed); tried again until it holds."""
         action = "approve" if draft_id % 2 else "reject"
         while True:
-            answer = client(personal).post(
-                f"/drafts/{draft_id}/decision", json={"action": action, "reason": "bench: not this time"}
-            )
+            shown = client(personal).get(f"/drafts/{draft_id}").json()
+            body = {"action": action, "reason": "bench: not this time", "snapshot_id": shown["latest_snapshot_id"]}
+            answer = client(personal).post(f"/drafts/{draft_id}/decision", json=body)
             if answer.status_code == 201 or (
                 answer.status_code == 409 and answer.json().get("conflict") == "already_decided"
             ):

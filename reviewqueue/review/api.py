@@ -9,10 +9,18 @@ GET /api/v1/drafts?status=pending&mailbox=<id>&flag=<flag>&page=1&per_page=50
     spam | attachments | unknown_links.
 GET /api/v1/drafts/<id>
     200 DraftDetail; 404 {"error"}
-POST /api/v1/drafts/<id>/decision   body {"action": "approve"|"reject", "reason": str}
+POST /api/v1/drafts/<id>/decision
+    body {"action": "approve"|"reject", "reason": str, "snapshot_id": int|null, "confirm_changed": bool}
+    snapshot_id: the latest_snapshot_id of the GET the decision was made on (the conversation shown);
+    an approval without it, or with an older one, is refused (409 conversation_changed) unless
+    confirm_changed is true, which the decision records.
     201 {"decision": Decision, "draft": DraftDetail}
-    400 {"error", "fields"?: {name: message}}: not JSON, not an object, bad action, reject without reason
+    400 {"error", "fields"?: {name: message}}: not JSON, not an object, bad action, reject without
+        reason, snapshot_id not a positive integer, confirm_changed not a boolean
     404 {"error"}: no such draft
+    409 {"error", "conflict": "conversation_changed", "changes": [str], "snapshot_id", "latest_snapshot_id"}:
+        the conversation changed after the snapshot sent (or none was sent)
+    409 {"error", "conflict": "content_not_in"}: the draft's content is still being fetched
     409 {"error", "conflict": "already_decided", "decision": Decision}: someone decided first
     409 {"error", "conflict": "claimed", "claimed_by": Person, "expires_at"}: another reviewer's live claim
     409 {"error", "conflict": "not_pending", "status", "status_detail"}: decided elsewhere / failed
@@ -26,7 +34,8 @@ DraftSummary {id, email_id, mailbox_id, mailbox_address, status, from, to[], cc[
 DraftDetail = DraftSummary + {markdown, attachments[{name, content_type, size}], spam_verdict,
   spam_score, content_hash, snapshot_id, latest_snapshot_id, status_detail, email_status,
   unknown_link_domains[], delivered_at, bounced_at, decision: Decision|null}
-Decision {id, action, reason, reviewer: Person, decided_at, origin ("web"|"api"), multimail_status}
+Decision {id, action, reason, reviewer: Person, decided_at, origin ("web"|"api"), multimail_status,
+  snapshot_id, confirmed_changed, context_recheck_error}
 Person {id, username, name, email}
 Times are ISO 8601 in UTC.
 """
@@ -40,8 +49,10 @@ from reviewqueue.accounts.http import request_origin
 from reviewqueue.jsonbody import JsonBodyInvalid, json_body_parse
 from reviewqueue.review import selectors
 from reviewqueue.review.errors import (
+    ConversationChangedSinceOpened,
     DraftAlreadyDecided,
     DraftClaimedByOther,
+    DraftContentNotIn,
     DraftNotPending,
     InvalidDecision,
 )
@@ -99,7 +110,10 @@ def decision_json(decision: Decision) -> dict:
         },
         "decided_at": _when(decision.decided_at),
         "origin": decision.origin,
-        "multimail_status": decision.multimail_status,
+        "multimail_status": decision.carried_out_status,
+        "snapshot_id": decision.snapshot_id,
+        "confirmed_changed": decision.confirmed_changed,
+        "context_recheck_error": decision.context_recheck_error,
     }
 
 
@@ -204,9 +218,39 @@ def _decision_body(request) -> tuple[dict | None, JsonResponse | None]:
         fields["reason"] = UNSTORABLE_MESSAGE
     elif body.get("action") == Decision.Action.REJECT and not reason.strip():
         fields["reason"] = "a rejection needs a reason"
+    fields.update(_evidence_problems(body))
     if fields:
         return None, _error(400, "invalid decision", fields=fields)
     return body, None
+
+
+def _evidence_problems(body: dict) -> dict:
+    """What is wrong with the decision's snapshot_id and confirm_changed, by field."""
+    problems = {}
+    snapshot_id = body.get("snapshot_id")
+    if snapshot_id is not None and (type(snapshot_id) is not int or snapshot_id < 1):
+        problems["snapshot_id"] = "must be the latest_snapshot_id you were shown (a positive integer), or null"
+    if not isinstance(body.get("confirm_changed", False), bool):
+        problems["confirm_changed"] = "must be true or false"
+    return problems
+
+
+def _conversation_changed(error: ConversationChangedSinceOpened, draft_id: int, shown: int | None) -> JsonResponse:
+    if shown is None:
+        message = (
+            f"approving needs the snapshot_id of the conversation you were shown: read GET /api/v1/drafts/{draft_id}"
+            f" (latest_snapshot_id {error.snapshot_id}), then send it"
+        )
+    else:
+        message = f"{error}; read the conversation again, then send its latest_snapshot_id {error.snapshot_id}"
+    return _error(
+        409,
+        f"{message}, or confirm_changed: true to approve regardless",
+        conflict="conversation_changed",
+        changes=error.changes,
+        snapshot_id=shown,
+        latest_snapshot_id=error.snapshot_id,
+    )
 
 
 @csrf_exempt
@@ -226,8 +270,14 @@ def draft_decision(request, draft_id: int):
             action=body["action"],
             reason=body.get("reason", ""),
             origin=Decision.Origin.API,
+            shown_snapshot_id=body.get("snapshot_id"),
+            confirm_changed=body.get("confirm_changed", False),
             request_origin=request_origin(request),
         )
+    except ConversationChangedSinceOpened as error:
+        return _conversation_changed(error, draft_id, body.get("snapshot_id"))
+    except DraftContentNotIn as error:
+        return _error(409, str(error), conflict="content_not_in")
     except DraftAlreadyDecided as error:
         return _error(409, str(error), conflict="already_decided", decision=decision_json(error.decision))
     except DraftClaimedByOther as error:

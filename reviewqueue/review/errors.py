@@ -48,3 +48,13 @@ class ConversationChangedSinceOpened(ReviewError):
 
 class InvalidDecision(ReviewError, ValueError):
     """A decision that cannot be taken as given (unknown action, reject without a reason)."""
+
+
+class DraftContentNotIn(ReviewError):
+    """The draft's content has not been fetched from MultiMail yet: nobody can have seen what they would decide."""
+
+    def __init__(self, draft):
+        self.draft = draft
+        super().__init__(
+            "the content of this draft is not in yet (still being fetched from MultiMail); decide once it is shown"
+        )

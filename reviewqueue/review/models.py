@@ -128,7 +128,11 @@ class Claim(models.Model):
 
 
 class Decision(models.Model):
-    """The one decision on a draft, with who made it, from where, and on which evidence."""
+    """The one decision on a draft, with who made it, from where, and on which evidence.
+
+    What was decided never changes: PostgreSQL refuses an UPDATE of any column but the
+    `carried_out_*` ones, and any DELETE (migration 0004_decision_immutable).
+    """
 
     class Action(models.TextChoices):
         APPROVE = "approve"
@@ -150,9 +154,20 @@ class Decision(models.Model):
     ip = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=512, blank=True)
     content_hash = models.CharField(max_length=64)
-    snapshot_id = models.BigIntegerField(null=True, blank=True, help_text="the conversation snapshot the reviewer saw")
-    # What MultiMail answered, once the outbox has carried the decision out.
-    multimail_status = models.CharField(max_length=64, blank=True)
+    snapshot_id = models.BigIntegerField(
+        null=True, blank=True, help_text="the conversation snapshot the reviewer saw (none: they were shown none)"
+    )
+    confirmed_changed = models.BooleanField(
+        default=False, help_text="approved with confirm_changed: past the check that the conversation had not changed"
+    )
+    context_recheck_error = models.TextField(
+        blank=True, help_text="why Intercom could not re-check a stale conversation at approve time (approved anyway)"
+    )
+    # Carrying the decision out: the only columns that change after the decision (a trigger refuses
+    # any other change, and any delete; migration 0004_decision_immutable).
+    carried_out_status = models.CharField(
+        max_length=64, blank=True, help_text="what MultiMail answered once the outbox carried the decision out"
+    )
 
     class Meta:
         indexes = [models.Index(fields=["reviewer", "decided_at"]), models.Index(fields=["decided_at"])]

@@ -341,7 +341,7 @@ def _reconcile_decide(decision: Decision, draft: Draft, clients: _Clients) -> di
 
 def _record_multimail_status(decision: Decision, status: str) -> None:
     with transaction.atomic():  # one commit for both rows
-        Decision.objects.filter(pk=decision.pk).update(multimail_status=status)
+        Decision.objects.filter(pk=decision.pk).update(carried_out_status=status)
         Draft.objects.filter(pk=decision.draft_id).update(email_status=status, updated_at=timezone.now())
 
 

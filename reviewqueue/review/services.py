@@ -17,10 +17,13 @@ For the pages and the API (what a view calls and what it must handle)
       The API answers 409 with it.
     * DraftClaimedByOther(claim): someone else holds a live claim; take it over first.
     * ConversationChangedSinceOpened(changes, snapshot_id): approving when the conversation has a
-      newer snapshot than `shown_snapshot_id` (the `draft.latest_snapshot_id` the page showed; put it
-      in a hidden field). Show `error.changes` and ask again; the second submit passes
-      confirm_changed=True (and the new snapshot id). Rejecting never asks. With
-      shown_snapshot_id=None (the API) no check is made and the latest snapshot is recorded.
+      newer snapshot than `shown_snapshot_id` (the `draft.latest_snapshot_id` the page or the API
+      showed; None, "shown none", is older than any). Show `error.changes` and ask again; the second
+      submit passes confirm_changed=True (and the new snapshot id), which the decision records.
+      Rejecting never asks. Approving on a snapshot older than CONTEXT_MAX_AGE first re-reads the
+      conversation from Intercom (one quick GET); when Intercom does not answer, the approval goes
+      through and the decision records why the context could not be re-checked.
+    * DraftContentNotIn(draft): the draft's content has not been fetched yet.
     * DraftNotPending(draft): decided in MultiMail's dashboard, cancelled, or failed to load.
     All of these subclass ReviewError. On success the draft's status is "decided" and the outbox
     carries the decision out after commit.
@@ -55,6 +58,7 @@ from reviewqueue.review.errors import (
     ConversationChangedSinceOpened,
     DraftAlreadyDecided,
     DraftClaimedByOther,
+    DraftContentNotIn,
     DraftNotPending,
     InvalidDecision,
     ReviewError,
@@ -66,6 +70,7 @@ __all__ = [
     "ConversationChangedSinceOpened",
     "DraftAlreadyDecided",
     "DraftClaimedByOther",
+    "DraftContentNotIn",
     "DraftNotPending",
     "InvalidDecision",
     "ReviewError",
@@ -151,17 +156,20 @@ class FetchTransientError(Exception):
     """A fetch that may succeed later (MultiMail or Intercom unavailable, rate limited)."""
 
 
-def draft_fetch(*, draft_id: int, refresh: bool = False, multimail=None, intercom=None, draft=None) -> Draft:
+def draft_fetch(
+    *, draft_id: int, refresh: bool = False, multimail=None, intercom=None, draft=None, at: datetime | None = None
+) -> Draft:
     """Load the full email, link its conversation, snapshot it and compute the flags.
 
     Network first, then one short transaction. MultiMail 404 marks the draft failed (visible);
     transient errors raise FetchTransientError for the caller's retry. An Intercom failure leaves
     the draft reviewable without its conversation (fetch_error says why); the next refresh retries.
+    `at`: when it was fetched, if not now (history replayed in time order; see audit_record_many).
     """
     if draft is None or draft.pk != draft_id:  # the poll passes the drafts it has just created
         draft = Draft.objects.get(pk=draft_id)
     fetched = _draft_fetch_remote(draft, refresh=refresh, multimail=multimail, intercom=intercom)
-    return _draft_store_fetch(fetched) if isinstance(fetched, _Fetched) else fetched
+    return _draft_store_fetch(fetched, at) if isinstance(fetched, _Fetched) else fetched
 
 
 @dataclass(frozen=True)
@@ -260,10 +268,10 @@ def _own_domains(*addresses: str) -> set[str]:
     return {a.rsplit("@", 1)[-1].lower() for a in addresses if a and "@" in a}
 
 
-def _draft_store_fetch(fetched: _Fetched) -> Draft:
+def _draft_store_fetch(fetched: _Fetched, at: datetime | None = None) -> Draft:
     """Store the fetched email, and the conversation as a snapshot, in one transaction (one commit)."""
     with transaction.atomic():
-        _draft_write_fetch(fetched)
+        _draft_write_fetch(fetched, at)
         _draft_settle_if_decided(fetched)
     return fetched.draft
 
@@ -292,7 +300,7 @@ def _draft_settle_if_decided(fetched: _Fetched) -> None:
         _mark_decided_elsewhere(draft, email)
 
 
-def _draft_write_fetch(fetched: _Fetched) -> None:
+def _draft_write_fetch(fetched: _Fetched, at: datetime | None = None) -> None:
     """Inside a transaction: the snapshot and the draft's fetched fields (the draft object follows)."""
     from reviewqueue.integrations.intercom.services import snapshot_store
 
@@ -310,7 +318,7 @@ def _draft_write_fetch(fetched: _Fetched) -> None:
         conversation=conversation,
         own_domains=_own_domains(email.from_address, address),
     )
-    now = timezone.now()
+    now = at or timezone.now()
     fields = {
         "mailbox_address": address or email.from_address or "",
         "mailbox_display_name": display_name,
@@ -342,7 +350,7 @@ def _draft_write_fetch(fetched: _Fetched) -> None:
         "updated_at": now,
         **flags.as_fields(),
     }
-    snapshot = snapshot_store(conversation=conversation) if conversation is not None else None
+    snapshot = snapshot_store(conversation=conversation, at=at) if conversation is not None else None
     fields["latest_snapshot_id"] = snapshot.pk if snapshot else None
     _draft_update_fetched(draft.pk, fields)
     fields["snapshot_id"] = draft.snapshot_id or fields["latest_snapshot_id"]
@@ -452,6 +460,7 @@ class SyncResult:
     received: int = 0  # new drafts
     fetched: int = 0
     decided_elsewhere: int = 0
+    returned_to_review: int = 0  # marked decided elsewhere, yet MultiMail still holds them
     errors: list[str] = field(default_factory=list)
 
 
@@ -460,7 +469,8 @@ def pending_sync(*, multimail=None, intercom=None, concurrency: int = INGEST_CON
 
     New drafts are received and fetched concurrently (threads, bounded by `concurrency`); pending
     drafts MultiMail no longer lists are read back and, when MultiMail says they are no longer
-    waiting, shown as decided elsewhere.
+    waiting, shown as decided elsewhere; drafts shown as decided elsewhere that MultiMail lists are
+    read back and, when MultiMail says they still wait, returned to review.
     """
     import redis
 
@@ -508,6 +518,9 @@ def _pending_sync_locked(multimail, intercom, concurrency: int) -> SyncResult:
     def check_gone(draft_id):
         return "decided_elsewhere" if draft_check_still_pending(draft_id=draft_id, multimail=multimail) else "kept"
 
+    def check_back(draft_id):
+        return "returned_to_review" if draft_check_pending_again(draft_id=draft_id, multimail=multimail) else "kept"
+
     def jobs():
         # New drafts are received a batch at a time (one transaction each) while earlier ones are
         # already being fetched, so receiving overlaps the network waits instead of adding to them.
@@ -525,6 +538,11 @@ def _pending_sync_locked(multimail, intercom, concurrency: int) -> SyncResult:
         )
         for draft_id in list(gone.values_list("pk", flat=True)):
             yield check_gone, draft_id
+        # Known drafts are not received again, but one marked decided elsewhere that MultiMail still
+        # lists was taken out of review on a word MultiMail's list now contradicts.
+        listed_back = Draft.objects.filter(status=Draft.Status.DECIDED_ELSEWHERE, email_id__in=known)
+        for draft_id in list(listed_back.values_list("pk", flat=True)):
+            yield check_back, draft_id
 
     try:
         outcomes = _run_bounded(jobs(), concurrency)
@@ -537,6 +555,8 @@ def _pending_sync_locked(multimail, intercom, concurrency: int) -> SyncResult:
             result.fetched += 1
         elif outcome == "decided_elsewhere":
             result.decided_elsewhere += 1
+        elif outcome == "returned_to_review":
+            result.returned_to_review += 1
     return result
 
 
@@ -716,7 +736,8 @@ def _run_bounded(jobs, concurrency: int) -> list:
 
 
 def draft_check_still_pending(*, draft_id: int, multimail=None) -> bool:
-    """A pending draft MultiMail no longer lists: read it back; True when it was marked decided elsewhere."""
+    """A pending draft MultiMail may have stopped holding (no longer listed, or an event says it was
+    decided): read it back; True when it was marked decided elsewhere."""
     from reviewqueue.integrations.multimail.client import MultiMailNotFound
 
     multimail = multimail or multimail_client()
@@ -730,6 +751,38 @@ def draft_check_still_pending(*, draft_id: int, multimail=None) -> bool:
     with transaction.atomic():
         locked = Draft.objects.select_for_update().get(pk=draft_id)
         return locked.is_pending and _mark_decided_elsewhere(locked, email)
+
+
+def draft_check_pending_again(*, draft_id: int, multimail=None) -> bool:
+    """A draft marked decided elsewhere that MultiMail lists as pending: read it back; True when
+    MultiMail's copy still waits for a person and the draft went back to the queue (audited)."""
+    from reviewqueue.integrations.multimail.client import MultiMailNotFound
+
+    multimail = multimail or multimail_client()
+    draft = Draft.objects.get(pk=draft_id)
+    try:
+        email = multimail.get_email(mailbox_id=draft.mailbox_id, email_id=draft.email_id)
+    except MultiMailNotFound:
+        return False
+    if email.status not in MULTIMAIL_PENDING_STATUSES:
+        return False
+    with transaction.atomic():
+        returned = Draft.objects.filter(pk=draft_id, status=Draft.Status.DECIDED_ELSEWHERE).update(
+            status=Draft.Status.PENDING, email_status=email.status, status_detail="", updated_at=timezone.now()
+        )
+        if returned:
+            audit_record(
+                actor=Actor.system("review.sync"),
+                action="draft.returned_to_review",
+                target_type="draft",
+                target_id=draft_id,
+                payload={
+                    "email_id": draft.email_id,
+                    "multimail_status": email.status,
+                    "was_decided_elsewhere": draft.status_detail,
+                },
+            )
+    return bool(returned)
 
 
 @dataclass(frozen=True)
@@ -850,15 +903,22 @@ def draft_decide(
     if origin not in Decision.Origin.values:
         raise InvalidDecision("origin must be web or api")
     request_origin = request_origin or RequestOrigin()
+    confirm_changed = confirm_changed and action == Decision.Action.APPROVE
+    evidence = _Evidence(shown_snapshot_id, confirm_changed)
+    if action == Decision.Action.APPROVE and not confirm_changed:
+        evidence.context_recheck_error = _conversation_recheck(draft)  # network: before the transaction
     try:
         with transaction.atomic():
             locked = _lock_pending_draft(draft)
+            if locked.fetched_at is None:
+                raise DraftContentNotIn(locked)
             claim = Claim.objects.select_related("holder").filter(draft_id=locked.pk).first()
             if claim is not None and claim.is_live() and claim.holder_id != reviewer.pk:
                 raise DraftClaimedByOther(claim)
-            _check_conversation_unchanged(locked, action, shown_snapshot_id, confirm_changed)
+            if action == Decision.Action.APPROVE and not confirm_changed:
+                _check_conversation_unchanged(locked, shown_snapshot_id)
             decision = _decision_write(
-                locked, reviewer, action, reason, origin, shown_snapshot_id, request_origin, at or timezone.now()
+                locked, reviewer, action, reason, origin, evidence, request_origin, at or timezone.now()
             )
     except IntegrityError:  # the unique constraint caught a race the lock did not (defence in depth)
         raise DraftAlreadyDecided(Decision.objects.get(draft_id=draft.pk)) from None
@@ -866,9 +926,52 @@ def draft_decide(
     return decision
 
 
-def _check_conversation_unchanged(draft: Draft, action: str, shown_snapshot_id, confirm_changed: bool) -> None:
-    if action != Decision.Action.APPROVE or shown_snapshot_id is None or confirm_changed:
-        return
+@dataclass
+class _Evidence:
+    """What a decision records about the conversation the person saw."""
+
+    shown_snapshot_id: int | None  # None: they were shown no snapshot
+    confirmed_changed: bool  # approved past the check, after being told what changed
+    context_recheck_error: str = ""  # Intercom could not re-check a stale snapshot: why
+
+
+# A person waits on the re-check: one attempt, and an answer within this or none.
+CONTEXT_RECHECK_TIMEOUT = 3.0  # seconds
+
+
+def _conversation_recheck(draft: Draft) -> str:
+    """Before an approval, re-read a conversation whose latest snapshot was last confirmed by Intercom
+    more than CONTEXT_MAX_AGE ago.
+
+    The check against the snapshot shown trusts Intercom's webhooks to say the customer wrote
+    again; a lost webhook leaves a stale snapshot that looks current. A new state is stored as the
+    latest snapshot (its drafts re-flagged), so the check that follows refuses the approval and
+    shows what changed. Returns why Intercom could not answer ("" when it did, or when the snapshot
+    is fresh enough): the approval then goes ahead, and the decision records that.
+    """
+    from reviewqueue.integrations.intercom.client import IntercomError
+    from reviewqueue.integrations.intercom.models import ConversationSnapshot
+    from reviewqueue.integrations.intercom.services import snapshot_store
+
+    if not draft.conversation_id or not draft.is_pending or draft.fetched_at is None:
+        return ""  # nothing to re-check, or the decision is refused anyway
+    checked_at = (
+        ConversationSnapshot.objects.filter(pk=draft.latest_snapshot_id).values_list("checked_at", flat=True).first()
+    )
+    if checked_at is None or timezone.now() - checked_at < timedelta(seconds=settings.CONTEXT_MAX_AGE):
+        return ""  # no conversation was shown (the page said so), or what was shown is recent enough
+    try:
+        conversation = intercom_client().quick(timeout=CONTEXT_RECHECK_TIMEOUT).get_conversation(draft.conversation_id)
+    except IntercomError as error:
+        log.warning("conversation re-check failed", extra={"draft_id": draft.pk, "error": repr(error)})
+        return f"Intercom did not answer the re-check of conversation {draft.conversation_id}: {error}"
+    snapshot = snapshot_store(conversation=conversation)
+    drafts_context_changed(conversation_id=draft.conversation_id, snapshot_id=snapshot.pk)
+    return ""
+
+
+def _check_conversation_unchanged(draft: Draft, shown_snapshot_id: int | None) -> None:
+    """An approval stands on the latest snapshot: one shown earlier, or none shown, is refused with the changes."""
     latest = draft.latest_snapshot_id
     if latest is None or latest == shown_snapshot_id:
         return
@@ -889,7 +992,7 @@ def decision_reason_text(decision: Decision) -> str:
     return f"{text}: {decision.reason}" if decision.reason else text
 
 
-def _decision_write(draft, reviewer, action, reason, origin, shown_snapshot_id, request_origin, now) -> Decision:
+def _decision_write(draft, reviewer, action, reason, origin, evidence: _Evidence, request_origin, now) -> Decision:
     decision = Decision.objects.create(
         draft=draft,
         action=action,
@@ -903,7 +1006,9 @@ def _decision_write(draft, reviewer, action, reason, origin, shown_snapshot_id, 
         ip=request_origin.ip,
         user_agent=(request_origin.user_agent or "")[:512],
         content_hash=draft.content_hash,
-        snapshot_id=shown_snapshot_id if shown_snapshot_id is not None else draft.latest_snapshot_id,
+        snapshot_id=evidence.shown_snapshot_id,
+        confirmed_changed=evidence.confirmed_changed,
+        context_recheck_error=evidence.context_recheck_error,
     )
     Draft.objects.filter(pk=draft.pk).update(status=Draft.Status.DECIDED, updated_at=now)
     Claim.objects.filter(draft_id=draft.pk).delete()
@@ -946,6 +1051,9 @@ def _decided_payload(decision: Decision, draft: Draft) -> dict:
             "attachments": draft.attachments,
         },
         "snapshot_id": decision.snapshot_id,
+        "latest_snapshot_id": draft.latest_snapshot_id,
+        "confirmed_changed": decision.confirmed_changed,
+        "context_recheck_error": decision.context_recheck_error,
         "conversation_id": draft.conversation_id,
         "mailbox_id": draft.mailbox_id,
         "routing_version_id": draft.routing_version_id,
@@ -1000,7 +1108,8 @@ def _enqueue_outbox(decision_id: int) -> None:
 def draft_event_from_multimail(*, event_type: str, email_id: str, payload: dict) -> bool:
     """Apply a MultiMail webhook event to its draft. True when a draft took notice.
 
-    oversight.approved/rejected on a draft still pending here → decided elsewhere;
+    oversight.approved/rejected on a draft still pending here → read back from MultiMail, and
+    decided elsewhere when MultiMail no longer holds it;
     message.delivered/bounced → recorded and told to the conversation (once);
     message.received on the draft's thread → the customer replied (recorded, told once).
     oversight.pending → received (the webhook fast path), when the payload names the mailbox.
@@ -1022,16 +1131,18 @@ def _event_pending(email_id: str, payload: dict) -> bool:
 
 
 def _event_decided(email_id: str, payload: dict) -> bool:
+    """oversight.approved/rejected: believed only once MultiMail's own copy of the email says so.
+
+    A signed event is still only the payload's word, and taking a draft out of review is for good
+    (the poll skips drafts it knows): the email is read back, and the draft is marked decided
+    elsewhere only when MultiMail no longer holds it. For a draft decided here, the outbox records
+    MultiMail's answer itself.
+    """
     draft = Draft.objects.filter(email_id=email_id).first()
     if draft is None:
         return False
-    status = payload.get("status") or ("rejected" if "rejected" in str(payload.get("event_type", "")) else "approved")
-    with transaction.atomic():
-        locked = Draft.objects.select_for_update().get(pk=draft.pk)
-        if locked.is_pending:
-            _mark_decided_elsewhere(locked, _GoneEmail(status=str(status)))
-        else:
-            Draft.objects.filter(pk=draft.pk).update(email_status=str(status), updated_at=timezone.now())
+    if draft.is_pending:
+        draft_check_still_pending(draft_id=draft.pk)
     return True
 
 

@@ -21,6 +21,7 @@ from reviewqueue.review.errors import (
     ConversationChangedSinceOpened,
     DraftAlreadyDecided,
     DraftClaimedByOther,
+    DraftContentNotIn,
     DraftNotPending,
     ReviewError,
 )
@@ -135,7 +136,7 @@ def draft_decision(request, draft_id: int):
         )
     except ConversationChangedSinceOpened as changed:
         return _draft_page(request, draft_id, status=409, changed=changed, form=form)
-    except (DraftAlreadyDecided, DraftNotPending, DraftClaimedByOther) as refused:
+    except (DraftAlreadyDecided, DraftNotPending, DraftClaimedByOther, DraftContentNotIn) as refused:
         return _draft_page(request, draft_id, status=409, error=_sentence(refused))
     except ReviewError as invalid:  # InvalidDecision: the form let through what the service refuses
         return _draft_page(request, draft_id, status=400, error=_sentence(invalid), form=form)

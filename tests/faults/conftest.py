@@ -147,7 +147,12 @@ def decide_all(stack: Stack, token: str, drafts: dict[str, int], *, timeout: flo
 
             def attempt(draft_id=draft_id, body=body):
                 try:
-                    response = api.post(f"/drafts/{draft_id}/decision", json=body)
+                    # As a reviewer's script does: read the draft, then decide on the conversation it showed.
+                    shown = api.get(f"/drafts/{draft_id}")
+                    if shown.status_code != 200:
+                        return None
+                    snapshot_id = shown.json()["latest_snapshot_id"]
+                    response = api.post(f"/drafts/{draft_id}/decision", json={**body, "snapshot_id": snapshot_id})
                 except httpx.TransportError:
                     return None
                 if response.status_code == 201:

@@ -1,6 +1,7 @@
 """Review tests: drafts made through the services, MultiMail and Intercom faked at the HTTP boundary."""
 
 import pytest
+from django.utils import timezone
 
 from reviewqueue.audit.services import Actor
 from reviewqueue.review.models import Draft
@@ -18,6 +19,7 @@ def received_draft(email_id: str = "em_1", mailbox_id: str = "mbx_1", **fields) 
         "subject": "About your order",
         "markdown": "Hello",
         "content_hash": "0" * 64,
+        "fetched_at": timezone.now(),
     }
     Draft.objects.filter(pk=draft.pk).update(**{**defaults, **fields})
     draft.refresh_from_db()

@@ -15,7 +15,8 @@ def linked(db):
     )
 
 
-def test_approved_in_multimails_dashboard_shows_as_decided_elsewhere(linked, broker):
+def test_approved_in_multimails_dashboard_shows_as_decided_elsewhere(linked, broker, multimail, use_fakes):
+    multimail.add_email("em_1", status="approved")  # what reading the email back finds
     assert draft_event_from_multimail(event_type="oversight.approved", email_id="em_1", payload={"status": "approved"})
     draft = Draft.objects.get(pk=linked.pk)
     assert draft.status == Draft.Status.DECIDED_ELSEWHERE

@@ -4,6 +4,7 @@ import json
 import re
 
 import pytest
+from django.utils import timezone
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
 from reviewqueue.accounts.services import api_token_issue
@@ -126,6 +127,9 @@ def test_review_api_answers_match_the_document(client, api, multimail):
     decide = f"/api/v1/drafts/{draft_id}/decision"
     bad = conforms(call(client, "POST", decide, api["reviewer"], {"action": "reject"}), "POST", decide)
     assert "reason" in bad["fields"]
+    not_in = conforms(call(client, "POST", decide, api["reviewer"], {"action": "approve"}), "POST", decide)
+    assert not_in["conflict"] == "content_not_in"
+    Draft.objects.filter(pk=draft_id).update(fetched_at=timezone.now())  # the background fetch, done
     decided = call(client, "POST", decide, api["reviewer"], {"action": "approve", "reason": "fine"})
     assert decided.status_code == 201
     conforms(decided, "POST", decide)
