@@ -1,15 +1,19 @@
 """`make run`: the whole system on one machine, on the embedded default unless URLs are given.
 
 Migrates, creates demo users (only on the embedded default), then starts the web server, a Celery
-worker, Celery beat and the sandboxes as child processes. Ctrl-C (or SIGTERM) stops all of them.
+worker, Celery beat and the sandboxes as child processes. Ctrl-C (or SIGTERM, or the terminal
+closing) stops all of them, and then the embedded PostgreSQL and Redis it started (embedded.py).
 """
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from reviewqueue import embedded
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -36,7 +40,7 @@ def processes() -> dict[str, list[str]]:
             "-",
         ],
         "worker": [*celery, "worker", "--loglevel", "INFO", "--concurrency", "4"],
-        "beat": [*celery, "beat", "--loglevel", "INFO", "--schedule", str(BASE_DIR / "var" / "celerybeat-schedule")],
+        "beat": [*celery, "beat", "--loglevel", "INFO", "--schedule", str(embedded.VAR_DIR / "celerybeat-schedule")],
     }
     try:
         from reviewqueue.sandbox.local import sandbox_processes
@@ -120,33 +124,42 @@ def seed_demo_intake(var_dir: Path) -> str:
     return raw
 
 
+# What stops `make run`: Ctrl-C, `kill`, and the terminal closing.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+GRACE_SECONDS = 10
+
+
 def run_all() -> int:
-    children = {name: subprocess.Popen(cmd, cwd=BASE_DIR) for name, cmd in processes().items()}
+    stop_requested = []
+    for stop_signal in STOP_SIGNALS:
+        signal.signal(stop_signal, lambda *_: stop_requested.append(True))
+    # Each child leads a process group of its own: Ctrl-C reaches only this process, which stops the
+    # children in turn, and whatever a child forked (gunicorn's and Celery's workers) goes with it.
+    children = {name: subprocess.Popen(cmd, cwd=BASE_DIR, process_group=0) for name, cmd in processes().items()}
     print(f"\nreviewqueue is up on http://{WEB_ADDRESS}/  (Ctrl-C stops everything)\n", flush=True)
-    stopping = False
-
-    def stop(*_):
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
-    while not stopping:
+    while not stop_requested:
         exited = [name for name, child in children.items() if child.poll() is not None]
         if exited:
             print(f"{', '.join(exited)} exited; stopping the rest", file=sys.stderr)
             break
         time.sleep(0.5)
-    for child in children.values():
+    stop_children(list(children.values()))
+    return 0
+
+
+def stop_children(children: list[subprocess.Popen]) -> None:
+    """SIGTERM to each child; after GRACE_SECONDS, SIGKILL to each child's process group: to a child
+    still running, and to what one that exited left behind (a gunicorn worker outliving its master)."""
+    for child in children:
         if child.poll() is None:
             child.terminate()
-    deadline = time.monotonic() + 10
-    for child in children.values():
-        try:
+    deadline = time.monotonic() + GRACE_SECONDS
+    for child in children:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             child.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            child.kill()
-    return 0
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signal.SIGKILL)
+        child.wait()
 
 
 def main() -> int:
@@ -161,7 +174,7 @@ def main() -> int:
         from django.conf import settings
 
         if settings.SANDBOX:
-            os.environ["REVIEWQUEUE_TRAFFIC_INTAKE_TOKEN"] = seed_demo_intake(BASE_DIR / "var")
+            os.environ["REVIEWQUEUE_TRAFFIC_INTAKE_TOKEN"] = seed_demo_intake(embedded.VAR_DIR)
     return run_all()
 
 

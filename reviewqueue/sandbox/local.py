@@ -5,13 +5,12 @@ so it survives a sandbox restart while `make run` is up.
 """
 
 import os
-from pathlib import Path
 
+from reviewqueue.embedded import VAR_DIR
 from reviewqueue.sandbox.intercom import defaults as intercom
 from reviewqueue.sandbox.multimail import defaults as multimail
 
-BASE_DIR = Path(__file__).resolve().parent.parent.parent
-STATE_DIR = BASE_DIR / "var" / "sandbox"
+STATE_DIR = VAR_DIR / "sandbox"
 WEB_URL = "http://" + os.environ.get("REVIEWQUEUE_ADDRESS", "127.0.0.1:8000")
 
 
