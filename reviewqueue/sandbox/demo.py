@@ -15,6 +15,7 @@ last event; so the demo is seeded only while the audit log is empty, and history
 from __future__ import annotations
 
 import base64
+import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -61,12 +62,15 @@ class _Sandboxes:
 def demo_seed(*, multimail_state: Path, intercom_state: Path, multimail_port: int, intercom_port: int) -> bool:
     """Seed the demo; False (and nothing done) unless the audit log is still empty.
 
-    The sandboxes' state files are written in place: their processes must not be running.
+    The sandboxes' processes must not be running: their state files start over with the demo (what
+    they held belonged to a database that is gone, and would only contradict the new one).
     """
     from reviewqueue.audit.models import AuditEvent
 
     if AuditEvent.objects.exists():
         return False
+    for path in (multimail_state, intercom_state):
+        Path(path).unlink(missing_ok=True)
     clock = DemoClock()
     now = datetime.now(UTC).replace(microsecond=0)
     with _sandboxes_served(multimail_state, intercom_state, multimail_port, intercom_port, clock) as sandboxes:
@@ -77,7 +81,7 @@ def demo_seed(*, multimail_state: Path, intercom_state: Path, multimail_port: in
             clock.at = at
             step(at)
         clock.at = None
-        _this_morning()
+        _this_morning(sandboxes)
     return True
 
 
@@ -93,7 +97,11 @@ def _sandboxes_served(multimail_state, intercom_state, multimail_port, intercom_
 
     multimail = MultiMailSandbox(SandboxState(multimail_state, clock=clock), Knobs())
     intercom = intercom_app(state_path=intercom_state, clock=clock)
+    access_log = logging.getLogger("werkzeug")
     with ExitStack() as stack:
+        # A few hundred calls: their access log would bury what `make run` prints.
+        stack.callback(access_log.setLevel, access_log.level)
+        access_log.setLevel(logging.WARNING)
         stack.enter_context(serve_in_thread(multimail, port=multimail_port))
         stack.enter_context(serve_in_thread(intercom, port=intercom_port))
         stack.callback(multimail.stop)
@@ -229,7 +237,7 @@ def _receive(mailbox_id: str, email_id: str, at: datetime):
     draft, _ = draft_receive(
         email_id=email_id, mailbox_id=mailbox_id, source="poll", actor=Actor.system("review.poll"), fetch=False, at=at
     )
-    return draft_fetch(draft_id=draft.pk, draft=draft)
+    return draft_fetch(draft_id=draft.pk, draft=draft, at=at)
 
 
 def _decide(draft, past: demo_data.DecidedDraft, at: datetime):
@@ -293,13 +301,19 @@ def _pending_steps(sandboxes: _Sandboxes, held: demo_data.HeldDraft, now: dateti
     ]
 
 
-def _this_morning() -> None:
-    """Now: the mailbox list mirrored, and the held drafts received by the poll, as `make run`'s beat would."""
+def _this_morning(sandboxes: _Sandboxes) -> None:
+    """Now: the mailbox list mirrored, routing by kind saved (the agent's billing and privacy drafts to
+    their desks, the rest to orders), and the held drafts received by the poll, as beat would."""
     from reviewqueue.audit.services import Actor
     from reviewqueue.review.services import pending_sync
-    from reviewqueue.routing.services import mailboxes_sync
+    from reviewqueue.routing.rules import Rule
+    from reviewqueue.routing.services import mailboxes_sync, ruleset_save
 
-    mailboxes_sync(actor=Actor.system(ACTOR_LABEL))
+    actor = Actor.system(ACTOR_LABEL)
+    mailboxes_sync(actor=actor)
+    desks = sandboxes.mailboxes
+    rules = [Rule(mailbox_id=desks[kind], kind=kind) for kind in ("billing", "privacy")]
+    ruleset_save(rules=rules, default_mailbox_id=desks["orders"], actor=actor, note=f"{demo_data.COMPANY}'s desks")
     result = pending_sync()
     if result.errors:
         raise RuntimeError(f"the demo's drafts could not be received: {'; '.join(result.errors)}")

@@ -4,6 +4,7 @@ last event nor in the future, and the chain still verifies."""
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import transaction
 
 from reviewqueue.audit.models import AuditEvent
 from reviewqueue.audit.services import Actor, AuditTimeBeforeHead, audit_record
@@ -25,7 +26,7 @@ def test_past_events_keep_their_times_in_order_and_the_chain_verifies(db):
 
 def test_an_explicit_time_before_the_last_event_is_refused_and_nothing_is_appended(db):
     audit_record(actor=ACTOR, action="draft.received")
-    with pytest.raises(AuditTimeBeforeHead):
+    with pytest.raises(AuditTimeBeforeHead), transaction.atomic():  # as a caller's change would be
         audit_record(actor=ACTOR, action="draft.decided", at=datetime.now(UTC) - timedelta(days=1))
     assert AuditEvent.objects.count() == 1
 

@@ -2,15 +2,20 @@
 decided history recorded in time order, through the sandboxes served locally and the real services."""
 
 from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+from django.core.management import call_command
+from django.test import override_settings
 
 from reviewqueue.audit.models import AuditEvent, ReconciliationFinding
 from reviewqueue.audit.reconcile import reconciliation_run
 from reviewqueue.audit.verify import verify_chain
+from reviewqueue.integrations.intercom.models import ConversationSnapshot
 from reviewqueue.review.models import Decision, Draft, OutboxItem
-from reviewqueue.routing.models import Mailbox
+from reviewqueue.routing.models import Mailbox, RoutingRuleSet
 from reviewqueue.sandbox import demo_data
 from reviewqueue.sandbox.demo import demo_seed
 from reviewqueue.sandbox.intercom.state import SandboxState as IntercomState
@@ -19,29 +24,41 @@ from reviewqueue.sandbox.multimail.state import SandboxState as MultiMailState
 from reviewqueue.sandbox.server import serve_in_thread
 from tests.livesystem import free_port, sandbox_keys
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def seeded(settings, tmp_path):
-    ports = {"multimail": free_port(), "intercom": free_port()}
-    settings.MULTIMAIL_API_URL = f"http://127.0.0.1:{ports['multimail']}"
-    settings.INTERCOM_API_URL = f"http://127.0.0.1:{ports['intercom']}"
-    settings.INTERCOM_ADMIN_ID = ""
-    for name, value in sandbox_keys().items():
-        setattr(settings, name, value)
-    state = {"multimail": tmp_path / "multimail.json", "intercom": tmp_path / "intercom.json"}
+@dataclass(frozen=True)
+class Seeded:
+    state: dict[str, Path]
+    ports: dict[str, int]
 
-    def seed() -> bool:
+    def seed(self) -> bool:
         return demo_seed(
-            multimail_state=state["multimail"],
-            intercom_state=state["intercom"],
-            multimail_port=ports["multimail"],
-            intercom_port=ports["intercom"],
+            multimail_state=self.state["multimail"],
+            intercom_state=self.state["intercom"],
+            multimail_port=self.ports["multimail"],
+            intercom_port=self.ports["intercom"],
         )
 
-    assert seed() is True
-    return seed, state, ports
+
+@pytest.fixture(scope="module")
+def seeded(django_db_setup, django_db_blocker, tmp_path_factory):
+    """Seeded once for the module (it takes a while), against sandboxes served on free ports."""
+    ports = {"multimail": free_port(), "intercom": free_port()}
+    directory = tmp_path_factory.mktemp("demo")
+    seeded = Seeded({name: directory / f"{name}.json" for name in ports}, ports)
+    vendors = override_settings(
+        MULTIMAIL_API_URL=f"http://127.0.0.1:{ports['multimail']}",
+        INTERCOM_API_URL=f"http://127.0.0.1:{ports['intercom']}",
+        INTERCOM_ADMIN_ID="",
+        **sandbox_keys(),
+    )
+    with vendors, django_db_blocker.unblock():
+        try:
+            assert seeded.seed() is True
+            yield seeded
+        finally:
+            call_command("flush", "--noinput")
 
 
 def _pending(key: str) -> Draft:
@@ -59,6 +76,9 @@ def test_the_morning_queue_holds_every_draft_in_its_mailbox(seeded):
         m.display_name for m in demo_data.MAILBOXES
     )
     assert all(draft.conversation_id.isdigit() for draft in pending)  # Intercom's ids are numeric
+    rules = RoutingRuleSet.objects.get()
+    desks = {rule["kind"]: mailboxes[rule["mailbox_id"]] for rule in rules.rules}
+    assert desks == {"billing": f"billing@{demo_data.DOMAIN}", "privacy": f"privacy@{demo_data.DOMAIN}"}
 
 
 def test_each_case_is_flagged_as_described_and_the_others_are_not(seeded):
@@ -102,6 +122,9 @@ def test_a_week_of_decisions_by_three_reviewers_with_reasons(seeded):
     days = {(now - d.decided_at).days for d in decisions}
     assert min(days) >= 0 and max(days) <= 7 and len(days) >= 6
     assert all(d.ip and d.user_agent for d in decisions)
+    # What the reviewer saw was fetched before they decided, not when the demo was seeded.
+    snapshots = dict(ConversationSnapshot.objects.values_list("pk", "fetched_at"))
+    assert all(snapshots[d.snapshot_id] < d.decided_at for d in decisions)
     # Carried out then: MultiMail took each decision and the conversation got its note.
     assert {d.draft.email_status for d in decisions} == {"approved_and_sent", "rejected"}
     done = OutboxItem.objects.filter(kind__in=["decide", "intercom_note"], status="done")
@@ -120,19 +143,18 @@ def test_history_is_in_the_audit_log_in_time_order_and_the_chain_verifies(seeded
 
 
 def test_multimail_recorded_the_same_decisions(seeded):
-    _, state, ports = seeded
-    with serve_in_thread(make_app(state["multimail"]), port=ports["multimail"]):
+    with serve_in_thread(make_app(seeded.state["multimail"]), port=seeded.ports["multimail"]):
         report = reconciliation_run(now=datetime.now(UTC) + timedelta(hours=1))
     assert report.decisions_stored == len(demo_data.PAST)
     assert ReconciliationFinding.objects.count() == 0
 
 
 def test_a_second_run_seeds_nothing(seeded):
-    seed, state, _ = seeded
+    state = seeded.state
     counts = (AuditEvent.objects.count(), Draft.objects.count())
     multimail_emails = len(MultiMailState(state["multimail"]).data["emails"])
     conversations = len(IntercomState(state["intercom"]).conversations())
-    assert seed() is False
+    assert seeded.seed() is False
     assert (AuditEvent.objects.count(), Draft.objects.count()) == counts
     assert len(MultiMailState(state["multimail"]).data["emails"]) == multimail_emails
     assert len(IntercomState(state["intercom"]).conversations()) == conversations

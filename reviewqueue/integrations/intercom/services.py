@@ -60,13 +60,15 @@ _INSERT = (
 )
 
 
-def snapshot_store(*, conversation: Conversation) -> ConversationSnapshot:
-    """Keep the conversation as a new snapshot when it changed; else the latest one (its `data` loaded on use)."""
+def snapshot_store(*, conversation: Conversation, at: datetime | None = None) -> ConversationSnapshot:
+    """Keep the conversation as a new snapshot when it changed; else the latest one (its `data` loaded on use).
+
+    `at`: when it was fetched, if not now (history replayed in time order; see audit_record_many)."""
     data = conversation.to_data()
     # The text content_hash hashes is also what is stored (jsonb keeps the same value): encoded once.
     text = _canonical_json(data)
     digest = hashlib.sha256(text.encode()).hexdigest()
-    now = timezone.now()
+    now = at or timezone.now()
     # No savepoint of its own inside a caller's transaction (the poll stores a batch of drafts in
     # one): a failure here fails that transaction, and no caller carries on after one.
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
