@@ -7,6 +7,7 @@ BAR_HEIGHT = 18
 GAP = 6
 LABEL_WIDTH = 160
 CHART_WIDTH = 520
+TEXT_WIDTH = 130  # after the longest bar: "12 · 100% approved" at the chart's font size
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ class BarChart:
 def bar_chart(title: str, items: list[tuple[str, float, str]]) -> BarChart:
     """items: (label, value, text shown after the bar). Bars scale to the largest value."""
     top = max((value for _, value, _ in items), default=0) or 1
-    room = CHART_WIDTH - LABEL_WIDTH - 90
+    room = CHART_WIDTH - LABEL_WIDTH - TEXT_WIDTH
     bars = [
         Bar(
             label=label[:28],

@@ -31,14 +31,14 @@ ACTOR_LABEL = "make run demo"
 FIN_ADMIN_ID = "992"  # the Intercom sandbox's Fin (sandbox/intercom/state.py)
 _SEND_ACTOR = {"id": multimail_defaults.KEYS[multimail_defaults.SEND_KEY][0]}
 _ADMIN_ACTOR = {"id": multimail_defaults.KEYS[multimail_defaults.ADMIN_KEY][0]}
-# From the customer's first message to the decision on a past draft: Fin answers, the agent drafts,
-# reviewqueue receives the draft, a reviewer decides, the outbox carries it out.
-_WROTE_IN, _DRAFTED, _RECEIVED, _CARRIED_OUT = (
-    timedelta(minutes=-42),
-    timedelta(minutes=-25),
-    timedelta(minutes=-24),
-    timedelta(seconds=3),
-)
+# A past draft's day: the customer writes in, the agent drafts a quarter of an hour later,
+# reviewqueue receives the draft a minute after that, and it waits for a reviewer (a few minutes
+# to an hour, varying from draft to draft) whose decision the outbox carries out at once.
+_AGENT_TAKES, _INTAKE_TAKES, _CARRIED_OUT = timedelta(minutes=15), timedelta(minutes=1), timedelta(seconds=3)
+
+
+def _review_wait(index: int) -> timedelta:
+    return timedelta(minutes=4 + (index * 17) % 53)
 
 
 class DemoClock:
@@ -74,8 +74,9 @@ def demo_seed(*, multimail_state: Path, intercom_state: Path, multimail_port: in
     clock = DemoClock()
     now = datetime.now(UTC).replace(microsecond=0)
     with _sandboxes_served(multimail_state, intercom_state, multimail_port, intercom_port, clock) as sandboxes:
-        steps = [(_week_start(now), lambda at: _team_and_mailboxes(sandboxes, at))]
-        steps += [step for past in demo_data.PAST for step in _past_steps(sandboxes, past, now)]
+        steps = [step for index, past in enumerate(demo_data.PAST) for step in _past_steps(sandboxes, past, index, now)]
+        week_start = min(at for at, _ in steps) - timedelta(hours=1)
+        steps.append((week_start, lambda at: _team_and_mailboxes(sandboxes, at)))
         steps += [step for held in demo_data.PENDING for step in _pending_steps(sandboxes, held, now)]
         for at, step in sorted(steps, key=lambda pair: pair[0]):
             clock.at = at
@@ -107,11 +108,6 @@ def _sandboxes_served(multimail_state, intercom_state, multimail_port, intercom_
         stack.callback(multimail.stop)
         contacts = {c["email"]: c["id"] for c in intercom.state.contacts()}
         yield _Sandboxes(multimail.state, intercom.state, contacts, {})
-
-
-def _week_start(now: datetime) -> datetime:
-    first = min(_decided_at(past, now) for past in demo_data.PAST)
-    return first + _WROTE_IN - timedelta(hours=1)
 
 
 def _team_and_mailboxes(sandboxes: _Sandboxes, at: datetime) -> None:
@@ -193,8 +189,11 @@ def _decided_at(past: demo_data.DecidedDraft, now: datetime) -> datetime:
     return (now - timedelta(days=past.day)).replace(hour=hour, minute=minute, second=0)
 
 
-def _past_steps(sandboxes: _Sandboxes, past: demo_data.DecidedDraft, now: datetime) -> list[tuple[datetime, Callable]]:
+def _past_steps(
+    sandboxes: _Sandboxes, past: demo_data.DecidedDraft, index: int, now: datetime
+) -> list[tuple[datetime, Callable]]:
     decided_at = _decided_at(past, now)
+    received_at = decided_at - _review_wait(index)
     found: dict[str, object] = {}
 
     def write_in(at):
@@ -221,9 +220,9 @@ def _past_steps(sandboxes: _Sandboxes, past: demo_data.DecidedDraft, now: dateti
         _carry_out(found["decision"], at)
 
     return [
-        (decided_at + _WROTE_IN, write_in),
-        (decided_at + _DRAFTED, draft),
-        (decided_at + _RECEIVED, receive),
+        (received_at - _INTAKE_TAKES - _AGENT_TAKES, write_in),
+        (received_at - _INTAKE_TAKES, draft),
+        (received_at, receive),
         (decided_at, decide),
         (decided_at + _CARRIED_OUT, carry_out),
     ]

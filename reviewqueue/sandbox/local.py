@@ -45,5 +45,7 @@ def sandbox_processes(python: str) -> dict[str, list[str]]:
             f"{WEB_URL}/webhooks/intercom",
         ]
     if len(processes) == 2:  # traffic needs both vendors local
-        processes["traffic"] = [python, "-m", "reviewqueue.sandbox.traffic", "--intake-url", f"{WEB_URL}/api/v1/drafts"]
+        # Gently: a newcomer sees drafts arrive, and the demo's morning (sandbox/demo.py) stays its size.
+        traffic = ["--interval", "90", "--max-conversations", "6", "--intake-url", f"{WEB_URL}/api/v1/drafts"]
+        processes["traffic"] = [python, "-m", "reviewqueue.sandbox.traffic", *traffic]
     return processes

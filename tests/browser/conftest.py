@@ -165,12 +165,17 @@ def log_in(page, username: str, password: str = PASSWORD) -> None:
     page.wait_for_load_state("load")
 
 
-def screenshot(page, name: str) -> None:
-    """A small PNG of the visible page for the README (docs/screenshots/NAME.png).
-
-    Also a last look at what a person sees: no template syntax leaks onto the page.
-    """
+def assert_no_template_syntax(page) -> None:
+    """A last look at what a person sees: no template syntax leaks onto the page."""
     text = page.inner_text("body")
     assert not [marker for marker in ("{#", "#}", "{%", "%}") if marker in text], f"template syntax on {page.url}"
+
+
+def screenshot(page, name: str) -> None:
+    """A PNG of the visible page for the README (docs/screenshots/NAME.png), after assert_no_template_syntax.
+
+    Only test_demo_pages.py takes them, from the demo `make run` shows.
+    """
+    assert_no_template_syntax(page)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)

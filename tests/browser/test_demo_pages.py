@@ -198,6 +198,10 @@ def test_readme_screenshots_show_the_demo(demo, laptop, person, page_watch):
     person("auditor", "auditor")
     person("admin", "admin")
 
+    login = laptop(None)
+    login.goto("/accounts/login/")
+    screenshot(login, "login")
+
     reviewer = laptop("reviewer")
     reviewer.goto("/queue/")
     rows = reviewer.locator("table tbody tr")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.browser.conftest import log_in, screenshot
+from tests.browser.conftest import assert_no_template_syntax, log_in
 
 
 @pytest.mark.browser
@@ -10,7 +10,7 @@ def test_reviewer_logs_in_and_lands_on_the_queue(page, page_watch, person):
     person("rita", "reviewer")
     page.goto("/")
     assert "/accounts/login/" in page.url
-    screenshot(page, "login")
+    assert_no_template_syntax(page)
     log_in(page, "rita")
     assert page.url.endswith("/queue/")
     assert page.get_by_role("heading", name="Review queue").is_visible()

@@ -122,6 +122,8 @@ def test_a_week_of_decisions_by_three_reviewers_with_reasons(seeded):
     days = {(now - d.decided_at).days for d in decisions}
     assert min(days) >= 0 and max(days) <= 7 and len(days) >= 6
     assert all(d.ip and d.user_agent for d in decisions)
+    waits = [d.decided_at - d.draft.received_at for d in decisions]
+    assert len(set(waits)) > len(waits) // 2 and min(waits) > timedelta(0)  # drafts waited for a reviewer a while
     # What the reviewer saw was fetched before they decided, not when the demo was seeded.
     snapshots = dict(ConversationSnapshot.objects.values_list("pk", "fetched_at"))
     assert all(snapshots[d.snapshot_id] < d.decided_at for d in decisions)
