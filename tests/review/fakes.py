@@ -1,7 +1,8 @@
 """MultiMail and Intercom faked at the HTTP boundary (httpx.MockTransport), counting the calls they get.
 
-They answer in the published shapes (multimail-openapi-subset.json, intercom-notes.md) so the
-real clients parse them; state lives in plain dicts so a test can arrange and inspect it.
+They answer in the published shapes (contracts/multimail-openapi-subset.json,
+contracts/intercom-openapi-2.14.yaml) so the real clients parse them; state lives in plain dicts so
+a test can arrange and inspect it.
 """
 
 import json
