@@ -211,3 +211,5 @@ def test_when_intercom_does_not_answer_the_recheck_in_time_the_approval_records_
     assert response.json()["decision"]["context_recheck_error"] == decision.context_recheck_error
     payload = AuditEvent.objects.get(action="draft.decided").payload
     assert payload["context_recheck_error"] == decision.context_recheck_error
+    page = logged_in_client(reviewer).get(reverse("review:draft", args=[draft.pk])).content.decode()
+    assert "could not be re-checked with Intercom" in page
