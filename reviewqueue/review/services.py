@@ -904,9 +904,9 @@ def draft_decide(
         raise InvalidDecision("origin must be web or api")
     request_origin = request_origin or RequestOrigin()
     confirm_changed = confirm_changed and action == Decision.Action.APPROVE
-    evidence = _Evidence(shown_snapshot_id, confirm_changed)
-    if action == Decision.Action.APPROVE and not confirm_changed:
-        evidence.context_recheck_error = _conversation_recheck(draft)  # network: before the transaction
+    guarded = action == Decision.Action.APPROVE and not confirm_changed
+    recheck_error = _conversation_recheck(draft) if guarded else ""  # network: before the transaction
+    evidence = _Evidence(shown_snapshot_id, confirm_changed, recheck_error)
     try:
         with transaction.atomic():
             locked = _lock_pending_draft(draft)
@@ -915,7 +915,7 @@ def draft_decide(
             claim = Claim.objects.select_related("holder").filter(draft_id=locked.pk).first()
             if claim is not None and claim.is_live() and claim.holder_id != reviewer.pk:
                 raise DraftClaimedByOther(claim)
-            if action == Decision.Action.APPROVE and not confirm_changed:
+            if guarded:
                 _check_conversation_unchanged(locked, shown_snapshot_id)
             decision = _decision_write(
                 locked, reviewer, action, reason, origin, evidence, request_origin, at or timezone.now()
@@ -926,13 +926,13 @@ def draft_decide(
     return decision
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Evidence:
     """What a decision records about the conversation the person saw."""
 
     shown_snapshot_id: int | None  # None: they were shown no snapshot
     confirmed_changed: bool  # approved past the check, after being told what changed
-    context_recheck_error: str = ""  # Intercom could not re-check a stale snapshot: why
+    context_recheck_error: str  # why Intercom could not re-check a stale snapshot ("" when it did or needed not)
 
 
 # A person waits on the re-check: one attempt, and an answer within this or none.
@@ -964,7 +964,7 @@ def _conversation_recheck(draft: Draft) -> str:
         conversation = intercom_client().quick(timeout=CONTEXT_RECHECK_TIMEOUT).get_conversation(draft.conversation_id)
     except IntercomError as error:
         log.warning("conversation re-check failed", extra={"draft_id": draft.pk, "error": repr(error)})
-        return f"Intercom did not answer the re-check of conversation {draft.conversation_id}: {error}"
+        return f"Intercom could not re-check conversation {draft.conversation_id}: {error}"
     snapshot = snapshot_store(conversation=conversation)
     drafts_context_changed(conversation_id=draft.conversation_id, snapshot_id=snapshot.pk)
     return ""
