@@ -35,7 +35,8 @@ def api_role_required(*roles: str):
         def wrapped(request, *args, **kwargs):
             token = authenticate_api_token(request)
             if token is None:
-                response = JsonResponse({"error": "a valid personal API token is required"}, status=401)
+                error = "a valid personal API token is required (tokens expire: issue a new one on /accounts/profile/)"
+                response = JsonResponse({"error": error}, status=401)
                 response["WWW-Authenticate"] = 'Bearer realm="reviewqueue"'
                 return response
             if not any(user_has_role(token.user, role) for role in roles):
