@@ -41,8 +41,8 @@ import _cpu  # noqa: E402
 import httpx  # noqa: E402
 from _report import report  # noqa: E402
 
-from tests.flow import Driver, wait_for  # noqa: E402
-from tests.livesystem import PYTHON, LiveSystem, PrivatePostgres, PrivateRedis, sandbox_keys  # noqa: E402
+from tests.flow import Driver  # noqa: E402
+from tests.livesystem import PYTHON, LiveSystem, PrivatePostgres, PrivateRedis, sandbox_keys, wait_for  # noqa: E402
 
 LATENCY_MS = 50
 # Drafts per Intercom conversation: an agent drafts a few replies in a conversation, not hundreds.

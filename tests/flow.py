@@ -22,22 +22,6 @@ from tests.livesystem import LiveSystem, sandbox_keys
 DECIDED_ACTIONS = ("oversight.approved", "oversight.approved_and_sent", "oversight.rejected")
 
 
-class FlowTimeout(AssertionError):
-    pass
-
-
-def wait_for(check, *, timeout: float, what: str, interval: float = 0.25):
-    """Poll `check` until it returns something truthy; fail with `what` (and its last value) otherwise."""
-    deadline = time.monotonic() + timeout
-    value = None
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(interval)
-    raise FlowTimeout(f"{what}: not true after {timeout:.0f} s (last: {value!r})")
-
-
 @dataclass
 class Driver:
     system: LiveSystem

@@ -42,6 +42,23 @@ def sandbox_keys() -> dict[str, str]:
     }
 
 
+class WaitTimeout(AssertionError):
+    pass
+
+
+def wait_for(check, *, timeout: float, what: str, interval: float = 0.1):
+    """Poll `check` until it returns something truthy, and return that; fail with `what` (and the last
+    value seen) otherwise. For processes coming up, see `wait_until`."""
+    deadline = time.monotonic() + timeout
+    value = None
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(interval)
+    raise WaitTimeout(f"{what}: not true after {timeout:g} s (last: {value!r})")
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))

@@ -18,7 +18,8 @@ from reviewqueue.routing.models import RoutingRuleSet
 from reviewqueue.routing.services import mailboxes_sync, ruleset_save
 from reviewqueue.sandbox.multimail import defaults
 from tests.browser.conftest import PASSWORD, assert_no_template_syntax
-from tests.flow import Driver, wait_for
+from tests.flow import Driver
+from tests.livesystem import wait_for
 
 pytestmark = pytest.mark.browser
 

@@ -15,8 +15,8 @@ import httpx
 import psycopg
 import pytest
 
-from tests.flow import Driver, wait_for
-from tests.livesystem import BASE_DIR, PYTHON, LiveSystem, PrivatePostgres, PrivateRedis
+from tests.flow import Driver
+from tests.livesystem import BASE_DIR, PYTHON, LiveSystem, PrivatePostgres, PrivateRedis, wait_for
 
 
 def pytest_collection_modifyitems(items):

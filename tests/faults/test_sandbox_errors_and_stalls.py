@@ -8,7 +8,7 @@ reached MultiMail) or visibly failed, and the Intercom notes follow (written or 
 import time
 
 from tests.faults.conftest import assert_no_decision_lost_or_doubled, decide_all, drafts_arrive
-from tests.flow import wait_for
+from tests.livesystem import wait_for
 
 
 def test_decisions_survive_errors_and_stalls_at_both_vendors(stack):

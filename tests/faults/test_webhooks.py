@@ -18,8 +18,7 @@ from reviewqueue.integrations.intercom.signature import sign as intercom_sign
 from reviewqueue.integrations.multimail.signature import HEADER, sign
 from reviewqueue.sandbox.multimail import defaults
 from tests.faults.conftest import drafts_arrive
-from tests.flow import wait_for
-from tests.livesystem import sandbox_keys
+from tests.livesystem import sandbox_keys, wait_for
 
 
 def _seconds_ago(seconds: int) -> str:

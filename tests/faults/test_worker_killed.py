@@ -7,7 +7,7 @@ is reconciled by reading the email back, never sent again).
 """
 
 from tests.faults.conftest import assert_no_decision_lost_or_doubled, decide_all, drafts_arrive
-from tests.flow import wait_for
+from tests.livesystem import wait_for
 
 
 def test_decisions_survive_a_worker_killed_mid_task(stack):

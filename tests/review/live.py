@@ -182,7 +182,3 @@ class Sandboxes:
         system.start_worker(name=name, concurrency=concurrency)
         self.workers.append(system)
         return system
-
-
-def wait_for(check, *, timeout: float, what: str):
-    return wait_until(check, timeout=timeout, what=what, interval=0.05)

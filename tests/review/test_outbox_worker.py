@@ -15,7 +15,8 @@ from reviewqueue.audit.models import AuditEvent
 from reviewqueue.audit.services import Actor
 from reviewqueue.review.models import Decision, Draft, OutboxItem
 from reviewqueue.review.services import draft_decide, draft_fetch, draft_receive
-from tests.review.live import Sandboxes, wait_for
+from tests.livesystem import wait_for
+from tests.review.live import Sandboxes
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -1,9 +1,6 @@
 """The sandbox posts signed webhooks from a background thread, retries, and records deliveries;
 our receiver, served on a real loopback port, verifies and stores them."""
 
-import socket
-import time
-
 import pytest
 from django.core.handlers.wsgi import WSGIHandler
 from django.db import connections
@@ -12,17 +9,9 @@ from reviewqueue.celery import app as celery_app
 from reviewqueue.integrations.inbound.models import InboundWebhook
 from reviewqueue.sandbox.multimail.app import Knobs, make_app
 from reviewqueue.sandbox.server import serve_in_thread
+from tests.livesystem import free_port, wait_for
 
 from .conftest import ValidatingTransport, client_for
-
-
-def wait_for(condition, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := condition():
-            return result
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 @pytest.fixture
@@ -52,10 +41,8 @@ def receiver(transactional_db, settings):
     celery_app.control.purge()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def failed_deliveries(mm):
+    return lambda: [d for d in mm.webhook_deliveries().deliveries if d.status == "failed"]
 
 
 def test_oversight_pending_reaches_the_receiver_signed_and_is_stored_once(live_sandbox, receiver, settings):
@@ -65,18 +52,26 @@ def test_oversight_pending_reaches_the_receiver_signed_and_is_stored_once(live_s
     mailbox = mm.create_mailbox(address_local="hooks")
     sent = mm.send(mailbox_id=mailbox.id, to=["c@example.com"], subject="Hi", markdown="Hello")
 
-    record = wait_for(lambda: InboundWebhook.objects.filter(topic="oversight.pending").first())
+    record = wait_for(
+        lambda: InboundWebhook.objects.filter(topic="oversight.pending").first(),
+        timeout=10,
+        what="oversight.pending stored",
+    )
     assert record.source == "multimail" and record.payload["message_id"] == sent.id
     assert record.payload["mailbox_id"] == mailbox.id and record.delivery_id == record.payload["id"]
 
     mm.decide(email_id=sent.id, action="approve", reason="ok")
-    wait_for(lambda: InboundWebhook.objects.filter(topic="message.delivered").exists())
+    wait_for(
+        lambda: InboundWebhook.objects.filter(topic="message.delivered").exists(),
+        timeout=10,
+        what="message.delivered stored",
+    )
 
     def both_delivered():
         deliveries = mm.webhook_deliveries().deliveries
         return deliveries if len(deliveries) == 2 and all(d.status == "delivered" for d in deliveries) else None
 
-    deliveries = wait_for(both_delivered)
+    deliveries = wait_for(both_delivered, timeout=10, what="both deliveries delivered")
     assert {d.event_type for d in deliveries} == {"oversight.pending", "message.delivered"}
     assert all(d.response_status == 202 and d.attempts == 1 for d in deliveries)
     assert InboundWebhook.objects.count() == 2
@@ -89,7 +84,7 @@ def test_a_receiver_refusing_the_signature_gets_retries_then_the_delivery_fails(
     mailbox = mm.create_mailbox(address_local="refused")
     mm.send(mailbox_id=mailbox.id, to=["c@example.com"], subject="Hi", markdown="Hello")
 
-    [delivery] = wait_for(lambda: [d for d in mm.webhook_deliveries().deliveries if d.status == "failed"])
+    [delivery] = wait_for(failed_deliveries(mm), timeout=10, what="the delivery failed")
     assert delivery.attempts == 3 and delivery.response_status == 401
     assert not InboundWebhook.objects.exists()
 
@@ -99,7 +94,7 @@ def test_unreachable_url_is_retried_and_recorded_failed(live_sandbox):
     mm.create_webhook(url=f"http://127.0.0.1:{free_port()}/hook", events=["oversight.pending"])
     mailbox = mm.create_mailbox(address_local="nowhere")
     mm.send(mailbox_id=mailbox.id, to=["c@example.com"], subject="Hi", markdown="Hello")
-    [delivery] = wait_for(lambda: [d for d in mm.webhook_deliveries().deliveries if d.status == "failed"])
+    [delivery] = wait_for(failed_deliveries(mm), timeout=10, what="the delivery failed")
     assert delivery.attempts == 3 and delivery.response_status is None and delivery.last_attempt_at is not None
 
 
