@@ -20,6 +20,7 @@ from reviewqueue.accounts.http import client_ip, request_origin
 from reviewqueue.accounts.middleware import STARTED_AT_KEY
 from reviewqueue.accounts.models import ApiToken, ApiTokenPolicy
 from reviewqueue.accounts.roles import user_roles
+from reviewqueue.accounts.selectors import api_tokens_listed
 from reviewqueue.accounts.services import api_token_issue, api_token_revoke
 from reviewqueue.audit.services import Actor, audit_record
 
@@ -103,7 +104,7 @@ def profile(request):
     """The person's own page: their personal API tokens, which only they can issue."""
     policy = ApiTokenPolicy.current()
     form = PersonalTokenForm(request.POST or None, policy=policy)
-    context = {"form": form, "tokens": ApiToken.objects.filter(user=request.user).order_by("-created_at")}
+    context = {"form": form, "tokens": api_tokens_listed(request.user)}
     if request.method == "POST":
         if not form.is_valid():
             return render(request, "accounts/profile.html", context, status=400)

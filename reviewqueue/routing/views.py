@@ -16,6 +16,7 @@ from reviewqueue.accounts.decorators import role_required
 from reviewqueue.accounts.http import request_origin
 from reviewqueue.accounts.models import ApiToken, ApiTokenPolicy
 from reviewqueue.accounts.roles import ROLES, user_roles
+from reviewqueue.accounts.selectors import api_tokens_listed
 from reviewqueue.audit.services import Actor
 from reviewqueue.routing import editor, services, status
 from reviewqueue.routing.forms import (
@@ -351,7 +352,7 @@ def _person_context(user, **extra) -> dict:
     return {
         "person": user,
         "roles": [{"name": role, "held": role in held} for role in ROLES],
-        "tokens": ApiToken.objects.filter(user=user).order_by("-created_at"),
+        "tokens": api_tokens_listed(user),
         **extra,
     }
 

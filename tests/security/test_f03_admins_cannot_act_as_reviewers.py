@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import transaction
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -59,7 +60,8 @@ def test_a_reviewer_issues_their_own_token_on_their_profile_page(reviewer, revie
     issued = AuditEvent.objects.get(action="api_token.issued")
     assert (issued.actor_type, issued.actor_id) == ("person", str(reviewer.pk))
     assert api_status(raw) == 200
-    assert raw not in reviewer_client.get(PROFILE).content.decode()  # shown once
+    profile = reviewer_client.get(PROFILE).content.decode()
+    assert raw not in profile and "not its owner" not in profile  # shown once; issued by its owner
 
 
 def test_an_admin_lists_and_revokes_a_token_but_never_sees_its_key(admin_client_, reviewer):
@@ -68,6 +70,24 @@ def test_an_admin_lists_and_revokes_a_token_but_never_sees_its_key(admin_client_
     assert "laptop" in page and raw not in page
     admin_client_.post(reverse("routing:person_token_revoke", args=[reviewer.pk, token.pk]))
     assert api_status(raw) == 401
+
+
+def test_a_token_an_admin_minted_before_the_change_is_flagged_to_owner_and_admins(
+    admin_client_, admin_user, reviewer, reviewer_client
+):
+    from reviewqueue.audit.services import audit_record
+
+    # What the old person page did: the token row and its event, with the admin as the actor.
+    token = ApiToken.objects.create(
+        user=reviewer, name="minted", key_hash=hash_token("rqp_x"), key_hint="rqp_x", expires_at=timezone.now()
+    )
+    with transaction.atomic():
+        audit_record(
+            actor=Actor.person(admin_user), action="api_token.issued", target_type="api_token", target_id=token.pk
+        )
+    warning = "not its owner: revoke it"
+    assert warning in admin_client_.get(reverse("routing:person", args=[reviewer.pk])).content.decode()
+    assert warning in reviewer_client.get(PROFILE).content.decode()
 
 
 def test_a_person_cannot_revoke_someone_elses_token_from_their_profile(reviewer, auditor_client):
