@@ -62,6 +62,12 @@ def fresh_process_memos():
 
 
 @pytest.fixture(autouse=True)
+def fast_passwords(settings):
+    # The personas are made with real passwords; the production hasher costs about a second each.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def plain_http(settings):
     # Django's test client speaks plain HTTP; production redirects it to HTTPS.
     settings.SECURE_SSL_REDIRECT = False

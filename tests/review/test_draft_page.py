@@ -23,11 +23,6 @@ from tests.review.test_rendering import assert_inert
 HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_BOOSTED": "true"}
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def page_url(draft) -> str:
     return reverse("review:draft", args=[draft.pk])
 

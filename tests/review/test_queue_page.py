@@ -23,12 +23,6 @@ def fresh_mailbox_choices():
     cache.delete(MAILBOX_CHOICES_KEY)
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    # The personas are created with passwords; the production hasher costs ~1 s each on a busy machine.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def row_ids(response) -> list[int]:
     return [int(i) for i in re.findall(r'data-draft-id="(\d+)"', response.content.decode())]
 

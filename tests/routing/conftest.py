@@ -123,12 +123,6 @@ def fake_client(fake, **keys) -> MultiMailClient:
     return MultiMailClient(base_url="https://api.multimail.test", transport=httpx.MockTransport(fake), **keys)
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    # Personas get real passwords; hashing them the production way costs a second per test.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def multimail(monkeypatch):
     """The fake MultiMail; every get_multimail_client() in the code under test talks to it."""

@@ -28,7 +28,6 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture(autouse=True)
 def three_free_failures(settings):
     settings.LOGIN_FAILURE_LIMIT = 3
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # tests only: fast logins
 
 
 @pytest.fixture

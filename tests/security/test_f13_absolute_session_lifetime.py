@@ -10,17 +10,11 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 from django.urls import reverse
 
 from tests.conftest import PASSWORD
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # tests only
 
 
 def test_a_session_ends_at_its_lifetime_however_active(client, reviewer, settings):
