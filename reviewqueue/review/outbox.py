@@ -291,11 +291,8 @@ def _intercom_errors():
 
 
 def _translate_multimail(error) -> Exception:
-    mm = _multimail_errors()
-    if isinstance(error, mm.MultiMailRateLimited):
-        return Transient(f"MultiMail rate limited: {error}", getattr(error, "retry_after", None))
-    if isinstance(error, mm.MultiMailServerError | mm.MultiMailUnavailable):
-        return Transient(f"MultiMail unavailable: {error}")
+    if error.transient:
+        return Transient(f"MultiMail unavailable for now: {error}", error.retry_after)
     return Permanent(f"MultiMail refused: {type(error).__name__}: {error}")
 
 

@@ -196,7 +196,7 @@ def _draft_fetch_remote(draft: Draft, *, refresh: bool, multimail, intercom) -> 
     except MultiMailNotFound:
         return _draft_fetch_failed(draft, "MultiMail has no such email (404)")
     except MultiMailError as error:
-        if _is_transient(error):
+        if error.transient:
             raise FetchTransientError(str(error)) from error
         return _draft_fetch_failed(draft, f"MultiMail refused the fetch: {error}")
 
@@ -215,16 +215,6 @@ def _draft_fetch_remote(draft: Draft, *, refresh: bool, multimail, intercom) -> 
         except Exception as error:
             problems.append(f"conversation {conversation_id} could not be loaded: {error}")
     return _Fetched(draft, email, conversation_id, link, conversation, "; ".join(problems))
-
-
-def _is_transient(error) -> bool:
-    from reviewqueue.integrations.multimail.client import (
-        MultiMailRateLimited,
-        MultiMailServerError,
-        MultiMailUnavailable,
-    )
-
-    return isinstance(error, MultiMailRateLimited | MultiMailServerError | MultiMailUnavailable)
 
 
 def _draft_fetch_failed(draft: Draft, reason: str) -> Draft:

@@ -512,22 +512,27 @@ def multimail_error_response(error: Exception) -> JsonResponse | None:
     if not isinstance(error, mm.MultiMailError):
         return None
     logger.warning("intake: MultiMail refused: %s", error)
+    if error.transient:  # the same send may go through later: say when, as the poll and the outbox would retry
+        return _retry_later(error)
     if isinstance(error, mm.MultiMailNotConfigured):
         return JsonResponse({"error": f"intake is unavailable: {error}"}, status=503)
     if isinstance(error, mm.MultiMailBadRequest):
         return JsonResponse({"error": f"MultiMail refused the email: {_message(error)}"}, status=422)
     if isinstance(error, mm.MultiMailConflict):
         return JsonResponse({"error": f"MultiMail reports a conflict: {_message(error)}"}, status=409)
-    if isinstance(error, mm.MultiMailRateLimited):
-        response = JsonResponse({"error": "MultiMail is rate limiting sends; retry later"}, status=429)
-        retry_after = getattr(error, "retry_after", None)
-        if retry_after:
-            response["Retry-After"] = str(int(retry_after))
-        return response
-    if isinstance(error, mm.MultiMailUnavailable):
-        return JsonResponse({"error": "MultiMail is unreachable; retry later"}, status=503)
-    # 401/403/404/5xx: our configuration or MultiMail itself is at fault, not the agent's request.
+    # 401/403/404: our configuration is at fault, not the agent's request, and retrying will not mend it.
     return JsonResponse({"error": f"MultiMail failed: {_message(error)}"}, status=502)
+
+
+def _retry_later(error) -> JsonResponse:
+    """429 while MultiMail rate limits us, else 503; with MultiMail's Retry-After when it gave one."""
+    if error.status == 429:
+        response = JsonResponse({"error": "MultiMail is rate limiting sends; retry later"}, status=429)
+    else:
+        response = JsonResponse({"error": "MultiMail is unavailable; retry later"}, status=503)
+    if error.retry_after:
+        response["Retry-After"] = str(int(error.retry_after))
+    return response
 
 
 def _message(error) -> str:

@@ -193,7 +193,7 @@ def test_without_routing_rules_intake_answers_503_and_sends_nothing(client, db, 
 
 @pytest.mark.parametrize(
     ("status", "expected"),
-    [(400, 422), (401, 502), (403, 502), (404, 502), (409, 409), (500, 502)],
+    [(400, 422), (401, 502), (403, 502), (404, 502), (409, 409), (500, 503)],
 )
 def test_multimail_refusals_become_clear_json_errors(client, routed, multimail, status, expected):
     multimail.fail[("POST", "/v1/mailboxes/")] = (status, {"error": "MultiMail says no"})
@@ -212,7 +212,7 @@ def test_a_rate_limited_send_answers_429_with_retry_after(client, routed, multim
 def test_a_failed_send_can_be_retried_and_then_succeeds(client, routed, multimail):
     raw = intake_token()[1]
     multimail.fail[("POST", "/v1/mailboxes/")] = (500, {"error": "boom"})
-    assert post(client, GOOD, raw).status_code == 502
+    assert post(client, GOOD, raw).status_code == 503
     multimail.fail.clear()
     response = post(client, GOOD, raw)
     assert response.status_code == 202

@@ -98,10 +98,14 @@ def test_intake_answers_match_the_document(client, api, multimail):
     refused = call(client, "POST", "/api/v1/drafts", api["intake"], {**INTAKE, "subject": "Other"})
     assert refused.status_code == 422
     conforms(refused, "POST", "/api/v1/drafts")
-    multimail.fail[("POST", "/v1/mailboxes/")] = (503, {"error": "down"})
+    multimail.fail[("POST", "/v1/mailboxes/")] = (403, {"error": "scope"})
     failed = call(client, "POST", "/api/v1/drafts", api["intake"], {**INTAKE, "subject": "Third"})
     assert failed.status_code == 502
     conforms(failed, "POST", "/api/v1/drafts")
+    multimail.fail[("POST", "/v1/mailboxes/")] = (503, {"error": "down"})
+    down = call(client, "POST", "/api/v1/drafts", api["intake"], {**INTAKE, "subject": "Fourth"})
+    assert down.status_code == 503
+    conforms(down, "POST", "/api/v1/drafts")
 
 
 def test_review_api_answers_match_the_document(client, api, multimail):
