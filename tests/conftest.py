@@ -12,6 +12,7 @@ import pytest
 from django.test import Client
 
 from reviewqueue.accounts.roles import role_group
+from tests.broker import Broker
 
 PASSWORD = "correct-horse-battery-staple"
 _real_connect = socket.socket.connect
@@ -59,6 +60,15 @@ def fresh_process_memos():
     clients._intercom_clients.clear()
     multimail._client_for.cache_clear()
     services._mailbox_identities.clear()
+
+
+@pytest.fixture
+def broker():
+    """The broker, read back (tests/broker.py), empty at the start and end of the test."""
+    broker = Broker()
+    broker.flush()
+    yield broker
+    broker.flush()
 
 
 @pytest.fixture(autouse=True)

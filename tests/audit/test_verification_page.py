@@ -1,30 +1,7 @@
-import base64
-import json
-
-import pytest
-import redis
-from django.conf import settings
-
 from reviewqueue.audit.models import AuditEvent, AuditVerification
 from reviewqueue.audit.tasks import audit_verify
 
 from .chain_helpers import drop_triggers, execute, seed_log
-
-
-@pytest.fixture
-def broker():
-    connection = redis.Redis.from_url(settings.REDIS_URL)
-    connection.flushdb()  # our own Redis DB only (REDIS_URL)
-    yield connection
-    connection.flushdb()
-
-
-def _queued(broker) -> list[tuple[str, list]]:
-    found = []
-    for raw in broker.lrange("celery", 0, -1):
-        message = json.loads(raw)
-        found.append((message["headers"]["task"], json.loads(base64.b64decode(message["body"]))[0]))
-    return found
 
 
 def test_starting_a_verification_queues_it_and_the_page_polls_for_the_result(
@@ -37,7 +14,7 @@ def test_starting_a_verification_queues_it_and_the_page_polls_for_the_result(
     assert response.status_code == 200
     assert started.status == "running" and started.started_by == auditor
     assert f'hx-get="/audit/verification/{started.pk}/"' in response.content.decode()
-    assert _queued(broker) == [("audit.verify", [started.pk])]
+    assert broker.queued() == [("audit.verify", [started.pk])]
     assert AuditEvent.objects.filter(action="audit.verification_started", actor_label=auditor.username).exists()
 
     audit_verify(started.pk)  # what the worker runs for that message

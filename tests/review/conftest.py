@@ -52,38 +52,3 @@ def use_fakes(multimail, intercom, monkeypatch):
     monkeypatch.setattr("reviewqueue.integrations.multimail.client.get_multimail_client", lambda: mm_client)
     monkeypatch.setattr("reviewqueue.integrations.intercom.client.get_intercom_client", lambda **_: ic_client)
     return mm_client, ic_client
-
-
-class Broker:
-    """Our own Redis DB (REDIS_URL), read back: what tasks were really sent to the broker."""
-
-    def __init__(self):
-        import redis
-        from django.conf import settings
-
-        self.redis = redis.Redis.from_url(settings.REDIS_URL)
-
-    def flush(self):
-        self.redis.flushdb()  # only the test run's own database (REDIS_URL points at it)
-
-    def queued(self) -> list[tuple[str, list]]:
-        import base64
-        import json
-
-        found = []
-        for raw in self.redis.lrange("celery", 0, -1):
-            message = json.loads(raw)
-            body = json.loads(base64.b64decode(message["body"]))
-            found.append((message["headers"]["task"], body[0]))
-        return list(reversed(found))  # kombu pushes on the left: oldest last
-
-    def names(self) -> list[str]:
-        return [name for name, _ in self.queued()]
-
-
-@pytest.fixture
-def broker():
-    broker = Broker()
-    broker.flush()
-    yield broker
-    broker.flush()

@@ -4,10 +4,8 @@ import base64
 import json
 from pathlib import Path
 
-import redis
-from django.conf import settings
-
 from reviewqueue.integrations.intercom.signature import sign
+from tests.broker import QUEUE, Broker
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "intercom"
 SECRET = "test-intercom-client-secret"
@@ -33,9 +31,9 @@ def queued_handle_tasks(record_id: int, *, remove: bool = False) -> int:
     Counted in both forms the receiver publishes: `intercom_webhook_handle(record_id)`, and
     `intercom_webhooks_fan_out([..., record_id, ...])` for a burst.
     """
-    broker = redis.Redis.from_url(settings.REDIS_URL)  # the broker's server, spelled as redis-py reads it
+    queue = Broker().redis
     found = 0
-    for raw in broker.lrange("celery", 0, -1):
+    for raw in queue.lrange(QUEUE, 0, -1):
         message = json.loads(raw)
         task = message.get("headers", {}).get("task")
         if task not in ("intercom_webhook_handle", "intercom_webhooks_fan_out"):
@@ -45,5 +43,5 @@ def queued_handle_tasks(record_id: int, *, remove: bool = False) -> int:
         if record_id in ids:
             found += ids.count(record_id)
             if remove:
-                broker.lrem("celery", 0, raw)
+                queue.lrem(QUEUE, 0, raw)
     return found

@@ -6,10 +6,7 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-import redis
-from django.conf import settings as django_settings
 
-from reviewqueue.celery import app as celery_app
 from reviewqueue.integrations.inbound.models import InboundWebhook
 from reviewqueue.integrations.multimail.signature import sign
 
@@ -20,13 +17,6 @@ URL = "/webhooks/multimail"
 @pytest.fixture(autouse=True)
 def webhook_secret(settings):
     settings.MULTIMAIL_WEBHOOK_SECRET = SECRET
-
-
-@pytest.fixture
-def empty_queue():
-    celery_app.control.purge()
-    yield redis.Redis.from_url(django_settings.REDIS_URL)  # the broker's server, spelled as redis-py reads it
-    celery_app.control.purge()
 
 
 def body_for(event_type="oversight.pending", delivery_id="evt_1", **extra) -> bytes:
@@ -52,7 +42,7 @@ def post(client, raw: bytes, signature: str | None = "valid"):
 
 
 def test_valid_delivery_is_stored_and_its_handling_enqueued_on_the_broker(
-    db, client, empty_queue, django_capture_on_commit_callbacks
+    db, client, broker, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         response = post(client, body_for())
@@ -65,9 +55,7 @@ def test_valid_delivery_is_stored_and_its_handling_enqueued_on_the_broker(
         "received",
     )
     assert len(callbacks) == 1
-    [message] = empty_queue.lrange("celery", 0, -1)
-    headers = json.loads(message)["headers"]
-    assert headers["task"] == "multimail_webhook_handle" and str(record.pk) in headers["argsrepr"]
+    assert broker.queued() == [("multimail_webhook_handle", [record.pk])]
 
 
 def test_same_delivery_posted_five_times_is_stored_once(db, client, django_capture_on_commit_callbacks):
@@ -86,7 +74,7 @@ def test_delivery_without_id_is_deduplicated_by_body_hash(db, client):
     assert InboundWebhook.objects.get().delivery_id.startswith("sha256:")
 
 
-def test_same_delivery_posted_concurrently_against_a_live_server_is_stored_once(live_server, empty_queue, settings):
+def test_same_delivery_posted_concurrently_against_a_live_server_is_stored_once(live_server, broker, settings):
     raw = body_for(delivery_id="evt_concurrent")
     # The session-wide live server built its middleware before plain_http: look like HTTPS behind a
     # proxy, which is trusted only when BEHIND_PROXY sets this (read at each request).
@@ -110,7 +98,7 @@ def test_same_delivery_posted_concurrently_against_a_live_server_is_stored_once(
         thread.join()
     assert sorted(statuses) == [200, 200, 200, 200, 202]
     assert InboundWebhook.objects.filter(delivery_id="evt_concurrent").count() == 1
-    assert empty_queue.llen("celery") == 1
+    assert len(broker.queued()) == 1
 
 
 @pytest.mark.parametrize("signature", [None, "", "deadbeef", "sha256=" + "0" * 64])
