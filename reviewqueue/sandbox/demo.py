@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from django.utils.html import escape
+
 from reviewqueue.sandbox import demo_data
 from reviewqueue.sandbox.intercom import defaults as intercom_defaults
 from reviewqueue.sandbox.multimail import defaults as multimail_defaults
@@ -106,8 +108,7 @@ def _sandboxes_served(multimail_state, intercom_state, multimail_port, intercom_
         stack.enter_context(serve_in_thread(multimail, port=multimail_port))
         stack.enter_context(serve_in_thread(intercom, port=intercom_port))
         stack.callback(multimail.stop)
-        contacts = {c["email"]: c["id"] for c in intercom.state.contacts()}
-        yield _Sandboxes(multimail.state, intercom.state, contacts, {})
+        yield _Sandboxes(multimail.state, intercom.state, contacts={}, mailboxes={})
 
 
 def _team_and_mailboxes(sandboxes: _Sandboxes, at: datetime) -> None:
@@ -119,14 +120,11 @@ def _team_and_mailboxes(sandboxes: _Sandboxes, at: datetime) -> None:
     for reviewer in demo_data.REVIEWERS:
         user, _ = user_ensure(username=reviewer.username, email=reviewer.email, actor=actor, at=at)
         role_grant(user=user, role="reviewer", actor=actor, at=at)
-    existing = {m["address"]: m["id"] for m in sandboxes.multimail.mailboxes_list()}
     for mailbox in demo_data.MAILBOXES:
-        if mailbox.address not in existing:
-            _, created = sandboxes.multimail.mailbox_create(
-                actor=_ADMIN_ACTOR, address_local=mailbox.address, display_name=mailbox.display_name
-            )
-            existing[mailbox.address] = created["id"]
-        sandboxes.mailboxes[mailbox.key] = existing[mailbox.address]
+        _, created = sandboxes.multimail.mailbox_create(
+            actor=_ADMIN_ACTOR, address_local=mailbox.address, display_name=mailbox.display_name
+        )
+        sandboxes.mailboxes[mailbox.key] = created["id"]
 
 
 # --- a customer, their conversation, the agent's draft ------------------------------------------------
@@ -176,8 +174,6 @@ def _base64(text: str) -> str:
 
 
 def _p(text: str) -> str:
-    from django.utils.html import escape
-
     return f"<p>{escape(text)}</p>"
 
 
