@@ -18,7 +18,6 @@ from reviewqueue.accounts.models import ApiToken, hash_token
 from reviewqueue.accounts.services import api_token_issue
 from reviewqueue.audit.models import AuditEvent
 from reviewqueue.audit.services import Actor
-from tests.routing.conftest import fast_passwords  # noqa: F401 (an autouse fixture)
 
 PROFILE = "/accounts/profile/"
 DRAFTS_API = "/api/v1/drafts"

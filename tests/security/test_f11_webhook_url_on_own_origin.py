@@ -10,7 +10,7 @@ from django.urls import reverse
 from reviewqueue.audit.models import AuditEvent
 from reviewqueue.audit.services import Actor
 from reviewqueue.routing.services import mailbox_webhook_subscribe
-from tests.routing.conftest import fast_passwords, mailbox  # noqa: F401 (an autouse fixture)
+from tests.routing.conftest import mailbox
 
 SITE = "https://reviewqueue.example.com"
 OWN_RECEIVER = f"{SITE}/webhooks/multimail"
