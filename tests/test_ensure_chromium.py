@@ -25,7 +25,7 @@ def machine(tmp_path):
     """A PATH of stand-ins: apt-get "installs" Chromium by creating CHROMIUM_PATH."""
     stubs = tmp_path / "bin"
     stubs.mkdir()
-    for tool in ("env", "true"):  # what the stand-in sudo runs besides apt-get
+    for tool in ("env", "true"):  # real tools the script (and the stand-in sudo) runs
         (stubs / tool).symlink_to(f"/usr/bin/{tool}")
     _stub(stubs, "apt-get", 'case "$*" in *install*) : > "$CHROMIUM_PATH"; /bin/chmod +x "$CHROMIUM_PATH";; esac')
     return {
