@@ -17,6 +17,7 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from reviewqueue.audit.services import Actor, audit_record
+from reviewqueue.integrations.multimail import statuses
 from reviewqueue.review.clients import intercom_client, multimail_client
 from reviewqueue.review.models import Decision, Draft, OutboxItem
 
@@ -31,8 +32,6 @@ MAX_ATTEMPTS = 15  # about half an hour of trying before an item is failed for a
 SWEEP_GRACE = timedelta(seconds=30)  # an item due this long and not taken has lost its broker message...
 SWEEP_GRACE_BACKLOGGED = timedelta(minutes=10)  # ...unless the queue still holds messages: it may be among them
 SWEEP_BATCH = 500
-APPROVED_STATUSES = frozenset({"approved", "approved_and_sent", "sent", "scheduled", "delivered"})
-REJECTED_STATUSES = frozenset({"rejected"})
 
 
 class Transient(Exception):
@@ -329,7 +328,7 @@ def _reconcile_decide(decision: Decision, draft: Draft, clients: _Clients) -> di
         raise Permanent("MultiMail no longer knows this email (404 on decide and on read)") from error
     except mm.MultiMailError as error:
         raise _translate_multimail(error) from error
-    expected = APPROVED_STATUSES if decision.action == Decision.Action.APPROVE else REJECTED_STATUSES
+    expected = statuses.APPROVED if decision.action == Decision.Action.APPROVE else statuses.REJECTED
     if email.status not in expected:
         raise Permanent(f"MultiMail refused the decision (404) and says the email is {email.status!r}")
     _record_multimail_status(decision, email.status)

@@ -53,6 +53,7 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from reviewqueue.audit.services import Actor, AuditEntry, RequestOrigin, audit_record, audit_record_many
+from reviewqueue.integrations.multimail import statuses
 from reviewqueue.review.clients import intercom_client, multimail_client
 from reviewqueue.review.errors import (
     ConversationChangedSinceOpened,
@@ -78,8 +79,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-# MultiMail statuses meaning "still waiting for a person" (pending_scan comes just before it).
-MULTIMAIL_PENDING_STATUSES = frozenset({"pending_send_approval", "pending_scan"})
 INGEST_CONCURRENCY = 16  # simultaneous fetches during a poll (I/O bound: threads)
 
 
@@ -286,7 +285,7 @@ def _drafts_store_fetched(batch: list[_Fetched]) -> None:
 
 def _draft_settle_if_decided(fetched: _Fetched) -> None:
     draft, email = fetched.draft, fetched.email
-    if draft.is_pending and email.status and email.status not in MULTIMAIL_PENDING_STATUSES:
+    if draft.is_pending and email.status and email.status not in statuses.AWAITING_DECISION:
         _mark_decided_elsewhere(draft, email)
 
 
@@ -736,7 +735,7 @@ def draft_check_still_pending(*, draft_id: int, multimail=None) -> bool:
         email = multimail.get_email(mailbox_id=draft.mailbox_id, email_id=draft.email_id)
     except MultiMailNotFound:
         email = _GoneEmail(status="not found (deleted or expired)")
-    if email.status in MULTIMAIL_PENDING_STATUSES:
+    if email.status in statuses.AWAITING_DECISION:
         return False
     with transaction.atomic():
         locked = Draft.objects.select_for_update().get(pk=draft_id)
@@ -754,7 +753,7 @@ def draft_check_pending_again(*, draft_id: int, multimail=None) -> bool:
         email = multimail.get_email(mailbox_id=draft.mailbox_id, email_id=draft.email_id)
     except MultiMailNotFound:
         return False
-    if email.status not in MULTIMAIL_PENDING_STATUSES:
+    if email.status not in statuses.AWAITING_DECISION:
         return False
     with transaction.atomic():
         returned = Draft.objects.filter(pk=draft_id, status=Draft.Status.DECIDED_ELSEWHERE).update(

@@ -25,6 +25,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from reviewqueue.integrations.multimail import statuses
 from reviewqueue.sandbox.multimail import defaults
 
 OVERSIGHT_MODES = ["read_only", "gated_all", "gated_send", "monitored", "autonomous"]  # most → least oversight
@@ -39,8 +40,7 @@ EVENTS = {
     "oversight.approved",
     "oversight.rejected",
 }
-PENDING_STATUSES = {"pending_send_approval", "pending_inbound_approval"}
-CANCELLABLE = PENDING_STATUSES | {"scheduled"}
+CANCELLABLE = statuses.IN_OVERSIGHT_QUEUE | {"scheduled"}
 IDEMPOTENCY_TTL = 24 * 3600
 SCOPES = {"read", "send", "admin", "oversight"}
 ADDRESS_LOCAL = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$")
@@ -394,7 +394,8 @@ class SandboxState:
         with self.lock:
             self._advance_locked()
             emails = sorted(
-                (e for e in self.data["emails"].values() if e["status"] in PENDING_STATUSES), key=lambda e: e["seq"]
+                (e for e in self.data["emails"].values() if e["status"] in statuses.IN_OVERSIGHT_QUEUE),
+                key=lambda e: e["seq"],
             )
             return [
                 {
@@ -421,7 +422,7 @@ class SandboxState:
         with self.lock:
             self._advance_locked()
             email = self.data["emails"].get(email_id)
-            if email is None or email["status"] not in PENDING_STATUSES:
+            if email is None or email["status"] not in statuses.IN_OVERSIGHT_QUEUE:
                 raise SandboxError(404, "Email not found or not pending approval")
             now = self.clock()
             result: dict = {}
