@@ -145,15 +145,3 @@ def intake_token(name="fin", kinds=("refund",)):
 
 
 __all__ = ["FakeMultiMail", "Rule", "fake_client", "intake_token", "mailbox", "rules_saved"]
-
-
-@pytest.fixture
-def queued(monkeypatch):
-    """The tasks intake queues, recorded instead of sent to the broker: {task name: [args, …]}."""
-    from reviewqueue.review.tasks import draft_fetch_task
-    from reviewqueue.routing.tasks import intake_followup_task
-
-    calls = {"intake_followup": [], "draft_fetch": []}
-    monkeypatch.setattr(intake_followup_task, "delay", lambda *args: calls["intake_followup"].append(args))
-    monkeypatch.setattr(draft_fetch_task, "delay", lambda *args: calls["draft_fetch"].append(args))
-    return calls

@@ -71,7 +71,7 @@ def test_the_sandbox_refuses_a_taken_address_and_the_page_says_so(admin_client_,
 
 
 @pytest.mark.django_db(transaction=True)
-def test_ten_concurrent_intake_retries_send_once_to_the_sandbox(sandbox, queued):
+def test_ten_concurrent_intake_retries_send_once_to_the_sandbox(sandbox, broker):
     _, created = sandbox.state.mailbox_create(actor={"id": "test"}, address_local="support")
     Mailbox.objects.create(mailbox_id=created["id"], address=created["address"], oversight_mode="gated_send")
     rules_saved(default=created["id"])
@@ -98,7 +98,8 @@ def test_ten_concurrent_intake_retries_send_once_to_the_sandbox(sandbox, queued)
     assert len(answers) == 10 and len({draft_id for _, draft_id in answers}) == 1
     emails = [e for e in sandbox.state.data["emails"].values() if e["mailbox_id"] == created["id"]]
     assert len(emails) == 1
-    ((record_id, refresh),) = queued["intake_followup"]
+    [(task, (record_id, refresh))] = broker.queued()
+    assert task == "routing.intake_followup"
     intake_followup(record_id=record_id, refresh=refresh)
     assert emails[0]["tags"] == {"intercom_conversation_id": "77"}
     assert Draft.objects.get().email_id == emails[0]["id"]

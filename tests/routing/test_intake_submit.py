@@ -42,7 +42,7 @@ def routed(db):
 
 
 def test_a_good_draft_is_sent_to_the_routed_mailbox_and_queued(
-    client, routed, multimail, queued, django_capture_on_commit_callbacks
+    client, routed, multimail, broker, django_capture_on_commit_callbacks
 ):
     token, raw = intake_token()
     with django_capture_on_commit_callbacks(execute=True):
@@ -70,11 +70,11 @@ def test_a_good_draft_is_sent_to_the_routed_mailbox_and_queued(
     assert (received.action, accepted.action) == ("draft.received", "intake.accepted")
     assert {(e.actor_type, e.actor_id) for e in (received, accepted)} == {("token", str(token.pk))}
     assert received.payload["source"] == "intake" and accepted.payload["email_id"] == draft.email_id
-    assert queued == {"intake_followup": [(record.pk, False)], "draft_fetch": []}
+    assert broker.queued() == [("routing.intake_followup", [record.pk, False])]
 
 
 def test_the_follow_up_tags_the_email_with_its_conversation_then_queues_the_fetch(
-    client, routed, multimail, queued, django_capture_on_commit_callbacks
+    client, routed, multimail, broker, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
         draft_id = post(client, GOOD, intake_token()[1]).json()["id"]
@@ -82,20 +82,20 @@ def test_the_follow_up_tags_the_email_with_its_conversation_then_queues_the_fetc
     multimail.tags[record.email_id] = {"reviewer": "rita"}  # a tag someone else put on first
     intake_followup(record_id=record.pk)
     assert multimail.tags[record.email_id] == {"reviewer": "rita", "intercom_conversation_id": "215467"}
-    assert queued["draft_fetch"] == [(draft_id, False)]
+    assert broker.queued()[1:] == [("review.draft_fetch", [draft_id, False])]
 
 
-def test_a_failed_tag_still_queues_the_fetch(client, routed, multimail, queued, django_capture_on_commit_callbacks):
+def test_a_failed_tag_still_queues_the_fetch(client, routed, multimail, broker, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         draft_id = post(client, GOOD, intake_token()[1]).json()["id"]
     multimail.fail[("PUT", "/v1/mailboxes/")] = (500, {"error": "boom"})
     intake_followup(record_id=IntakeRecord.objects.get().pk)
     assert multimail.count("PUT", "/tags") >= 1 and multimail.tags == {}
-    assert queued["draft_fetch"] == [(draft_id, False)]
+    assert broker.queued()[1:] == [("review.draft_fetch", [draft_id, False])]
 
 
 def test_an_email_the_poll_saw_first_is_refetched_after_intake(
-    client, routed, multimail, queued, django_capture_on_commit_callbacks
+    client, routed, multimail, broker, django_capture_on_commit_callbacks
 ):
     from reviewqueue.review.services import draft_receive
 
@@ -105,7 +105,7 @@ def test_an_email_the_poll_saw_first_is_refetched_after_intake(
     with django_capture_on_commit_callbacks(execute=True):
         response = post(client, GOOD, raw)
     assert response.json()["id"] == Draft.objects.get().pk
-    assert queued["intake_followup"] == [(IntakeRecord.objects.get().pk, True)]
+    assert broker.queued() == [("routing.intake_followup", [IntakeRecord.objects.get().pk, True])]
 
 
 def test_a_draft_no_rule_matches_goes_to_the_default_mailbox(client, routed, multimail):
@@ -114,7 +114,7 @@ def test_a_draft_no_rule_matches_goes_to_the_default_mailbox(client, routed, mul
 
 
 def test_the_same_request_twice_gives_the_same_draft_and_one_send(
-    client, routed, multimail, queued, django_capture_on_commit_callbacks
+    client, routed, multimail, broker, django_capture_on_commit_callbacks
 ):
     raw = intake_token()[1]
     with django_capture_on_commit_callbacks(execute=True):
@@ -122,7 +122,7 @@ def test_the_same_request_twice_gives_the_same_draft_and_one_send(
     assert first.status_code == 202 and second.status_code == 200
     assert first.json() == second.json()
     assert len(multimail.sends) == 1
-    assert len(queued["intake_followup"]) == 1
+    assert broker.names() == ["routing.intake_followup"]
     assert Draft.objects.count() == 1 and IntakeRecord.objects.count() == 1
     actions = list(AuditEvent.objects.filter(target_type="draft").values_list("action", flat=True))
     assert sorted(actions) == ["draft.received", "intake.accepted"]  # the retry audits nothing new
@@ -137,7 +137,7 @@ def test_a_different_request_is_a_different_draft(client, routed, multimail):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_ten_concurrent_retries_make_one_draft_and_one_send(routed, multimail, queued):
+def test_ten_concurrent_retries_make_one_draft_and_one_send(routed, multimail, broker):
     from django.test import Client
 
     raw = intake_token()[1]
@@ -166,7 +166,7 @@ def test_ten_concurrent_retries_make_one_draft_and_one_send(routed, multimail, q
     assert len({json.dumps(body, sort_keys=True) for _, body in answers}) == 1
     assert multimail.count("POST", "/send") == 1
     assert Draft.objects.count() == 1 and IntakeRecord.objects.count() == 1
-    assert queued["intake_followup"] == [(IntakeRecord.objects.get().pk, False)]
+    assert broker.queued() == [("routing.intake_followup", [IntakeRecord.objects.get().pk, False])]
 
 
 def test_a_revoked_token_is_refused(client, routed, multimail):

@@ -1,3 +1,3 @@
 """Fixtures the security tests share with the component tests they cross (requested by name only)."""
 
-from tests.routing.conftest import multimail, queued  # noqa: F401 (fixtures: the fake MultiMail, intake's tasks)
+from tests.routing.conftest import multimail  # noqa: F401 (fixture: the fake MultiMail)

@@ -18,7 +18,7 @@ from reviewqueue.review.models import Draft
 from reviewqueue.routing.models import IntakeRecord, IntakeToken, RoutingRuleSet
 from reviewqueue.routing.rules import Rule
 from reviewqueue.routing.services import intake_token_issue, mailboxes_sync, ruleset_save
-from tests.routing.conftest import fast_passwords, mailbox, rules_saved  # noqa: F401 (an autouse fixture)
+from tests.routing.conftest import mailbox, rules_saved
 
 URL = "/api/v1/drafts"
 DRAFT = {
@@ -117,7 +117,7 @@ def test_a_kind_the_token_does_not_list_is_a_400_naming_kind(client, two_mailbox
     assert two_mailboxes.sends == [] and not IntakeRecord.objects.exists()
 
 
-def test_listed_kinds_and_drafts_without_a_kind_are_accepted(client, two_mailboxes, queued):
+def test_listed_kinds_and_drafts_without_a_kind_are_accepted(client, two_mailboxes, broker):
     rules_saved(default="mb_support", rules=[Rule("mb_refunds", kind="refund")])
     _, raw = intake_token_issue(name="fin", kinds=["refund"], actor=Actor.system("test"))
     assert submit(client, raw, kind="refund").json()["mailbox_id"] == "mb_refunds"
@@ -178,7 +178,7 @@ def test_rules_saved_before_modes_were_recorded_send_only_to_a_mailbox_mirrored_
     assert multimail.sends == []
 
 
-def test_a_confirmed_monitored_route_sends_until_the_mailbox_becomes_autonomous(client, two_mailboxes, queued):
+def test_a_confirmed_monitored_route_sends_until_the_mailbox_becomes_autonomous(client, two_mailboxes, broker):
     loosen(two_mailboxes, "mb_refunds", "monitored")
     ruleset_save(
         rules=[Rule("mb_refunds", kind="refund")],
@@ -193,14 +193,14 @@ def test_a_confirmed_monitored_route_sends_until_the_mailbox_becomes_autonomous(
     assert len(two_mailboxes.sends) == 1
 
 
-def test_a_stricter_mailbox_still_sends(client, two_mailboxes, queued):
+def test_a_stricter_mailbox_still_sends(client, two_mailboxes, broker):
     rules_saved(default="mb_support")
     _, raw = intake_token_issue(name="fin", actor=Actor.system("test"))
     loosen(two_mailboxes, "mb_support", "gated_all")
     assert submit(client, raw).status_code == 202
 
 
-def test_a_request_accepted_before_the_mailbox_loosened_still_answers_with_its_draft(client, two_mailboxes, queued):
+def test_a_request_accepted_before_the_mailbox_loosened_still_answers_with_its_draft(client, two_mailboxes, broker):
     rules_saved(default="mb_support")
     _, raw = intake_token_issue(name="fin", actor=Actor.system("test"))
     first = submit(client, raw)
