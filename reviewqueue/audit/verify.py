@@ -146,12 +146,10 @@ def verify_rows(
     *,
     checkpoints: Sequence[Checkpoint] = (),
     locate: Callable[[str], ChainRow | None] = lambda _hash: None,
-    signing_keys: Mapping[str, Sequence[bytes]] | None = None,
 ) -> VerificationResult:
     """Walk rows in seq order. `locate(hash)` finds the row holding a hash (used only to explain a
-    break); `checkpoints` are checked for their signature (by `signing_keys`, key id → secrets,
-    default checkpoint_keys()) and against the chain."""
-    signing_keys = checkpoint_keys() if signing_keys is None else signing_keys
+    break); `checkpoints` are checked for their signature and against the chain."""
+    signing_keys = checkpoint_keys()
     expected = {}
     for checkpoint in checkpoints:
         if not _signed_by_us(checkpoint, signing_keys):
