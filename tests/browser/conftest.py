@@ -147,6 +147,11 @@ def live_system(django_db_setup, django_db_blocker):
         redis.Redis.from_url(redis_url).flushdb()
 
 
+@pytest.fixture(autouse=True)
+def fast_passwords():
+    """Not here: gunicorn checks the persons' passwords with the production hashers, so they are made with them."""
+
+
 @pytest.fixture
 def person(transactional_db, django_user_model):
     """Make a person with roles, committed so the live server sees them."""
