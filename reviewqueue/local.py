@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from reviewqueue import embedded
+from reviewqueue.sandbox.local import sandbox_processes
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -42,10 +43,6 @@ def processes() -> dict[str, list[str]]:
         "worker": [*celery, "worker", "--loglevel", "INFO", "--concurrency", "4"],
         "beat": [*celery, "beat", "--loglevel", "INFO", "--schedule", str(embedded.VAR_DIR / "celerybeat-schedule")],
     }
-    try:
-        from reviewqueue.sandbox.local import sandbox_processes
-    except ImportError:  # the sandboxes are optional: the app starts without them
-        return found
     return {**sandbox_processes(PYTHON), **found}
 
 

@@ -10,7 +10,6 @@ from django.db import transaction
 from django.http import Http404, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
 from django.utils.timezone import localtime
@@ -22,6 +21,8 @@ from reviewqueue.audit import selectors, services
 from reviewqueue.audit.charts import bar_chart
 from reviewqueue.audit.forms import FILTER_FIELDS, EventFilterForm
 from reviewqueue.audit.models import AuditEvent, AuditVerification, ReconciliationFinding, ReconciliationState
+from reviewqueue.integrations.intercom.models import ConversationSnapshot
+from reviewqueue.review.rendering import render_markdown, sanitize_html
 
 
 def _filters(request) -> tuple[EventFilterForm, dict | None]:
@@ -111,31 +112,17 @@ def decision_record(request, decision_id: str):
         "payload": payload,
         "draft": draft,
         "reviewer": payload.get("reviewer") if isinstance(payload.get("reviewer"), dict) else {},
-        "draft_html": _markdown_html(str(draft.get("markdown") or "")),
+        "draft_html": render_markdown(str(draft.get("markdown") or "")),  # the review app's one sanitising policy
         "snapshot": _snapshot(payload.get("snapshot_id")),
         "later_events": selectors.events_after_decision(decided),
     }
     return render(request, "audit/decision.html", context)
 
 
-def _markdown_html(markdown: str):
-    # The review app's one sanitising policy when present; plain escaped text otherwise.
-    try:
-        from reviewqueue.review.rendering import render_markdown
-    except ImportError:
-        return escape(markdown)
-    return render_markdown(markdown)
-
-
 def _snapshot(snapshot_id) -> dict:
-    """The conversation the reviewer was shown, when the Intercom snapshot store is there and has it."""
+    """The conversation the reviewer was shown, when the Intercom snapshot store has it."""
     if snapshot_id in (None, ""):
         return {"available": False, "why": "no snapshot was recorded with this decision"}
-    try:
-        from reviewqueue.integrations.intercom.models import ConversationSnapshot
-        from reviewqueue.review.rendering import sanitize_html
-    except ImportError:
-        return {"available": False, "why": "snapshot not available"}
     snapshot = ConversationSnapshot.objects.filter(pk=snapshot_id).first()
     if snapshot is None:
         return {"available": False, "why": f"snapshot #{snapshot_id} not available"}

@@ -3,6 +3,8 @@
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from reviewqueue.integrations.intercom.models import ConversationSnapshot
+from reviewqueue.review.models import Draft
 from reviewqueue.routing.models import IntakeRecord, RoutingRuleSet, sent_without_review
 from reviewqueue.routing.rules import RULE_CRITERIA, DraftFacts, Rule, RuleSet, recipient_domains, route
 
@@ -148,11 +150,6 @@ def recent_drafts(size: int) -> list[HistoryItem]:
 
 
 def _direct_drafts(size: int) -> list[HistoryItem]:
-    try:
-        from reviewqueue.integrations.intercom.models import ConversationSnapshot
-        from reviewqueue.review.models import Draft
-    except ImportError:
-        return []
     drafts = list(Draft.objects.exclude(source="intake").order_by("-created_at", "-pk")[:size])
     snapshot_ids = {d.snapshot_id for d in drafts if d.snapshot_id}
     snapshots = {s.pk: s for s in ConversationSnapshot.objects.filter(pk__in=snapshot_ids)}

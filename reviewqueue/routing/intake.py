@@ -26,6 +26,7 @@ from django.utils import timezone
 from reviewqueue.accounts.http import request_origin
 from reviewqueue.accounts.tokens import authenticate_bearer
 from reviewqueue.audit.services import Actor, AuditEntry, RequestOrigin, audit_record, audit_record_many
+from reviewqueue.integrations.intercom.services import snapshot_latest, snapshot_refresh
 from reviewqueue.jsonbody import JsonBodyInvalid, json_body_parse
 from reviewqueue.routing.models import IntakeRecord, IntakeToken, Mailbox, RoutingRuleSet, oversight_rank
 from reviewqueue.routing.rules import KIND_PATTERN, KIND_RULE, DraftFacts, RuleSet, recipient_domains, route
@@ -203,10 +204,6 @@ def _conversation_team_and_tags(conversation_id: str, *, fetch: bool) -> tuple[s
     # The conversation as last seen (Intercom webhooks keep it fresh); fetched once only when no
     # snapshot exists yet and a rule needs it. Intercom failing never stops intake: such a draft
     # routes as if the conversation had no team and no tags.
-    try:
-        from reviewqueue.integrations.intercom.services import snapshot_latest, snapshot_refresh
-    except ImportError:
-        return "", frozenset()
     try:
         snapshot = snapshot_latest(conversation_id)
         if snapshot is None and fetch:

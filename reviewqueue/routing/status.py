@@ -8,6 +8,9 @@ from django.conf import settings
 from django.db.models import Count, Min
 from django.utils import timezone
 
+# The module, not its names: get_multimail_client is looked up at each call, so a client put in its place is used.
+from reviewqueue.integrations.multimail import client as multimail
+
 logger = logging.getLogger(__name__)
 
 # Where the Intercom client may leave the last X-RateLimit-Remaining it saw (read only; optional).
@@ -16,13 +19,9 @@ INTERCOM_RATE_LIMIT_CACHE_KEYS = ("reviewqueue:intercom:rate-limit-remaining", "
 
 def multimail_missing_variable(scope: str) -> str:
     """The environment variable to set for a MultiMail feature of `scope`, or "" when configured."""
-    try:
-        from reviewqueue.integrations.multimail.client import KEY_VARIABLES, get_multimail_client
-    except ImportError:
-        return "MULTIMAIL_API_KEY"
-    if get_multimail_client().has_key(scope):
+    if multimail.get_multimail_client().has_key(scope):
         return ""
-    return KEY_VARIABLES.get(scope, KEY_VARIABLES["oversight"])
+    return multimail.KEY_VARIABLES.get(scope, multimail.KEY_VARIABLES["oversight"])
 
 
 @dataclass

@@ -446,12 +446,8 @@ def health(request):
 @admin_only
 @require_POST
 def outbox_retry(request, pk: int):
-    try:
-        from reviewqueue.review.services import outbox_retry as retry
-    except ImportError:
-        messages.error(request, "Retrying is not available in this build.")
-        return redirect("routing:health")
     from reviewqueue.review.models import OutboxItem
+    from reviewqueue.review.services import outbox_retry as retry
 
     item = retry(item=get_object_or_404(OutboxItem, pk=pk), actor=Actor.person(request.user))
     if item.status == OutboxItem.Status.FAILED:
