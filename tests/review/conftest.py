@@ -6,6 +6,7 @@ from django.utils import timezone
 from reviewqueue.audit.services import Actor
 from reviewqueue.review.models import Draft
 from reviewqueue.review.services import draft_receive
+from tests.fakes import FakeIntercom, FakeMultiMail
 
 
 def received_draft(email_id: str = "em_1", mailbox_id: str = "mbx_1", **fields) -> Draft:
@@ -33,15 +34,11 @@ def draft(db):
 
 @pytest.fixture
 def multimail():
-    from tests.review.fakes import FakeMultiMail
-
     return FakeMultiMail()
 
 
 @pytest.fixture
 def intercom():
-    from tests.review.fakes import FakeIntercom
-
     return FakeIntercom()
 
 

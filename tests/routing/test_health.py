@@ -47,9 +47,8 @@ def test_a_failed_outbox_item_can_be_retried(admin_client_, admin_user, multimai
 
 
 def test_missing_multimail_keys_show_which_variable_to_set(admin_client_, multimail, monkeypatch):
-    from tests.routing.conftest import fake_client
 
-    bare = fake_client(multimail, api_key="", admin_api_key="", send_api_key="")
+    bare = multimail.client(api_key="", admin_api_key="", send_api_key="")
     monkeypatch.setattr("reviewqueue.integrations.multimail.client.get_multimail_client", lambda: bare)
     response = admin_client_.get(reverse("routing:health"))
     assert response.status_code == 200

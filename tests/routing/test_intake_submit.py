@@ -79,9 +79,9 @@ def test_the_follow_up_tags_the_email_with_its_conversation_then_queues_the_fetc
     with django_capture_on_commit_callbacks(execute=True):
         draft_id = post(client, GOOD, intake_token()[1]).json()["id"]
     record = IntakeRecord.objects.get()
-    multimail.tags[record.email_id] = {"reviewer": "rita"}  # a tag someone else put on first
+    multimail.emails[record.email_id]["tags"] = {"reviewer": "rita"}  # a tag someone else put on first
     intake_followup(record_id=record.pk)
-    assert multimail.tags[record.email_id] == {"reviewer": "rita", "intercom_conversation_id": "215467"}
+    assert multimail.emails[record.email_id]["tags"] == {"reviewer": "rita", "intercom_conversation_id": "215467"}
     assert broker.queued()[1:] == [("review.draft_fetch", [draft_id, False])]
 
 
@@ -89,8 +89,9 @@ def test_a_failed_tag_still_queues_the_fetch(client, routed, multimail, broker, 
     with django_capture_on_commit_callbacks(execute=True):
         draft_id = post(client, GOOD, intake_token()[1]).json()["id"]
     multimail.fail[("PUT", "/v1/mailboxes/")] = (500, {"error": "boom"})
-    intake_followup(record_id=IntakeRecord.objects.get().pk)
-    assert multimail.count("PUT", "/tags") >= 1 and multimail.tags == {}
+    record = IntakeRecord.objects.get()
+    intake_followup(record_id=record.pk)
+    assert multimail.count("PUT", "/tags") >= 1 and multimail.emails[record.email_id]["tags"] == {}
     assert broker.queued()[1:] == [("review.draft_fetch", [draft_id, False])]
 
 
@@ -220,9 +221,8 @@ def test_a_failed_send_can_be_retried_and_then_succeeds(client, routed, multimai
 
 
 def test_without_a_send_key_intake_names_the_variable(client, routed, multimail, monkeypatch):
-    from tests.routing.conftest import fake_client
 
-    client_without_send = fake_client(multimail, send_api_key="")
+    client_without_send = multimail.client(send_api_key="")
     monkeypatch.setattr("reviewqueue.integrations.multimail.client.get_multimail_client", lambda: client_without_send)
     response = post(client, GOOD, intake_token()[1])
     assert response.status_code == 503

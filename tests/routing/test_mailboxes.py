@@ -134,9 +134,8 @@ def test_the_page_explains_oversight_modes(admin_client_, multimail):
 
 
 def test_without_an_admin_key_provisioning_is_shown_unavailable(admin_client_, multimail, monkeypatch):
-    from tests.routing.conftest import fake_client
 
-    without_admin = fake_client(multimail, admin_api_key="")
+    without_admin = multimail.client(admin_api_key="")
     monkeypatch.setattr("reviewqueue.integrations.multimail.client.get_multimail_client", lambda: without_admin)
     body = admin_client_.get(reverse("routing:mailboxes")).content.decode()
     assert "MULTIMAIL_ADMIN_API_KEY" in body

@@ -6,7 +6,7 @@ snapshot existed is held to the same rule. A snapshot older than CONTEXT_MAX_AGE
 Intercom (one quick GET) before an approval is accepted, so a lost webhook cannot make a stale
 conversation look current; when Intercom does not answer in time, the approval goes through and the
 decision says the context could not be re-checked. MultiMail and Intercom are faked at the HTTP
-boundary (tests/review/fakes.py).
+boundary (tests/fakes.py).
 """
 
 from datetime import timedelta
@@ -24,7 +24,7 @@ from reviewqueue.integrations.intercom.services import snapshot_refresh
 from reviewqueue.review.models import Decision, Draft
 from reviewqueue.review.services import draft_fetch, draft_receive, drafts_context_changed
 from tests.conftest import logged_in_client
-from tests.review.fakes import FakeIntercom, FakeMultiMail
+from tests.fakes import FakeIntercom, FakeMultiMail
 from tests.review.test_api_drafts import api, post_decision
 from tests.review.test_draft_fetch import WRITTEN
 from tests.routing.test_openapi import conforms

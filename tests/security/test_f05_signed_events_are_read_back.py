@@ -3,7 +3,7 @@
 Before a draft leaves review as decided elsewhere, MultiMail's own copy of the email is read back;
 while MultiMail still holds it for approval the draft stays in the queue. And the poll, which skips
 drafts it knows, brings back a draft marked decided elsewhere that MultiMail still lists as pending.
-MultiMail and Intercom are faked at the HTTP boundary (tests/review/fakes.py).
+MultiMail and Intercom are faked at the HTTP boundary (tests/fakes.py).
 """
 
 import pytest
@@ -13,7 +13,7 @@ from reviewqueue.audit.services import Actor
 from reviewqueue.integrations.multimail.client import MultiMailError
 from reviewqueue.review.models import Draft
 from reviewqueue.review.services import draft_event_from_multimail, draft_fetch, draft_receive, pending_sync
-from tests.review.fakes import FakeIntercom, FakeMultiMail
+from tests.fakes import FakeIntercom, FakeMultiMail
 from tests.review.test_api_drafts import api
 
 FORGED = {"status": "approved", "approved_by": "key_dashboard"}

@@ -11,8 +11,8 @@ from django.db import DatabaseError, connection, transaction
 from reviewqueue.review.models import Decision
 from reviewqueue.review.outbox import outbox_run
 from reviewqueue.review.services import draft_decide
+from tests.fakes import FakeMultiMail
 from tests.review.conftest import received_draft
-from tests.review.fakes import FakeMultiMail
 
 pytestmark = pytest.mark.django_db
 

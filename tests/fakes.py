@@ -1,10 +1,12 @@
-"""MultiMail and Intercom faked at the HTTP boundary (httpx.MockTransport), counting the calls they get.
+"""MultiMail and Intercom faked at the HTTP boundary (httpx.MockTransport): the one fake of each the
+tests share, besides the sandboxes (reviewqueue/sandbox/).
 
 They answer in the published shapes (contracts/multimail-openapi-subset.json,
 contracts/intercom-openapi-2.14.yaml) so the real clients parse them; state lives in plain dicts so
-a test can arrange and inspect it.
+a test can arrange and inspect it, and every request is kept.
 """
 
+import itertools
 import json
 import re
 import threading
@@ -16,17 +18,46 @@ import httpx
 from reviewqueue.integrations.intercom.client import IntercomClient
 from reviewqueue.integrations.multimail.client import MultiMailClient
 
+MULTIMAIL_KEYS = {"api_key": "mm_live_oversight", "send_api_key": "mm_live_send", "admin_api_key": "mm_live_admin"}
+EMAIL_PATH = re.compile(r"/v1/mailboxes/([^/]+)/emails/([^/]+)(/tags)?")
+MAILBOX_PATH = re.compile(r"/v1/mailboxes/([^/]+)")
+SEND_PATH = re.compile(r"/v1/mailboxes/([^/]+)/send")
+WEBHOOK_PATH = re.compile(r"/v1/webhooks/([^/]+)")
+
 
 def _json(status: int, body: dict) -> httpx.Response:
     return httpx.Response(status, json=body)
 
 
 class FakeMultiMail:
+    """Just enough of MultiMail's API for mailboxes, webhooks, sends, the oversight queue and tags."""
+
     def __init__(self):
-        self.emails: dict[str, dict] = {}
-        self.calls: Counter = Counter()
-        self.down = False  # answer 503 to everything
         self.lock = threading.Lock()
+        self.ids = itertools.count(1)
+        self.mailboxes: dict[str, dict] = {}
+        self.webhooks: dict[str, dict] = {}
+        self.emails: dict[str, dict] = {}
+        self.sends: list[dict] = []  # every POST …/send that reached us
+        self.sent_by_key: dict[str, str] = {}  # idempotency key → email id
+        self.deliveries: list[dict] = []
+        self.requests: list[httpx.Request] = []
+        self.calls: Counter = Counter()
+        self.plan_limit = 10
+        self.require_approval_code = None  # a code MultiMail "emailed" the operator
+        self.fail: dict[tuple[str, str], tuple[int, dict]] = {}  # (method, path prefix) → (status, body)
+        self.down = False  # answer 503 to everything
+
+    def add_mailbox(self, mailbox_id, address, mode="gated_send", name=""):
+        self.mailboxes[mailbox_id] = {
+            "id": mailbox_id,
+            "address": address,
+            "display_name": name,
+            "oversight_mode": mode,
+            "webhook_url": None,
+            "created_at": 1764000000000,
+            "is_active": 1,
+        }
 
     def add_email(self, email_id: str, *, mailbox_id: str = "mbx_1", **fields) -> dict:
         email = {
@@ -49,48 +80,124 @@ class FakeMultiMail:
         self.emails[email_id] = email
         return email
 
-    def client(self) -> MultiMailClient:
+    def client(self, **keys) -> MultiMailClient:
+        """A real client talking to this fake; pass a key as "" to leave it out."""
         return MultiMailClient(
-            base_url="https://mm.test",
-            api_key="mm_live_oversight",
-            send_api_key="mm_live_send",
+            base_url="https://api.multimail.test",
             transport=httpx.MockTransport(self.handle),
             sleep=lambda _seconds: None,
+            **{**MULTIMAIL_KEYS, **keys},
         )
 
+    def count(self, method, suffix):
+        return sum(1 for r in self.requests if r.method == method and r.url.path.endswith(suffix))
+
     def handle(self, request: httpx.Request) -> httpx.Response:
-        path, method = request.url.path, request.method
         with self.lock:
+            self.requests.append(request)
             if self.down:
                 self.calls["down"] += 1
                 return _json(503, {"error": "unavailable"})
-            if method == "GET" and path == "/v1/oversight/pending":
-                self.calls["pending"] += 1
-                pending = [e for e in self.emails.values() if e["status"] == "pending_send_approval"]
-                emails = [{**e, "body_markdown": e["markdown"], "direction": "outbound"} for e in pending]
-                return _json(200, {"emails": emails})
-            if method == "POST" and path == "/v1/oversight/decide":
-                self.calls["decide"] += 1
-                body = json.loads(request.content)
-                email = self.emails.get(body["email_id"])
-                if email is None or email["status"] != "pending_send_approval":
-                    return _json(404, {"error": "not found or not pending"})
-                email["status"] = "approved_and_sent" if body["action"] == "approve" else "rejected"
-                email["decide_reason"] = body.get("reason", "")
-                self.calls["decide_applied"] += 1
-                return _json(200, {"status": email["status"]})
-            match = re.fullmatch(r"/v1/mailboxes/([^/]+)/emails/([^/]+)(/tags)?", path)
-            if match:
-                email = self.emails.get(match.group(2))
-                if email is None:
-                    return _json(404, {"error": "no such email"})
-                if match.group(3) and method == "PUT":
-                    self.calls["set_tags"] += 1
-                    email["tags"] = json.loads(request.content)["tags"]
-                    return _json(200, {"tags": email["tags"]})
-                self.calls["get_email"] += 1
-                return _json(200, email)
+            for (method, prefix), (status, answer) in self.fail.items():
+                if request.method == method and request.url.path.startswith(prefix):
+                    return _json(status, answer)
+            body = json.loads(request.content) if request.content else {}
+            return self._answer(request.method, request.url.path, body)
+
+    def _answer(self, method, path, body):
+        if (method, path) == ("GET", "/v1/mailboxes"):
+            return _json(200, {"mailboxes": list(self.mailboxes.values())})
+        if (method, path) == ("POST", "/v1/mailboxes"):
+            return self._create_mailbox(body)
+        if (method, path) == ("POST", "/v1/webhooks"):
+            return self._create_webhook(body)
+        if (method, path) == ("GET", "/v1/webhook-deliveries"):
+            return _json(200, {"deliveries": self.deliveries, "cursor": None})
+        if (method, path) == ("GET", "/v1/oversight/pending"):
+            return self._pending()
+        if (method, path) == ("POST", "/v1/oversight/decide"):
+            return self._decide(body)
+        if method == "POST" and (match := SEND_PATH.fullmatch(path)):
+            return self._send(match.group(1), body)
+        if match := EMAIL_PATH.fullmatch(path):
+            return self._email(method, match.group(2), tags=match.group(3), body=body)
+        if method == "PATCH" and (match := MAILBOX_PATH.fullmatch(path)):
+            return self._update_mailbox(match.group(1), body)
+        if method == "DELETE" and (match := WEBHOOK_PATH.fullmatch(path)):
+            if self.webhooks.pop(match.group(1), None) is None:
+                return _json(404, {"error": "not found"})
+            return _json(200, {"deleted": True})
         return _json(404, {"error": f"no route {method} {path}"})
+
+    def _create_mailbox(self, body):
+        address = f"{body['address_local']}@acme.multimail.dev"
+        if any(b["address"] == address for b in self.mailboxes.values()):
+            return _json(409, {"error": "address already in use"})
+        if len(self.mailboxes) >= self.plan_limit:
+            return _json(403, {"error": "plan mailbox limit reached"})
+        if self.require_approval_code and body.get("approval_code") != self.require_approval_code:
+            return _json(202, {"message": "Approval code sent to the operator's email"})
+        mailbox_id = f"mb_{next(self.ids)}"
+        self.add_mailbox(mailbox_id, address, name=body.get("display_name", ""))
+        return _json(201, {"id": mailbox_id, "address": address})
+
+    def _update_mailbox(self, mailbox_id, body):
+        box = self.mailboxes.get(mailbox_id)
+        if box is None:
+            return _json(404, {"error": "not found"})
+        box.update(body)
+        return _json(200, {"status": "updated"})
+
+    def _create_webhook(self, body):
+        hook = {
+            "id": f"wh_{next(self.ids)}",
+            "url": body["url"],
+            "events": body["events"],
+            "mailbox_id": body.get("mailbox_id"),
+            "signing_secret": f"whsec_secret{next(self.ids)}",
+            "created_at": "2026-11-25T10:00:00Z",
+        }
+        self.webhooks[hook["id"]] = hook
+        return _json(201, hook)
+
+    def _send(self, mailbox_id, body):
+        self.sends.append({"mailbox_id": mailbox_id, **body})
+        key = body.get("idempotency_key")
+        if key and key in self.sent_by_key:
+            return _json(200, {"id": self.sent_by_key[key], "status": "already_sent", "idempotent": True})
+        email_id = f"em_{next(self.ids)}"
+        if key:
+            self.sent_by_key[key] = email_id
+        fields = {name: body[name] for name in ("to", "cc", "subject", "markdown") if name in body}
+        email = self.add_email(email_id, mailbox_id=mailbox_id, status="pending_scan", **fields)
+        return _json(202, {"id": email_id, "status": email["status"], "thread_id": email["thread_id"]})
+
+    def _pending(self):
+        self.calls["pending"] += 1
+        pending = [e for e in self.emails.values() if e["status"] == "pending_send_approval"]
+        emails = [{**e, "body_markdown": e["markdown"], "direction": "outbound"} for e in pending]
+        return _json(200, {"emails": emails})
+
+    def _decide(self, body):
+        self.calls["decide"] += 1
+        email = self.emails.get(body["email_id"])
+        if email is None or email["status"] != "pending_send_approval":
+            return _json(404, {"error": "not found or not pending"})
+        email["status"] = "approved_and_sent" if body["action"] == "approve" else "rejected"
+        email["decide_reason"] = body.get("reason", "")
+        self.calls["decide_applied"] += 1
+        return _json(200, {"status": email["status"]})
+
+    def _email(self, method, email_id, *, tags, body):
+        email = self.emails.get(email_id)
+        if email is None:
+            return _json(404, {"error": "no such email"})
+        if tags and method == "PUT":
+            self.calls["set_tags"] += 1
+            email["tags"] = body["tags"]
+            return _json(200, {"tags": email["tags"]})
+        self.calls["get_email"] += 1
+        return _json(200, email)
 
 
 class FakeIntercom:
