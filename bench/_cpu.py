@@ -49,6 +49,26 @@ def server_seconds(stats: list[ProcessCpu], pid: int) -> float:
     return sum(p.seconds for p in stats if pid in (p.pid, p.parent))
 
 
+def database_seconds(stats: list[ProcessCpu], postmaster: int, database: str) -> float:
+    """PostgreSQL's work for one database on a shared server: the backends connected to `database`
+    and the server's helpers (WAL writer, checkpointer...), while they live. Others' backends, and the
+    postmaster's reaped children (whoever's they were), are not counted: on a machine shared with other
+    test runs they are most of the server's CPU. A backend of `database` that exits mid-run goes
+    uncounted too, so the app under measurement must keep its connections (CONN_MAX_AGE)."""
+    return sum(p.seconds for p in stats if p.parent == postmaster and _serves(p.pid, database))
+
+
+def _serves(pid: int, database: str) -> bool:
+    # A backend's title is "postgres: [cluster: ]user database host(port) state"; a helper's has no client address.
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as file:
+            words = file.read().replace(b"\0", b" ").decode(errors="replace").split()
+    except OSError:  # gone meanwhile
+        return False
+    is_backend = any(word == "[local]" or (word.endswith(")") and "(" in word) for word in words)
+    return database in words if is_backend else True
+
+
 def own_seconds() -> float:
     """This process (a bench's driver or load generator), all threads."""
     usage = resource.getrusage(resource.RUSAGE_SELF)

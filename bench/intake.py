@@ -10,19 +10,20 @@ sandboxes are started the same way at zero latency, each on a free loopback port
 sends straight from the clients (its own throughput: the ceiling), the second sits behind
 reviewqueue's gunicorn for the intake run, so neither run pays for the other's stored emails. Every
 intake draft costs the app: token check, validation, routing, an IntakeRecord under lock, the
-MultiMail send, the Draft and two audit events, and an enqueued follow-up task (removed from
-REDIS_URL's queue afterwards; no worker runs here). The follow-up, which tags the email at
-MultiMail and queues the draft's fetch, is background work a Celery worker does after the answer,
-so this figure does not include it.
+MultiMail send, the Draft and two audit events, and the follow-up after the answer: a Celery
+worker here tags the email at MultiMail and queues the draft's fetch, and its CPU (with the
+sandbox's, PostgreSQL's and Redis's for it) counts in the figure. The fetch itself is review's
+work, whichever way a draft arrives: it is queued where no worker reads, and dropped at the end.
 
 What bounds the figure: the machine's cores. Printed for each run is the CPU per draft of every
-process involved (gunicorn, PostgreSQL, Redis, the sandbox, this load generator), read from /proc,
-and what it implies: with every core on intake and nothing else, at most cores / CPU-per-draft
-drafts/s. The sandbox is one Python process, so its own rate stays near one core's worth however
-many cores there are, while intake spreads over gunicorn's workers: the ratio this machine can
-show grows with its cores. A third run, GET /healthz from the same clients, measures the floor any
-intake pays before its own work (a bare Django request through gunicorn and its client); with a
-sandbox send on top it gives the ratio no intake could pass here.
+process involved (gunicorn, the worker, PostgreSQL, Redis, the sandbox, this load generator), read
+from /proc (PostgreSQL: the backends of this run's database and the server's helpers, as others'
+backends share the server), and what it implies: with every core on intake and nothing else, at
+most cores / CPU-per-draft drafts/s. The sandbox is one Python process, so its own rate stays near
+one core's worth however many cores there are, while intake spreads over gunicorn's workers: the
+ratio this machine can show grows with its cores. A third run, GET /healthz from the same clients,
+measures the floor any intake pays before its own work (a bare Django request through gunicorn and
+its client); with a sandbox send on top it gives the ratio no intake could pass here.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ from _db import bench_database_url, drop_database, recreate_database  # noqa: E4
 from _report import report  # noqa: E402
 
 TARGET_RATIO = 0.5
+FETCH_QUEUE = "bench-intake-fetch"
+PARTS = {"gunicorn": "web", "worker": "worker", "sandbox": "multimail"}  # part of the figure: LiveSystem's process
 
 
 def setup_django(url: str) -> None:
@@ -148,15 +151,16 @@ def bare_view_through_gunicorn(web_url: str, count: int, clients: int) -> float:
     return count / seconds
 
 
-def cpu_meter(processes: dict[str, int], postmaster: int | None, redis_pid: int | None):
+def cpu_meter(processes: dict[str, int], postmaster: int | None, redis_pid: int | None, database: str = ""):
     """A function giving CPU seconds so far by part of the run: each of `processes` (name -> process
-    group), PostgreSQL and Redis when they run here, and this process (the load generator)."""
+    group), PostgreSQL (its work for `database`) and Redis when they run here, and this process (the
+    load generator)."""
 
     def read() -> dict[str, float]:
         stats = _cpu.processes()
         used = {name: _cpu.group_seconds(stats, group) for name, group in processes.items()}
         if postmaster:
-            used["postgres"] = _cpu.server_seconds(stats, postmaster)
+            used["postgres"] = _cpu.database_seconds(stats, postmaster, database)
         if redis_pid:
             used["redis"] = _cpu.server_seconds(stats, redis_pid)
         used["load generator"] = _cpu.own_seconds()
@@ -199,7 +203,7 @@ def report_cpu_ceiling(
         flush=True,
     )
     report(
-        "intake CPU per draft, whole system (gunicorn, PostgreSQL, Redis, sandbox, load generator)",
+        "intake CPU per draft, whole system (gunicorn, worker, PostgreSQL, Redis, sandbox, load generator)",
         round(total, 2),
         unit="ms",
         baseline=f"{cores} CPUs cap intake at {ceiling:.0f}/s = x{ceiling / sandbox_rate:.2f} the sandbox's rate",
@@ -213,6 +217,41 @@ def report_cpu_ceiling(
             " the sandbox's rate, before intake's own work"
         ),
     )
+
+
+def start_followup_worker(live) -> None:
+    """A Celery worker running intake's follow-up tasks, its CPU counted with the rest. The draft
+    fetches they queue are review's work, the same whichever way a draft arrives: they go to a queue
+    no worker here reads (FETCH_QUEUE, counted and dropped at the end)."""
+    routes = {"review.draft_fetch": {"queue": FETCH_QUEUE}}
+    code = (
+        f"import sys; from reviewqueue.celery import app; app.conf.task_routes = {routes!r};"
+        " app.worker_main(sys.argv[1:])"
+    )
+    argv = [sys.executable, "-c", code, "worker", "-Q", "celery", "--concurrency", "2", "-n", "bench@%h"]
+    argv += ["--loglevel", "INFO", "--without-heartbeat", "--without-gossip", "--without-mingle"]
+    log = live.workdir / "worker.log"
+    live._process("worker", argv, lambda: " ready." in log.read_text(errors="replace"), wait=True)
+
+
+def followups_done(redis_url: str, drafts: int) -> None:
+    """Wait until every follow-up has run: each queues its draft's fetch as its last step."""
+    import redis
+
+    from tests.livesystem import wait_for
+
+    client = redis.Redis.from_url(redis_url)
+    wait_for(lambda: client.llen(FETCH_QUEUE) >= drafts, timeout=120, what=f"{drafts} intake follow-ups")
+
+
+def drop_fetch_queue(redis_url: str) -> int:
+    """Drop the fetches the follow-ups queued (their database is dropped); how many there were."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    fetches = client.llen(FETCH_QUEUE)
+    client.delete(FETCH_QUEUE)
+    return fetches
 
 
 def drop_queued_tasks(redis_url: str, ids_by_task: dict[str, set[int]]) -> int:
@@ -259,6 +298,7 @@ def main() -> None:
         direct.start_multimail("--latency-ms", "0", webhooks=False)
         live.start_multimail("--latency-ms", "0", webhooks=False)
         live.start_web(workers=args.workers, threads=args.threads)
+        start_followup_worker(live)
         print(f"{count} drafts, {args.clients} clients, gunicorn {args.workers}x{args.threads} threads", flush=True)
 
         from django.db import connection
@@ -272,10 +312,14 @@ def main() -> None:
         print(f"sandbox alone: {sandbox_rate:.1f} sends/s", flush=True)
         print_cpu("sandbox alone", sandbox_cpu)
         live_cpu = cpu_meter(
-            {"gunicorn": live.processes["web"].pid, "sandbox": live.processes["multimail"].pid}, postmaster, redis_pid
+            {part: live.processes[name].pid for part, name in PARTS.items()},
+            postmaster,
+            redis_pid,
+            database=connection.settings_dict["NAME"],
         )
         before = live_cpu()
         intake_rate = intake_through_gunicorn(live.web_url, token, count, args.clients)
+        followups_done(redis_url, count + min(50, count))
         intake_cpu = _cpu.ms_per_item(before, live_cpu(), count + min(50, count))
         print(f"intake:        {intake_rate:.1f} drafts/s", flush=True)
         print_cpu("intake", intake_cpu)
@@ -295,7 +339,8 @@ def main() -> None:
             "routing.intake_followup": set(IntakeRecord.objects.values_list("pk", flat=True)),
         }
         removed = drop_queued_tasks(redis_url, queued)
-        print(f"({made} drafts made; {removed} queued follow-up tasks removed)", flush=True)
+        fetches = drop_fetch_queue(redis_url)
+        print(f"({made} drafts made; {removed} queued tasks and {fetches} queued fetches removed)", flush=True)
         ratio = intake_rate / sandbox_rate
         report(
             "intake drafts/s through gunicorn into the MultiMail sandbox (zero latency)",
