@@ -12,6 +12,7 @@ import re
 import threading
 import time
 from collections import Counter
+from datetime import UTC, datetime
 
 import httpx
 
@@ -41,6 +42,7 @@ class FakeMultiMail:
         self.sends: list[dict] = []  # every POST …/send that reached us
         self.sent_by_key: dict[str, str] = {}  # idempotency key → email id
         self.deliveries: list[dict] = []
+        self.audit_log: list[dict] = []  # newest first, as GET /v1/audit-log pages it
         self.requests: list[httpx.Request] = []
         self.calls: Counter = Counter()
         self.plan_limit = 10
@@ -80,6 +82,20 @@ class FakeMultiMail:
         self.emails[email_id] = email
         return email
 
+    def add_audit_entry(self, action: str, resource_id: str, *, resource_type="email", key="key_oversight") -> None:
+        self.audit_log.insert(
+            0,
+            {
+                "id": f"al_{len(self.audit_log) + 1}",
+                "action": action,
+                "resource_type": resource_type,
+                "resource_id": resource_id,
+                "actor_key_id": key,
+                "metadata": {"action": action.split(".")[-1], "reason": "…"},
+                "created_at": datetime.now(UTC).isoformat(),
+            },
+        )
+
     def client(self, **keys) -> MultiMailClient:
         """A real client talking to this fake; pass a key as "" to leave it out."""
         return MultiMailClient(
@@ -101,6 +117,8 @@ class FakeMultiMail:
             for (method, prefix), (status, answer) in self.fail.items():
                 if request.method == method and request.url.path.startswith(prefix):
                     return _json(status, answer)
+            if (request.method, request.url.path) == ("GET", "/v1/audit-log"):
+                return self._audit_page(request)
             body = json.loads(request.content) if request.content else {}
             return self._answer(request.method, request.url.path, body)
 
@@ -128,6 +146,14 @@ class FakeMultiMail:
                 return _json(404, {"error": "not found"})
             return _json(200, {"deleted": True})
         return _json(404, {"error": f"no route {method} {path}"})
+
+    def _audit_page(self, request):
+        if request.headers.get("Authorization") != f"Bearer {MULTIMAIL_KEYS['admin_api_key']}":
+            return _json(401, {"error": "unauthorized"})
+        start = int(request.url.params.get("cursor") or 0)
+        following = start + int(request.url.params.get("limit") or 50)
+        cursor = str(following) if following < len(self.audit_log) else None
+        return _json(200, {"entries": self.audit_log[start:following], "cursor": cursor})
 
     def _create_mailbox(self, body):
         address = f"{body['address_local']}@acme.multimail.dev"

@@ -1,68 +1,21 @@
-"""Reconciliation reads MultiMail's audit log (faked at the HTTP boundary) and lists disagreements."""
+"""Reconciliation reads MultiMail's audit log (the shared fake, tests/fakes.py) and lists disagreements."""
 
-import json
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from reviewqueue.audit.models import AuditEvent, MultiMailDecision, ReconciliationFinding, ReconciliationState
 from reviewqueue.audit.reconcile import reconciliation_run
-from reviewqueue.integrations.multimail.client import MultiMailClient
+from tests.fakes import FakeMultiMail
 
 from .factories import record_decision
 
 
-class FakeAuditLog:
-    """MultiMail's GET /v1/audit-log as the OpenAPI document shapes it: newest first, cursor paging."""
-
-    def __init__(self):
-        self.entries: list[dict] = []
-        self.requests: list[httpx.Request] = []
-
-    def add(self, action: str, email_id: str, *, resource_type: str = "email", key: str = "key_oversight"):
-        self.entries.insert(
-            0,
-            {
-                "id": f"al_{len(self.entries) + 1}",
-                "action": action,
-                "resource_type": resource_type,
-                "resource_id": email_id,
-                "actor_key_id": key,
-                "metadata": {"action": action.split(".")[-1], "reason": "…"},
-                "created_at": datetime.now(UTC).isoformat(),
-            },
-        )
-
-    def handler(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        assert request.url.path == "/v1/audit-log"
-        if request.headers.get("Authorization") != "Bearer mm_live_admin":
-            return httpx.Response(401, json={"error": "unauthorized"})
-        start = int(request.url.params.get("cursor") or 0)
-        limit = int(request.url.params.get("limit") or 50)
-        following = start + limit
-        body = {
-            "entries": self.entries[start:following],
-            "cursor": str(following) if following < len(self.entries) else None,
-        }
-        return httpx.Response(200, content=json.dumps(body), headers={"Content-Type": "application/json"})
-
-    def client(self, **keys) -> MultiMailClient:
-        return MultiMailClient(
-            base_url="https://api.multimail.test",
-            api_key="mm_live_oversight",
-            admin_api_key=keys.get("admin_api_key", "mm_live_admin"),
-            transport=httpx.MockTransport(self.handler),
-            sleep=lambda _seconds: None,
-        )
-
-
 @pytest.fixture
 def multimail():
-    return FakeAuditLog()
+    return FakeMultiMail()
 
 
 def _later(minutes: int) -> datetime:
@@ -71,9 +24,9 @@ def _later(minutes: int) -> datetime:
 
 def test_a_decision_made_in_multimail_alone_is_listed_as_outside_reviewqueue(db, multimail):
     record_decision(decision_id=1, draft_id=10)  # email em_10, decided here
-    multimail.add("oversight.approved_and_sent", "em_10")
-    multimail.add("oversight.rejected", "em_99")  # nobody in reviewqueue decided em_99
-    multimail.add("mailbox.updated", "mbx_1", resource_type="mailbox")
+    multimail.add_audit_entry("oversight.approved_and_sent", "em_10")
+    multimail.add_audit_entry("oversight.rejected", "em_99")  # nobody in reviewqueue decided em_99
+    multimail.add_audit_entry("mailbox.updated", "mbx_1", resource_type="mailbox")
     report = reconciliation_run(client=multimail.client())
     assert (report.entries_read, report.decisions_stored, report.outside_found) == (3, 2, 1)
     finding = ReconciliationFinding.objects.get()
@@ -93,7 +46,7 @@ def test_our_decision_missing_at_multimail_is_listed_only_after_the_grace_period
     finding = ReconciliationFinding.objects.get()
     assert (finding.kind, finding.email_id, finding.event_seq) == ("not_at_multimail", "em_10", decided.seq)
 
-    multimail.add("oversight.approved", "em_10")  # it lands late
+    multimail.add_audit_entry("oversight.approved", "em_10")  # it lands late
     report = reconciliation_run(client=multimail.client(), now=_later(25))
     assert report.resolved == 1
     assert ReconciliationFinding.objects.get().resolved_at is not None
@@ -101,14 +54,14 @@ def test_our_decision_missing_at_multimail_is_listed_only_after_the_grace_period
 
 def test_each_run_reads_only_new_entries_and_pages_through_them(db, multimail):
     for n in range(250):
-        multimail.add("oversight.approved", f"em_{n}")
+        multimail.add_audit_entry("oversight.approved", f"em_{n}")
     first = reconciliation_run(client=multimail.client())
     assert first.entries_read == 250 and first.complete
     assert len(multimail.requests) == 3  # 100 + 100 + 50
     assert MultiMailDecision.objects.count() == 250
     assert ReconciliationState.objects.get(source="multimail").cursor == "al_250"
 
-    multimail.add("oversight.rejected", "em_new")
+    multimail.add_audit_entry("oversight.rejected", "em_new")
     second = reconciliation_run(client=multimail.client())
     assert (second.entries_read, second.decisions_stored) == (1, 1)
     assert ReconciliationState.objects.get(source="multimail").cursor == "al_251"
@@ -118,7 +71,7 @@ def _queries_of_a_quiet_run(multimail, history: int, *, start: int) -> int:
     """Queries of a run with nothing new, after `history` decisions of ours that MultiMail recorded."""
     for n in range(start, start + history):
         record_decision(decision_id=n, draft_id=n)
-        multimail.add("oversight.approved", f"em_{n}")
+        multimail.add_audit_entry("oversight.approved", f"em_{n}")
     reconciliation_run(client=multimail.client(), now=_later(20 + start))  # checks them all once
     with CaptureQueriesContext(connection) as queries:
         report = reconciliation_run(client=multimail.client(), now=_later(21 + start))
@@ -135,10 +88,10 @@ def test_a_run_looks_only_at_what_is_new_however_long_the_history(db, multimail)
 
 def test_an_entry_arriving_after_its_decision_was_checked_is_still_matched(db, multimail):
     record_decision(decision_id=1, draft_id=10)
-    multimail.add("oversight.rejected", "em_77")  # outside reviewqueue
+    multimail.add_audit_entry("oversight.rejected", "em_77")  # outside reviewqueue
     reconciliation_run(client=multimail.client(), now=_later(20))  # em_10 missing at MultiMail: a finding
-    multimail.add("oversight.approved", "em_10")
-    multimail.add("oversight.approved", "em_78")  # another outside one, after the first run
+    multimail.add_audit_entry("oversight.approved", "em_10")
+    multimail.add_audit_entry("oversight.approved", "em_78")  # another outside one, after the first run
     report = reconciliation_run(client=multimail.client(), now=_later(21))
     assert (report.outside_found, report.resolved) == (1, 1)
     findings = {(f.kind, f.email_id, f.resolved_at is not None) for f in ReconciliationFinding.objects.all()}
@@ -150,7 +103,7 @@ def test_an_entry_arriving_after_its_decision_was_checked_is_still_matched(db, m
 
 
 def test_every_run_is_audited(db, multimail):
-    multimail.add("oversight.rejected", "em_5")
+    multimail.add_audit_entry("oversight.rejected", "em_5")
     reconciliation_run(client=multimail.client())
     event = AuditEvent.objects.get(action="audit.reconciled")
     assert event.actor_type == "system"
@@ -164,7 +117,7 @@ def test_without_an_admin_key_the_run_is_skipped_with_a_reason(db, multimail):
 
 
 def test_auditors_see_the_findings(auditor_client, db, multimail):
-    multimail.add("oversight.rejected", "em_77")
+    multimail.add_audit_entry("oversight.rejected", "em_77")
     reconciliation_run(client=multimail.client())
     response = auditor_client.get("/audit/reconciliation/")
     assert response.status_code == 200
