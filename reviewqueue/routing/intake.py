@@ -8,7 +8,9 @@ concurrent retry waits for the first and answers with its result.
 
 Tagging the email with its conversation at MultiMail (a second call: MultiMail's send takes no
 tags) is not needed for the answer, so it happens after commit, in a task that then queues the
-draft's fetch (intake_followup).
+draft's fetch (intake_followup). Intakes hand their follow-ups over in batches: each pushes its
+record onto a Redis list, and only the first since the last batch started publishes the task that
+takes the list (intake_followups), so a busy intake costs one task per batch, not one per draft.
 """
 
 import hashlib
@@ -16,7 +18,10 @@ import json
 import logging
 import re
 from dataclasses import dataclass
+from functools import cache
 
+import redis
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, ValidationError
 from django.core.validators import validate_email
 from django.db import connection, transaction
@@ -41,6 +46,14 @@ MAX_SUBJECT = 998
 MAX_MARKDOWN = 262_144
 FIELDS = {"intercom_conversation_id", "to", "cc", "subject", "markdown", "kind"}
 _CONVERSATION_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+# Follow-ups waiting for the batch task, as "<record id>:<refresh 0/1>", oldest first.
+FOLLOWUPS_PENDING = "routing:intake-followups"
+# Set while a batch task is queued and has not started: later intakes only push. It expires in case
+# the task is lost; the next intake then queues another, which takes what this one left.
+FOLLOWUPS_SCHEDULED = "routing:intake-followups:scheduled"
+FOLLOWUPS_SCHEDULED_TTL = 60
+FOLLOWUPS_BATCH = 100
 
 
 class IntakeInvalid(Exception):
@@ -418,13 +431,53 @@ def _draft_receive(record: IntakeRecord, actor: Actor) -> tuple:
     return draft, created, [draft_received_entry(draft, actor)] if created else []
 
 
-def _enqueue_followup(record_id: int, *, refresh: bool) -> None:
-    from reviewqueue.routing.tasks import intake_followup_task
+@cache
+def _redis() -> redis.Redis:
+    return redis.Redis.from_url(settings.REDIS_URL)  # thread-safe, with its own connection pool
 
-    intake_followup_task.delay(record_id, refresh)
+
+def _enqueue_followup(record_id: int, *, refresh: bool) -> None:
+    """Push the record for the next batch (one round trip); queue the batch task only when none waits.
+
+    The push comes before the check: a batch task that has already cleared the flag takes the list
+    after that, so it finds this record, and when the flag is still set its task has not started."""
+    from reviewqueue.routing.tasks import intake_followups_task
+
+    pipeline = _redis().pipeline(transaction=False)
+    pipeline.rpush(FOLLOWUPS_PENDING, f"{record_id}:{int(refresh)}")
+    pipeline.set(FOLLOWUPS_SCHEDULED, 1, nx=True, ex=FOLLOWUPS_SCHEDULED_TTL)
+    _, scheduled_now = pipeline.execute()
+    if scheduled_now:
+        intake_followups_task.delay()
+
+
+def intake_followups() -> int:
+    """The batch task: follow up every pushed record, oldest first, until the list is empty; how many.
+
+    A record taken off the list by a batch that then dies loses its tag (only logged when it fails,
+    too) but not its fetch: the outbox sweeper fetches a draft nobody fetched."""
+    client = _redis()
+    client.delete(FOLLOWUPS_SCHEDULED)  # from now on a new intake queues the next batch
+    done = 0
+    while pending := client.lpop(FOLLOWUPS_PENDING, FOLLOWUPS_BATCH):
+        refresh_by_id = dict(_pending_item(item) for item in pending)
+        for record in IntakeRecord.objects.filter(pk__in=refresh_by_id).order_by("pk"):
+            _follow_up(record, refresh=refresh_by_id[record.pk])
+            done += 1
+    return done
+
+
+def _pending_item(item: bytes) -> tuple[int, bool]:
+    record_id, refresh = item.decode().split(":")
+    return int(record_id), refresh == "1"
 
 
 def intake_followup(*, record_id: int, refresh: bool = False) -> None:
+    """One record's follow-up (see _follow_up)."""
+    _follow_up(IntakeRecord.objects.get(pk=record_id), refresh=refresh)
+
+
+def _follow_up(record: IntakeRecord, *, refresh: bool) -> None:
     """After commit: tag the email with its conversation at MultiMail, then queue the draft's fetch.
 
     Tagging first puts the tag on before the draft is fetched, so before a reviewer normally sees it.
@@ -436,7 +489,6 @@ def intake_followup(*, record_id: int, refresh: bool = False) -> None:
     from reviewqueue.integrations.multimail.client import MultiMailError, add_tags, get_multimail_client
     from reviewqueue.review.tasks import draft_fetch_task
 
-    record = IntakeRecord.objects.get(pk=record_id)
     try:
         add_tags(
             get_multimail_client(),

@@ -26,9 +26,19 @@ def mailboxes_sync_task() -> None:
     logger.info("mailbox sync: %s new, %s changed, %s gone", result.created, result.updated, result.deactivated)
 
 
+@shared_task(name="routing.intake_followups", ignore_result=True)
+def intake_followups_task() -> int:
+    """Tag new intake emails at MultiMail, then queue their drafts' fetches: every intake pushed since
+    the last batch (queued after an intake's commit when no batch was waiting)."""
+    from reviewqueue.routing.intake import intake_followups
+
+    return intake_followups()
+
+
 @shared_task(name="routing.intake_followup", ignore_result=True)
 def intake_followup_task(record_id: int, refresh: bool = False) -> None:
-    """Tag a new intake email at MultiMail, then queue its draft's fetch (enqueued after the intake's commit)."""
+    """One intake's follow-up: what intake queued before follow-ups went in batches (messages that
+    may still wait in the queue when this version starts)."""
     from reviewqueue.routing.intake import intake_followup
 
     intake_followup(record_id=record_id, refresh=refresh)

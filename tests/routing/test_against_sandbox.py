@@ -12,7 +12,7 @@ from django.urls import reverse
 from reviewqueue.integrations.multimail.client import MultiMailClient
 from reviewqueue.review.models import Draft
 from reviewqueue.routing.crypto import secret_decrypt
-from reviewqueue.routing.intake import intake_followup
+from reviewqueue.routing.intake import intake_followups
 from reviewqueue.routing.models import Mailbox
 from reviewqueue.sandbox.multimail import defaults
 from reviewqueue.sandbox.multimail.app import Knobs, make_app
@@ -98,8 +98,7 @@ def test_ten_concurrent_intake_retries_send_once_to_the_sandbox(sandbox, broker)
     assert len(answers) == 10 and len({draft_id for _, draft_id in answers}) == 1
     emails = [e for e in sandbox.state.data["emails"].values() if e["mailbox_id"] == created["id"]]
     assert len(emails) == 1
-    [(task, (record_id, refresh))] = broker.queued()
-    assert task == "routing.intake_followup"
-    intake_followup(record_id=record_id, refresh=refresh)
+    assert broker.names() == ["routing.intake_followups"]
+    assert intake_followups() == 1
     assert emails[0]["tags"] == {"intercom_conversation_id": "77"}
     assert Draft.objects.get().email_id == emails[0]["id"]

@@ -10,7 +10,7 @@ from django.db import connection
 from reviewqueue.audit.models import AuditEvent
 from reviewqueue.audit.services import Actor
 from reviewqueue.review.models import Draft
-from reviewqueue.routing.intake import intake_followup
+from reviewqueue.routing.intake import FOLLOWUPS_PENDING, intake_followup, intake_followups
 from reviewqueue.routing.models import IntakeRecord
 from reviewqueue.routing.rules import Rule
 from reviewqueue.routing.services import intake_token_revoke
@@ -25,6 +25,11 @@ GOOD = {
     "markdown": "Hello, your refund is on its way.",
     "kind": "refund",
 }
+
+
+def pending_followups(broker) -> list[str]:
+    """Follow-ups pushed for the next batch, oldest first ("<record id>:<refresh 0/1>")."""
+    return [item.decode() for item in broker.redis.lrange(FOLLOWUPS_PENDING, 0, -1)]
 
 
 def post(client, body, token):
@@ -70,7 +75,8 @@ def test_a_good_draft_is_sent_to_the_routed_mailbox_and_queued(
     assert (received.action, accepted.action) == ("draft.received", "intake.accepted")
     assert {(e.actor_type, e.actor_id) for e in (received, accepted)} == {("token", str(token.pk))}
     assert received.payload["source"] == "intake" and accepted.payload["email_id"] == draft.email_id
-    assert broker.queued() == [("routing.intake_followup", [record.pk, False])]
+    assert broker.queued() == [("routing.intake_followups", [])]
+    assert pending_followups(broker) == [f"{record.pk}:0"]
 
 
 def test_the_follow_up_tags_the_email_with_its_conversation_then_queues_the_fetch(
@@ -83,6 +89,25 @@ def test_the_follow_up_tags_the_email_with_its_conversation_then_queues_the_fetc
     intake_followup(record_id=record.pk)
     assert multimail.emails[record.email_id]["tags"] == {"reviewer": "rita", "intercom_conversation_id": "215467"}
     assert broker.queued()[1:] == [("review.draft_fetch", [draft_id, False])]
+
+
+def test_intakes_share_one_follow_up_task_until_it_starts(
+    client, routed, multimail, broker, django_capture_on_commit_callbacks
+):
+    raw = intake_token()[1]
+    with django_capture_on_commit_callbacks(execute=True):
+        first = post(client, GOOD, raw).json()["id"]
+        second = post(client, {**GOOD, "intercom_conversation_id": "215468"}, raw).json()["id"]
+    assert broker.queued() == [("routing.intake_followups", [])] and len(pending_followups(broker)) == 2
+    assert intake_followups() == 2
+    tags = [email["tags"] for email in multimail.emails.values()]
+    assert tags == [{"intercom_conversation_id": "215467"}, {"intercom_conversation_id": "215468"}]
+    assert broker.queued()[1:] == [("review.draft_fetch", [first, False]), ("review.draft_fetch", [second, False])]
+    assert pending_followups(broker) == []
+    with django_capture_on_commit_callbacks(execute=True):  # the batch has started: the next intake queues another
+        third = post(client, {**GOOD, "intercom_conversation_id": "215469"}, raw).json()["id"]
+    assert broker.names()[3:] == ["routing.intake_followups"]
+    assert intake_followups() == 1 and broker.queued()[4:] == [("review.draft_fetch", [third, False])]
 
 
 def test_a_failed_tag_still_queues_the_fetch(client, routed, multimail, broker, django_capture_on_commit_callbacks):
@@ -106,7 +131,8 @@ def test_an_email_the_poll_saw_first_is_refetched_after_intake(
     with django_capture_on_commit_callbacks(execute=True):
         response = post(client, GOOD, raw)
     assert response.json()["id"] == Draft.objects.get().pk
-    assert broker.queued() == [("routing.intake_followup", [IntakeRecord.objects.get().pk, True])]
+    assert broker.queued() == [("routing.intake_followups", [])]
+    assert pending_followups(broker) == [f"{IntakeRecord.objects.get().pk}:1"]
 
 
 def test_a_draft_no_rule_matches_goes_to_the_default_mailbox(client, routed, multimail):
@@ -123,7 +149,7 @@ def test_the_same_request_twice_gives_the_same_draft_and_one_send(
     assert first.status_code == 202 and second.status_code == 200
     assert first.json() == second.json()
     assert len(multimail.sends) == 1
-    assert broker.names() == ["routing.intake_followup"]
+    assert broker.names() == ["routing.intake_followups"] and len(pending_followups(broker)) == 1
     assert Draft.objects.count() == 1 and IntakeRecord.objects.count() == 1
     actions = list(AuditEvent.objects.filter(target_type="draft").values_list("action", flat=True))
     assert sorted(actions) == ["draft.received", "intake.accepted"]  # the retry audits nothing new
@@ -167,7 +193,8 @@ def test_ten_concurrent_retries_make_one_draft_and_one_send(routed, multimail, b
     assert len({json.dumps(body, sort_keys=True) for _, body in answers}) == 1
     assert multimail.count("POST", "/send") == 1
     assert Draft.objects.count() == 1 and IntakeRecord.objects.count() == 1
-    assert broker.queued() == [("routing.intake_followup", [IntakeRecord.objects.get().pk, False])]
+    assert broker.queued() == [("routing.intake_followups", [])]
+    assert pending_followups(broker) == [f"{IntakeRecord.objects.get().pk}:0"]
 
 
 def test_a_revoked_token_is_refused(client, routed, multimail):
