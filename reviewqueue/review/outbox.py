@@ -1,8 +1,9 @@
 """Carrying out outbox items: at least once, idempotently, one worker per item at a time.
 
 A worker takes an item with a guarded update (due and pending, or running with a lapsed lease);
-only the worker whose update changed the row runs it. Transient failures go back to pending with
-a backoff; permanent ones are marked failed with the error, for the admins' retry button. A
+only the worker whose update changed the row runs it. Transient failures, and errors nobody
+foresaw, go back to pending with a backoff until MAX_ATTEMPTS; permanent ones, and those that ran
+out of attempts, are marked failed with the error, for the admins' retry button. A
 `decide` that answers 404 is reconciled by reading the email, never retried blindly. The
 sweeper re-drives items whose broker message was lost (Redis flushed, worker killed).
 """
@@ -94,6 +95,11 @@ def outbox_run(*, item_id: int, multimail=None, intercom=None, at: datetime | No
     except Permanent as error:
         _fail(item, str(error))
         return "failed"
+    except Exception as error:
+        # A bug or an answer no client expects: left RUNNING, the sweeper would re-drive it every
+        # lease without limit. Spent as an attempt like a transient one, so it ends failed for a person.
+        log.exception("outbox item raised an unforeseen error", extra={"item": item.pk, "kind": item.kind})
+        return _retry_later(item, f"{type(error).__name__}: {error}", None)
     _done(item, result or {}, at)
     if item.kind == OutboxItem.Kind.DECIDE:
         _after_decide(item.decision_id, clients, at)
