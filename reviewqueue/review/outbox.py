@@ -374,12 +374,18 @@ def _run_note(item: OutboxItem, clients: _Clients) -> dict:
     marker = _note_marker(item)
     body = item.payload["body_html"].removesuffix("</p>") + f" {marker}</p>"
     try:
-        if item.attempts > 1 and _note_already_written(clients.intercom, draft.conversation_id, marker):
+        if _tried_before(item) and _note_already_written(clients.intercom, draft.conversation_id, marker):
             return {"_audit": "intercom.note_written", "conversation_id": draft.conversation_id, "repeated": True}
         part_id = clients.intercom.add_note(conversation_id=draft.conversation_id, body_html=body)
     except ic.IntercomError as error:
         raise _translate_intercom(error) from error
     return {"_audit": "intercom.note_written", "conversation_id": draft.conversation_id, "part_id": part_id}
+
+
+def _tried_before(item: OutboxItem) -> bool:
+    """An attempt before this one may have done the work. `attempts` counts only since an admin's
+    retry (which resets it), but the failure that made the retry necessary left its `last_error`."""
+    return item.attempts > 1 or bool(item.last_error)
 
 
 def _note_already_written(intercom, conversation_id: str, marker: str) -> bool:
