@@ -24,7 +24,7 @@ def pending_sync_task() -> dict:
     return {"skipped": result.skipped, "received": result.received, "errors": len(result.errors)}
 
 
-# Well inside outbox.LEASE (90 s): a task still running when its lease lapses would be run twice.
+# Well inside outbox.LEASE (150 s): a task still running when its lease lapses would be run twice.
 @shared_task(name="review.outbox_run", soft_time_limit=50, time_limit=60)
 def outbox_run_task(item_id: int) -> str:
     return outbox.outbox_run(item_id=item_id)
