@@ -8,6 +8,13 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+MULTIMAIL_STATUS_LENGTH = 64  # Draft.email_status and Decision.carried_out_status
+
+
+def multimail_status_to_store(status: str) -> str:
+    """MultiMail's statuses are short words, but a status is only its answer: cut to the column."""
+    return status[:MULTIMAIL_STATUS_LENGTH]
+
 
 class Draft(models.Model):
     """An outbound email MultiMail holds for approval, with what the reviewer needs beside it."""
@@ -47,7 +54,9 @@ class Draft(models.Model):
     spam_verdict = models.CharField(max_length=64, blank=True)
     spam_score = models.FloatField(null=True, blank=True)
     received_at = models.DateTimeField(null=True, blank=True, help_text="when MultiMail received the draft")
-    email_status = models.CharField(max_length=64, blank=True, help_text="MultiMail's status, as last read")
+    email_status = models.CharField(
+        max_length=MULTIMAIL_STATUS_LENGTH, blank=True, help_text="MultiMail's status, as last read"
+    )
     thread_id = models.CharField(max_length=128, blank=True)
     content_hash = models.CharField(max_length=64, blank=True, help_text="sha256 of the exact content shown")
     fetched_at = models.DateTimeField(null=True, blank=True)
@@ -166,7 +175,9 @@ class Decision(models.Model):
     # Carrying the decision out: the only columns that change after the decision (a trigger refuses
     # any other change, and any delete; migration 0004_decision_immutable).
     carried_out_status = models.CharField(
-        max_length=64, blank=True, help_text="what MultiMail answered once the outbox carried the decision out"
+        max_length=MULTIMAIL_STATUS_LENGTH,
+        blank=True,
+        help_text="what MultiMail answered once the outbox carried the decision out",
     )
 
     class Meta:

@@ -20,7 +20,7 @@ from django.utils import timezone
 from reviewqueue.audit.services import Actor, audit_record
 from reviewqueue.integrations.multimail import statuses
 from reviewqueue.review.clients import intercom_client, multimail_client
-from reviewqueue.review.models import Decision, Draft, OutboxItem
+from reviewqueue.review.models import Decision, Draft, OutboxItem, multimail_status_to_store
 
 log = logging.getLogger(__name__)
 
@@ -342,6 +342,7 @@ def _reconcile_decide(decision: Decision, draft: Draft, clients: _Clients) -> di
 
 
 def _record_multimail_status(decision: Decision, status: str) -> None:
+    status = multimail_status_to_store(status)
     with transaction.atomic():  # one commit for both rows
         Decision.objects.filter(pk=decision.pk).update(carried_out_status=status)
         Draft.objects.filter(pk=decision.draft_id).update(email_status=status, updated_at=timezone.now())

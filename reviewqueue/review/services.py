@@ -65,7 +65,7 @@ from reviewqueue.review.errors import (
     ReviewError,
 )
 from reviewqueue.review.flags import content_hash, conversation_changes, draft_flags
-from reviewqueue.review.models import Claim, Decision, Draft, OutboxItem
+from reviewqueue.review.models import Claim, Decision, Draft, OutboxItem, multimail_status_to_store
 
 __all__ = [
     "ConversationChangedSinceOpened",
@@ -321,7 +321,7 @@ def _draft_write_fetch(fetched: _Fetched, at: datetime | None = None) -> None:
         "spam_verdict": email.spam_verdict or "",
         "spam_score": email.spam_score,
         "received_at": email.received_at,
-        "email_status": email.status or "",
+        "email_status": multimail_status_to_store(email.status or ""),
         "thread_id": email.thread_id or "",
         "content_hash": content_hash(
             from_address=email.from_address or "",
@@ -376,9 +376,10 @@ def _mark_decided_elsewhere(draft: Draft, email) -> bool:
     if getattr(email, "approved_by", None):
         detail += f" (approved by {email.approved_by}"
         detail += f" at {email.approved_at:%Y-%m-%d %H:%M:%S} UTC)" if getattr(email, "approved_at", None) else ")"
+    email_status = multimail_status_to_store(email.status)
     changed = Draft.objects.filter(pk=draft.pk, status=Draft.Status.PENDING).update(
         status=Draft.Status.DECIDED_ELSEWHERE,
-        email_status=email.status,
+        email_status=email_status,
         status_detail=detail,
         updated_at=timezone.now(),
     )
@@ -391,7 +392,7 @@ def _mark_decided_elsewhere(draft: Draft, email) -> bool:
             target_id=draft.pk,
             payload={"email_id": draft.email_id, "multimail_status": email.status, "detail": detail},
         )
-        draft.status, draft.status_detail, draft.email_status = Draft.Status.DECIDED_ELSEWHERE, detail, email.status
+        draft.status, draft.status_detail, draft.email_status = Draft.Status.DECIDED_ELSEWHERE, detail, email_status
     return bool(changed)
 
 

@@ -121,6 +121,17 @@ def test_an_email_no_longer_pending_is_shown_as_decided_elsewhere(unfetched, mul
     assert AuditEvent.objects.filter(action="draft.decided_elsewhere", target_id=str(draft.pk)).exists()
 
 
+def test_a_status_longer_than_its_column_is_stored_cut_to_it_and_kept_whole_in_the_detail(
+    unfetched, multimail, intercom
+):
+    long_status = "rejected_" + "by_a_rule_whose_name_runs_on_" * 4
+    multimail.add_email("em_1", status=long_status)
+    draft = fetch(unfetched, multimail, intercom)
+    assert draft.status == Draft.Status.DECIDED_ELSEWHERE
+    assert Draft.objects.get(pk=draft.pk).email_status == long_status[:64]
+    assert long_status in draft.status_detail
+
+
 def test_an_email_multimail_does_not_know_is_marked_failed_with_the_reason(unfetched, multimail, intercom):
     draft = fetch(unfetched, multimail, intercom)
     assert draft.status == Draft.Status.FAILED

@@ -110,3 +110,40 @@ def test_a_customer_reply_on_the_drafts_thread_is_recorded(deliver):
     draft.refresh_from_db()
     assert draft.reply_received_at is not None
     assert AuditEvent.objects.filter(action="email.reply_received").count() == 1
+
+
+# --- A decision spelt otherwise: the type under `type` (event_type_of accepts `event_type`, `event` and
+# `type`) and no `status`. What is recorded is what MultiMail's own copy of the email says.
+
+
+def spelt_with_type_and_no_status(event_type: str) -> dict:
+    payload = recorded(event_type)
+    del payload["event_type"], payload["status"]
+    return {**payload, "type": event_type}
+
+
+def test_a_rejection_named_under_type_with_no_status_is_recorded_and_audited_as_a_rejection(
+    deliver, multimail, use_fakes
+):
+    payload = spelt_with_type_and_no_status("oversight.rejected")
+    draft = draft_of(payload)
+    multimail.add_email(payload["message_id"], mailbox_id=payload["mailbox_id"], status="rejected")
+    assert deliver(payload).status == InboundWebhook.Status.PROCESSED
+    draft.refresh_from_db()
+    assert (draft.status, draft.email_status) == (Draft.Status.DECIDED_ELSEWHERE, "rejected")
+    [event] = AuditEvent.objects.filter(action="draft.decided_elsewhere")
+    assert event.payload["multimail_status"] == "rejected"
+
+
+def test_a_status_longer_than_its_column_is_stored_cut_to_it_and_kept_whole_in_the_detail(
+    deliver, multimail, use_fakes
+):
+    payload = spelt_with_type_and_no_status("oversight.rejected")
+    draft = draft_of(payload)
+    long_status = "rejected_" + "by_a_rule_whose_name_runs_on_" * 4
+    multimail.add_email(payload["message_id"], mailbox_id=payload["mailbox_id"], status=long_status)
+    assert deliver(payload).status == InboundWebhook.Status.PROCESSED
+    draft.refresh_from_db()
+    assert draft.status == Draft.Status.DECIDED_ELSEWHERE
+    assert draft.email_status == long_status[:64]
+    assert long_status in draft.status_detail

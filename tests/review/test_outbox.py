@@ -246,3 +246,16 @@ def test_a_tag_deleted_in_intercom_since_the_client_learnt_it_is_asked_for_again
     assert refused == [stale.id]
     assert OutboxItem.objects.get(kind="intercom_tag").status == "done"
     assert [t["name"] for t in intercom.conversations["c_7"]["tags"]["tags"]] == ["email-approved"]
+
+
+def test_a_decide_answered_with_a_status_longer_than_its_column_is_recorded_cut_to_it(
+    broker, linked_draft, reviewer, multimail, intercom
+):
+    decision = decide(linked_draft, reviewer)
+    long_status = "approved_and_sent_" + "after_a_rule_whose_name_runs_on_" * 3
+    multimail.fail[("POST", "/v1/oversight/decide")] = (200, {"status": long_status})
+    item = OutboxItem.objects.get(kind="decide")
+    assert outbox_run(item_id=item.pk, multimail=multimail.client()) == "done"
+    decision.refresh_from_db()
+    linked_draft.refresh_from_db()
+    assert decision.carried_out_status == linked_draft.email_status == long_status[:64]
