@@ -506,7 +506,7 @@ def _pending_sync_locked(multimail, intercom, concurrency: int) -> SyncResult:
         return "fetched"
 
     def check_gone(draft_id):
-        return "decided_elsewhere" if draft_check_still_pending(draft_id=draft_id, multimail=multimail) else "kept"
+        return "decided_elsewhere" if draft_check_decided_elsewhere(draft_id=draft_id, multimail=multimail) else "kept"
 
     def check_back(draft_id):
         return "returned_to_review" if draft_check_pending_again(draft_id=draft_id, multimail=multimail) else "kept"
@@ -725,7 +725,7 @@ def _run_bounded(jobs, concurrency: int) -> list:
     return results
 
 
-def draft_check_still_pending(*, draft_id: int, multimail=None) -> bool:
+def draft_check_decided_elsewhere(*, draft_id: int, multimail=None) -> bool:
     """A pending draft MultiMail may have stopped holding (no longer listed, or an event says it was
     decided): read it back; True when it was marked decided elsewhere."""
     from reviewqueue.integrations.multimail.client import MultiMailNotFound
@@ -1132,7 +1132,7 @@ def _event_decided(email_id: str, payload: dict) -> bool:
     if draft is None:
         return False
     if draft.is_pending:
-        draft_check_still_pending(draft_id=draft.pk)
+        draft_check_decided_elsewhere(draft_id=draft.pk)
     return True
 
 
