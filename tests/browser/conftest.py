@@ -119,6 +119,9 @@ def page(browser, page_watch, live_system):
     context = browser.new_context(base_url=live_system.web_url, viewport={"width": 1280, "height": 860})
     page = context.new_page()
     page.set_default_timeout(10_000)
+    # A decision is a POST, a redirect and the next draft's page: on CI's two cores, shared with the
+    # live system's worker and sandboxes, that navigation has taken over 10 s (the keyboard flow's reject).
+    page.set_default_navigation_timeout(30_000)
     page_watch.attach(context, page)
     yield page
     context.close()
