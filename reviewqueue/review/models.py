@@ -68,7 +68,8 @@ class Draft(models.Model):
     # intercom.ConversationSnapshot id (kept as a plain id: snapshots are owned by the Intercom app).
     snapshot_id = models.BigIntegerField(null=True, blank=True, help_text="the conversation snapshot taken at ingest")
     latest_snapshot_id = models.BigIntegerField(null=True, blank=True)
-    routing_version_id = models.BigIntegerField(null=True, blank=True, help_text="routing.RoutingRuleSet version")
+    # The version number the routing pages show (RoutingRuleSet.version), not a key: rule sets are routing's.
+    routing_version_number = models.BigIntegerField(null=True, blank=True, help_text="routing.RoutingRuleSet version")
     # The queue's sort key: the conversation's waiting_since, else when the draft arrived.
     waiting_since = models.DateTimeField(default=timezone.now)
 

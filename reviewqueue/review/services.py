@@ -93,7 +93,7 @@ def draft_receive(
     actor: Actor,
     conversation_id: str | None = None,
     conversation_link: str = "",
-    routing_version_id: int | None = None,
+    routing_version_number: int | None = None,
     fetch: bool = True,
     audit: bool = True,
     at: datetime | None = None,
@@ -120,7 +120,7 @@ def draft_receive(
                 source=source,
                 conversation_id=conversation_id or "",
                 conversation_link=conversation_link if conversation_id else "",
-                routing_version_id=routing_version_id,
+                routing_version_number=routing_version_number,
                 **({"created_at": at, "updated_at": at, "waiting_since": at} if at else {}),
             )
             if audit:
@@ -136,7 +136,7 @@ def draft_receive(
         Draft.objects.filter(pk=draft.pk).update(
             conversation_id=conversation_id,
             conversation_link=Draft.ConversationLink.INTAKE,
-            routing_version_id=routing_version_id,
+            routing_version_number=routing_version_number,
             updated_at=timezone.now(),
         )
         draft.refresh_from_db()
@@ -684,7 +684,7 @@ def draft_received_entry(draft: Draft, actor: Actor) -> AuditEntry:
         "mailbox_id": draft.mailbox_id,
         "source": draft.source,
         "conversation_id": draft.conversation_id,
-        "routing_version_id": draft.routing_version_id,
+        "routing_version_id": draft.routing_version_number,  # the name audit records already written use
     }
     return AuditEntry(actor, "draft.received", "draft", draft.pk, payload)
 
@@ -1046,7 +1046,7 @@ def _decided_payload(decision: Decision, draft: Draft) -> dict:
         "context_recheck_error": decision.context_recheck_error,
         "conversation_id": draft.conversation_id,
         "mailbox_id": draft.mailbox_id,
-        "routing_version_id": draft.routing_version_id,
+        "routing_version_id": draft.routing_version_number,  # the name audit records already written use
         "draft_received_at": draft.received_at or draft.created_at,
         "ip": decision.ip,
         "user_agent": decision.user_agent,

@@ -423,7 +423,7 @@ def _draft_receive(record: IntakeRecord, actor: Actor) -> tuple:
         conversation_id=record.conversation_id,
         conversation_link="intake",
         # The version number (RoutingRuleSet.version), which the routing pages show, not the row's pk.
-        routing_version_id=record.routing_version.version if record.routing_version else None,
+        routing_version_number=record.routing_version.version if record.routing_version else None,
         actor=actor,
         fetch=False,  # intake_followup queues the fetch once the email is tagged
         audit=False,

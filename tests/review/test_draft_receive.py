@@ -33,9 +33,9 @@ def test_a_received_draft_waits_in_the_queue_as_pending(broker):
 def test_intake_names_the_conversation_even_when_the_webhook_came_first(broker, django_capture_on_commit_callbacks):
     receive()
     with django_capture_on_commit_callbacks(execute=True):
-        draft, created = receive(source="intake", conversation_id="c_42", routing_version_id=3)
+        draft, created = receive(source="intake", conversation_id="c_42", routing_version_number=3)
     assert not created
-    assert (draft.conversation_id, draft.conversation_link, draft.routing_version_id) == ("c_42", "intake", 3)
+    assert (draft.conversation_id, draft.conversation_link, draft.routing_version_number) == ("c_42", "intake", 3)
     assert ("review.draft_fetch", [draft.pk, True]) in broker.queued()
 
 

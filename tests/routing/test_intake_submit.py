@@ -62,7 +62,7 @@ def test_a_good_draft_is_sent_to_the_routed_mailbox_and_queued(
     assert send["idempotency_key"].startswith("rq-intake-")
     assert multimail.count("PUT", "/tags") == 0  # tagging is left to the follow-up task
     assert draft.conversation_id == "215467" and draft.conversation_link == "intake"
-    assert draft.source == "intake" and draft.routing_version_id == routed.version
+    assert draft.source == "intake" and draft.routing_version_number == routed.version
     record = IntakeRecord.objects.get()
     assert (record.token, record.email_id, record.draft_id, record.routing_version) == (
         token,
