@@ -85,6 +85,11 @@ def outbox_run(*, item_id: int, multimail=None, intercom=None, at: datetime | No
     if not taken:
         return _not_taken_because(item_id)
     item = OutboxItem.objects.select_related("draft", "decision").get(pk=item_id)
+    if item.attempts > MAX_ATTEMPTS:
+        # Every attempt's worker died (killed, or past the hard time limit) before it could record
+        # anything: the sweeper hands the item out on each lapsed lease, so the limit is kept here.
+        _fail(item, f"gave up after {MAX_ATTEMPTS} attempts: {item.last_error or 'its worker never finished'}")
+        return "failed"
     clients = _Clients(multimail, intercom)
     try:
         result = _HANDLERS[item.kind](item, clients)

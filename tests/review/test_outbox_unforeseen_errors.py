@@ -2,8 +2,11 @@
 expects) must not stay RUNNING for the sweeper to re-drive on every lease, without limit: it counts
 as an attempt, says why, and after MAX_ATTEMPTS ends failed where the admins see it."""
 
+from datetime import timedelta
+
 import httpx
 import pytest
+from django.utils import timezone
 
 from reviewqueue.audit.models import AuditEvent
 from reviewqueue.review.models import OutboxItem
@@ -51,3 +54,19 @@ def test_an_item_that_keeps_failing_unforeseen_ends_failed_for_the_admins_after_
     assert decide_item.last_error == f"gave up after {MAX_ATTEMPTS} attempts: RuntimeError: a bug nobody foresaw"
     assert decide_item in failed_outbox_items()
     assert AuditEvent.objects.filter(action="decide.failed", target_id=str(decide_item.draft_id)).count() == 1
+
+
+def test_an_item_whose_workers_keep_dying_is_failed_for_the_admins_not_run_again_after_the_limit(
+    decide_item, multimail
+):
+    # Every attempt so far was killed (out of memory, past the hard time limit): no error was caught,
+    # the lease lapsed, and the sweeper handed the item out again.
+    OutboxItem.objects.filter(pk=decide_item.pk).update(
+        status="running", attempts=MAX_ATTEMPTS, locked_until=timezone.now() - timedelta(seconds=1)
+    )
+    assert outbox_run(item_id=decide_item.pk, multimail=multimail.client()) == "failed"
+    assert multimail.calls["decide"] == 0
+    decide_item.refresh_from_db()
+    assert decide_item.status == "failed"
+    assert decide_item.last_error.startswith(f"gave up after {MAX_ATTEMPTS} attempts:")
+    assert decide_item in failed_outbox_items()
