@@ -16,23 +16,13 @@ from django.utils import timezone
 
 from reviewqueue.accounts.models import hash_token
 from reviewqueue.audit.services import Actor, RequestOrigin, audit_record
+from reviewqueue.integrations.multimail.webhook_events import WEBHOOK_EVENTS
 from reviewqueue.routing.crypto import secret_encrypt
 from reviewqueue.routing.models import IntakeToken, Mailbox, RoutingRuleSet, oversight_rank, sent_without_review
 from reviewqueue.routing.rules import Rule, kinds_clean
 
 logger = logging.getLogger(__name__)
 
-# Every event MultiMail can send: the receiver stores them all and acts on the ones it knows.
-WEBHOOK_EVENTS = [
-    "message.received",
-    "message.sent",
-    "message.delivered",
-    "message.bounced",
-    "message.complained",
-    "oversight.pending",
-    "oversight.approved",
-    "oversight.rejected",
-]
 _MIRRORED_FIELDS = ("address", "display_name", "oversight_mode", "webhook_url", "is_active")
 
 
@@ -242,7 +232,7 @@ def mailbox_webhook_subscribe(
     """
     webhook_url_check(url)
     client = _client()
-    webhook = client.create_webhook(url=url, events=WEBHOOK_EVENTS, mailbox_id=mailbox.mailbox_id)
+    webhook = client.create_webhook(url=url, events=list(WEBHOOK_EVENTS), mailbox_id=mailbox.mailbox_id)
     old = {"subscription_id": mailbox.webhook_subscription_id}
     with transaction.atomic():
         Mailbox.objects.filter(pk=mailbox.pk).update(

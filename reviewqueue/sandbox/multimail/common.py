@@ -10,19 +10,11 @@ import secrets
 from datetime import UTC, datetime
 
 from reviewqueue.integrations.multimail import statuses
+from reviewqueue.integrations.multimail.webhook_events import WEBHOOK_EVENTS
 
 OVERSIGHT_MODES = ["read_only", "gated_all", "gated_send", "monitored", "autonomous"]  # most → least oversight
 GATED_SEND_MODES = {"gated_all", "gated_send"}
-EVENTS = {
-    "message.received",
-    "message.sent",
-    "message.delivered",
-    "message.bounced",
-    "message.complained",
-    "oversight.pending",
-    "oversight.approved",
-    "oversight.rejected",
-}
+EVENTS = frozenset(WEBHOOK_EVENTS)
 CANCELLABLE = statuses.IN_OVERSIGHT_QUEUE | {"scheduled"}
 IDEMPOTENCY_TTL = 24 * 3600
 SCOPES = {"read", "send", "admin", "oversight"}
