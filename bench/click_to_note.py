@@ -60,7 +60,7 @@ def main() -> int:
         for name, value in settings_overrides(sandboxes).items():
             setattr(settings, name, value)
         seed(sandboxes, decisions)
-        from reviewqueue.review.services import pending_sync
+        from reviewqueue.review.poll import pending_sync
 
         ingest = pending_sync()
         print(f"ingested {ingest.received} drafts ({len(ingest.errors)} errors)", flush=True)
@@ -87,8 +87,8 @@ def reviewer():
 
 
 def measure(sandboxes) -> int:
+    from reviewqueue.review.decisions import draft_decide
     from reviewqueue.review.models import Draft
-    from reviewqueue.review.services import draft_decide
 
     person = reviewer()
     drafts = list(Draft.objects.filter(status="pending").exclude(conversation_id="").order_by("pk"))

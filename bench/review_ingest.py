@@ -113,7 +113,7 @@ def main() -> int:
 def measure(sandboxes, drafts: int, latency_ms: float, concurrency: int) -> int:
     from reviewqueue.review.clients import intercom_client, multimail_client
     from reviewqueue.review.models import Draft
-    from reviewqueue.review.services import pending_sync
+    from reviewqueue.review.poll import pending_sync
 
     multimail_counter = CallCounter(multimail_client())
     intercom_counter = CallCounter(intercom_client())

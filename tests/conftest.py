@@ -54,12 +54,12 @@ def fresh_process_memos():
     They are keyed by URL, and a test's sandbox may get the free port an earlier test's had."""
     from reviewqueue.integrations.intercom import client as intercom
     from reviewqueue.integrations.multimail import client as multimail
-    from reviewqueue.review import clients, services
+    from reviewqueue.review import clients, ingest
 
     intercom._me_cache.clear()
     clients._intercom_clients.clear()
     multimail._client_for.cache_clear()
-    services._mailbox_identities.clear()
+    ingest._mailbox_identities.clear()
 
 
 @pytest.fixture

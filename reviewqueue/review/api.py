@@ -48,6 +48,7 @@ from reviewqueue.accounts.decorators import api_role_required
 from reviewqueue.accounts.http import request_origin
 from reviewqueue.jsonbody import JsonBodyInvalid, json_body_parse
 from reviewqueue.review import selectors
+from reviewqueue.review.decisions import draft_decide
 from reviewqueue.review.errors import (
     ConversationChangedSinceOpened,
     DraftAlreadyDecided,
@@ -57,7 +58,6 @@ from reviewqueue.review.errors import (
     InvalidDecision,
 )
 from reviewqueue.review.models import Decision, Draft
-from reviewqueue.review.services import draft_decide
 from reviewqueue.text import UNSTORABLE_MESSAGE, is_storable
 
 MAX_BODY_BYTES = 64 * 1024

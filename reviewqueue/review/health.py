@@ -22,7 +22,7 @@ def poll_staleness_limit() -> float:
 
 @readiness_check("poll")
 def poll_ready() -> tuple[bool, str]:
-    from reviewqueue.review.services import poll_last_success
+    from reviewqueue.review.poll import poll_last_success
 
     try:
         last = poll_last_success()

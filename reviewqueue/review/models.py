@@ -1,7 +1,8 @@
 """Drafts held in MultiMail, the claims on them, the one decision each gets, and the outbox that carries it out.
 
 Invariants live here as constraints: one draft per MultiMail email id, one claim per draft, one
-decision per draft. Every write goes through review/services.py.
+decision per draft. Every write goes through the review services (review/ingest.py, poll.py,
+claims.py, decisions.py, events.py, outbox_admin.py).
 """
 
 from django.conf import settings

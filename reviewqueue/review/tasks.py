@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from reviewqueue.review import linking, outbox, services
+from reviewqueue.review import ingest, linking, outbox, poll
 
 FETCH_MAX_RETRIES = 8
 
@@ -10,8 +10,8 @@ FETCH_MAX_RETRIES = 8
 @shared_task(bind=True, name="review.draft_fetch", max_retries=FETCH_MAX_RETRIES)
 def draft_fetch_task(self, draft_id: int, refresh: bool = False) -> str:
     try:
-        draft = services.draft_fetch(draft_id=draft_id, refresh=refresh)
-    except services.FetchTransientError as error:
+        draft = ingest.draft_fetch(draft_id=draft_id, refresh=refresh)
+    except ingest.FetchTransientError as error:
         if self.request.retries >= FETCH_MAX_RETRIES:
             return f"gave up: {error}"  # the sweeper and the next poll try again later
         raise self.retry(countdown=min(300, 2 ** (self.request.retries + 1))) from None
@@ -20,7 +20,7 @@ def draft_fetch_task(self, draft_id: int, refresh: bool = False) -> str:
 
 @shared_task(name="review.pending_sync")
 def pending_sync_task() -> dict:
-    result = services.pending_sync()
+    result = poll.pending_sync()
     return {"skipped": result.skipped, "received": result.received, "errors": len(result.errors)}
 
 

@@ -1,8 +1,8 @@
 """The review pages: the queue and one draft beside its conversation.
 
 Plain POST forms that work without JavaScript; htmx enhances them (boosted forms, a polled queue
-table). Every write goes through one service in review/services.py; every read through
-review/selectors.py.
+table). Every write goes through one service in review/claims.py or review/decisions.py; every
+read through review/selectors.py.
 """
 
 import hashlib
@@ -17,6 +17,8 @@ from django.views.decorators.http import require_GET, require_POST
 from reviewqueue.accounts.decorators import role_required
 from reviewqueue.accounts.http import request_origin
 from reviewqueue.review import selectors
+from reviewqueue.review.claims import draft_claim, draft_release
+from reviewqueue.review.decisions import draft_decide
 from reviewqueue.review.errors import (
     ConversationChangedSinceOpened,
     DraftAlreadyDecided,
@@ -30,7 +32,6 @@ from reviewqueue.review.models import Draft
 from reviewqueue.review.presentation import conversation_view, draft_flag_badges, queue_rows, queue_rows_html
 from reviewqueue.review.reasons import PRESET_REJECT_REASONS
 from reviewqueue.review.rendering import render_markdown
-from reviewqueue.review.services import draft_claim, draft_decide, draft_release
 
 QUEUE_POLL_SECONDS = 5
 

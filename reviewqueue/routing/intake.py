@@ -414,7 +414,7 @@ def _oversight_check(mailbox_id: str, ruleset: RoutingRuleSet) -> None:
 
 def _draft_receive(record: IntakeRecord, actor: Actor) -> tuple:
     """(draft, created, its `draft.received` event when new): the caller appends that event with its own."""
-    from reviewqueue.review.services import draft_receive, draft_received_entry
+    from reviewqueue.review.ingest import draft_receive, draft_received_entry
 
     draft, created = draft_receive(
         email_id=record.email_id,

@@ -54,7 +54,7 @@ def health_report() -> HealthReport:
 
 
 def _poll(report: HealthReport) -> None:
-    from reviewqueue.review.services import poll_last_success
+    from reviewqueue.review.poll import poll_last_success
 
     report.last_poll = poll_last_success()
     if report.last_poll is not None:

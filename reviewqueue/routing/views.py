@@ -447,7 +447,7 @@ def health(request):
 @require_POST
 def outbox_retry(request, pk: int):
     from reviewqueue.review.models import OutboxItem
-    from reviewqueue.review.services import outbox_retry as retry
+    from reviewqueue.review.outbox_admin import outbox_retry as retry
 
     item = retry(item=get_object_or_404(OutboxItem, pk=pk), actor=Actor.person(request.user))
     if item.status == OutboxItem.Status.FAILED:

@@ -227,7 +227,7 @@ def _past_steps(
 def _receive(mailbox_id: str, email_id: str, at: datetime):
     """As the poll receives a draft, at `at`; then fetched with its conversation."""
     from reviewqueue.audit.services import Actor
-    from reviewqueue.review.services import draft_fetch, draft_receive
+    from reviewqueue.review.ingest import draft_fetch, draft_receive
 
     draft, _ = draft_receive(
         email_id=email_id, mailbox_id=mailbox_id, source="poll", actor=Actor.system("review.poll"), fetch=False, at=at
@@ -239,7 +239,7 @@ def _decide(draft, past: demo_data.DecidedDraft, at: datetime):
     from django.contrib.auth import get_user_model
 
     from reviewqueue.audit.services import RequestOrigin
-    from reviewqueue.review.services import draft_decide
+    from reviewqueue.review.decisions import draft_decide
 
     reviewer = next(r for r in demo_data.REVIEWERS if r.username == past.reviewer)
     return draft_decide(
@@ -300,7 +300,7 @@ def _this_morning(sandboxes: _Sandboxes) -> None:
     """Now: the mailbox list mirrored, routing by kind saved (the agent's billing and privacy drafts to
     their desks, the rest to orders), and the held drafts received by the poll, as beat would."""
     from reviewqueue.audit.services import Actor
-    from reviewqueue.review.services import pending_sync
+    from reviewqueue.review.poll import pending_sync
     from reviewqueue.routing.rules import Rule
     from reviewqueue.routing.services import mailboxes_sync, ruleset_save
 

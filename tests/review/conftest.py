@@ -4,8 +4,8 @@ import pytest
 from django.utils import timezone
 
 from reviewqueue.audit.services import Actor
+from reviewqueue.review.ingest import draft_receive
 from reviewqueue.review.models import Draft
-from reviewqueue.review.services import draft_receive
 from tests.fakes import FakeIntercom, FakeMultiMail
 
 

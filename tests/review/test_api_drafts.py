@@ -5,8 +5,9 @@ from django.test import Client
 
 from reviewqueue.accounts.services import api_token_issue
 from reviewqueue.audit.services import Actor
+from reviewqueue.review.claims import draft_claim
+from reviewqueue.review.decisions import draft_decide
 from reviewqueue.review.models import Decision
-from reviewqueue.review.services import draft_claim, draft_decide
 from tests.conftest import make_user
 from tests.review.conftest import received_draft
 

@@ -4,9 +4,10 @@ import pytest
 from django.db import connection
 
 from reviewqueue.accounts.roles import role_group
+from reviewqueue.review.decisions import draft_decide
+from reviewqueue.review.errors import DraftAlreadyDecided
 from reviewqueue.review.models import Decision, OutboxItem
 from reviewqueue.review.outbox import outbox_run
-from reviewqueue.review.services import DraftAlreadyDecided, draft_decide
 from tests.review.conftest import received_draft
 
 

@@ -4,7 +4,7 @@ True when it marked the draft decided elsewhere, False when MultiMail still hold
 import pytest
 
 from reviewqueue.review.models import Draft
-from reviewqueue.review.services import draft_check_decided_elsewhere
+from reviewqueue.review.poll import draft_check_decided_elsewhere
 
 pytestmark = pytest.mark.django_db
 

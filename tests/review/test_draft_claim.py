@@ -4,8 +4,10 @@ import pytest
 from django.utils import timezone
 
 from reviewqueue.audit.models import AuditEvent
+from reviewqueue.review.claims import draft_claim, draft_release
+from reviewqueue.review.decisions import draft_decide
+from reviewqueue.review.errors import DraftClaimedByOther, DraftNotPending
 from reviewqueue.review.models import Claim
-from reviewqueue.review.services import DraftClaimedByOther, DraftNotPending, draft_claim, draft_decide, draft_release
 from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db

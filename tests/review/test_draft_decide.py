@@ -2,14 +2,10 @@ import pytest
 
 from reviewqueue.audit.models import AuditEvent
 from reviewqueue.audit.services import RequestOrigin
+from reviewqueue.review.claims import draft_claim
+from reviewqueue.review.decisions import draft_decide
+from reviewqueue.review.errors import DraftAlreadyDecided, DraftClaimedByOther, InvalidDecision
 from reviewqueue.review.models import Decision, Draft, OutboxItem
-from reviewqueue.review.services import (
-    DraftAlreadyDecided,
-    DraftClaimedByOther,
-    InvalidDecision,
-    draft_claim,
-    draft_decide,
-)
 from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db

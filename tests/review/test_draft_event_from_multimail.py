@@ -1,8 +1,9 @@
 import pytest
 
 from reviewqueue.audit.models import AuditEvent
+from reviewqueue.review.decisions import draft_decide
+from reviewqueue.review.events import draft_event_from_multimail
 from reviewqueue.review.models import Draft, OutboxItem
-from reviewqueue.review.services import draft_decide, draft_event_from_multimail
 from tests.review.conftest import received_draft
 
 pytestmark = pytest.mark.django_db

@@ -3,8 +3,8 @@ import pytest
 from reviewqueue.audit.models import AuditEvent
 from reviewqueue.integrations.intercom.models import ConversationSnapshot
 from reviewqueue.integrations.intercom.services import content_hash
+from reviewqueue.review.ingest import draft_fetch
 from reviewqueue.review.models import Draft
-from reviewqueue.review.services import draft_fetch
 from tests.review.conftest import received_draft
 
 pytestmark = pytest.mark.django_db

@@ -6,8 +6,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from reviewqueue.audit.models import AuditEvent
+from reviewqueue.review.decisions import draft_decide
 from reviewqueue.review.models import Claim, Decision, Draft
-from reviewqueue.review.services import draft_decide
 from tests.conftest import logged_in_client, make_user
 from tests.review.hostile_corpus import HOSTILE_BODIES
 from tests.review.page_helpers import (

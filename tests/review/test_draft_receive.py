@@ -2,8 +2,8 @@ import pytest
 
 from reviewqueue.audit.models import AuditEvent
 from reviewqueue.audit.services import Actor
+from reviewqueue.review.ingest import draft_receive
 from reviewqueue.review.models import Draft
-from reviewqueue.review.services import draft_receive
 
 pytestmark = pytest.mark.django_db
 

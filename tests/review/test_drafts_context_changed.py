@@ -1,13 +1,10 @@
 import pytest
 
 from reviewqueue.integrations.intercom.services import snapshot_refresh
+from reviewqueue.review.decisions import draft_decide
+from reviewqueue.review.errors import ConversationChangedSinceOpened
+from reviewqueue.review.ingest import draft_fetch, drafts_context_changed
 from reviewqueue.review.models import Draft
-from reviewqueue.review.services import (
-    ConversationChangedSinceOpened,
-    draft_decide,
-    draft_fetch,
-    drafts_context_changed,
-)
 from tests.review.conftest import received_draft
 from tests.review.test_draft_fetch import WRITTEN
 

@@ -6,8 +6,9 @@ from reviewqueue.audit.models import AuditEvent
 from reviewqueue.audit.services import Actor
 from reviewqueue.integrations.inbound.services import inbound_store
 from reviewqueue.integrations.multimail.events import webhook_event_handle
+from reviewqueue.review.ingest import draft_receive
 from reviewqueue.review.models import Draft
-from reviewqueue.review.services import draft_receive, pending_sync
+from reviewqueue.review.poll import pending_sync
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the poll fetches on threads, each with its own connection
 

@@ -10,9 +10,10 @@ import pytest
 
 from reviewqueue.audit.services import Actor
 from reviewqueue.integrations.intercom.client import IntercomClient
+from reviewqueue.review.decisions import draft_decide
+from reviewqueue.review.ingest import draft_fetch, draft_receive
 from reviewqueue.review.models import OutboxItem
 from reviewqueue.review.outbox import outbox_run
-from reviewqueue.review.services import draft_decide, draft_fetch, draft_receive
 from reviewqueue.sandbox.intercom import defaults
 from reviewqueue.sandbox.intercom.app import make_app
 from tests.integrations.intercom.contract import ValidatingTransport

@@ -13,9 +13,9 @@ from django.utils import timezone
 
 from reviewqueue.audit.services import Actor
 from reviewqueue.integrations.intercom.client import IntercomClient
+from reviewqueue.review.ingest import draft_receive
 from reviewqueue.review.linking import drafts_to_link_again
 from reviewqueue.review.models import Draft
-from reviewqueue.review.services import draft_receive
 from reviewqueue.review.tasks import draft_fetch_task, outbox_sweep_task
 from reviewqueue.sandbox.intercom import defaults
 from reviewqueue.sandbox.intercom.app import Knobs, make_app

@@ -13,9 +13,10 @@ from django.utils import timezone
 
 from reviewqueue.integrations.http import NO_RETRY
 from reviewqueue.integrations.multimail.client import MultiMailClient, MultiMailError
+from reviewqueue.review.decisions import draft_decide
+from reviewqueue.review.ingest import FetchTransientError, draft_fetch
 from reviewqueue.review.models import Draft, OutboxItem
 from reviewqueue.review.outbox import outbox_run
-from reviewqueue.review.services import FetchTransientError, draft_decide, draft_fetch
 from reviewqueue.routing.intake import multimail_error_response
 from tests.review.conftest import received_draft
 

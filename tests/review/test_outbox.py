@@ -5,9 +5,10 @@ from django.utils import timezone
 
 from reviewqueue.audit.models import AuditEvent
 from reviewqueue.audit.services import Actor
+from reviewqueue.review.decisions import draft_decide
 from reviewqueue.review.models import OutboxItem
 from reviewqueue.review.outbox import MAX_ATTEMPTS, outbox_run, outbox_sweep
-from reviewqueue.review.services import draft_decide, outbox_retry
+from reviewqueue.review.outbox_admin import outbox_retry
 from tests.review.conftest import received_draft
 
 pytestmark = pytest.mark.django_db

@@ -9,10 +9,10 @@ import pytest
 from django.utils import timezone
 
 from reviewqueue.audit.models import AuditEvent
+from reviewqueue.review.decisions import draft_decide
 from reviewqueue.review.models import OutboxItem
 from reviewqueue.review.outbox import MAX_ATTEMPTS, outbox_run
 from reviewqueue.review.selectors import failed_outbox_items
-from reviewqueue.review.services import draft_decide
 from tests.review.conftest import received_draft
 
 pytestmark = pytest.mark.django_db

@@ -13,8 +13,9 @@ from django.utils import timezone
 
 from reviewqueue.audit.models import AuditEvent
 from reviewqueue.audit.services import Actor
+from reviewqueue.review.decisions import draft_decide
+from reviewqueue.review.ingest import draft_fetch, draft_receive
 from reviewqueue.review.models import Decision, Draft, OutboxItem
-from reviewqueue.review.services import draft_decide, draft_fetch, draft_receive
 from tests.livesystem import wait_for
 from tests.review.live import Sandboxes
 

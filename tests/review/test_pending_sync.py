@@ -3,7 +3,7 @@ from django.core.management import CommandError, call_command
 
 from reviewqueue.audit.models import AuditEvent
 from reviewqueue.review.models import Draft
-from reviewqueue.review.services import POLL_LOCK_KEY, pending_sync, poll_last_success
+from reviewqueue.review.poll import POLL_LOCK_KEY, pending_sync, poll_last_success
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the poll fetches on threads, each with its own connection
 
@@ -75,16 +75,16 @@ def test_a_poll_that_could_not_reach_multimail_is_not_recorded(broker, multimail
 
 def fail_flags_for(recipient: str, monkeypatch) -> None:
     """Storing a draft to `recipient` raises (its flags cannot be computed)."""
-    from reviewqueue.review import services
+    from reviewqueue.review import ingest
 
-    real_flags = services.draft_flags
+    real_flags = ingest.draft_flags
 
     def flags(**kwargs):
         if kwargs["to"] == [recipient]:
             raise ValueError("cannot compute flags")
         return real_flags(**kwargs)
 
-    monkeypatch.setattr(services, "draft_flags", flags)
+    monkeypatch.setattr(ingest, "draft_flags", flags)
 
 
 def test_a_draft_that_cannot_be_stored_fails_alone_and_the_others_are_stored(broker, multimail, intercom, monkeypatch):
@@ -99,17 +99,17 @@ def test_a_draft_that_cannot_be_stored_fails_alone_and_the_others_are_stored(bro
 
 
 def test_a_failed_store_batch_is_stored_again_draft_by_draft(broker, multimail, intercom, monkeypatch):
-    from reviewqueue.review import services
+    from reviewqueue.review import ingest, poll
 
     fail_flags_for("bad@example.com", monkeypatch)
     for n in range(3):
         multimail.add_email(f"em_{n}", to=["bad@example.com" if n == 1 else f"c{n}@example.com"])
-    drafts = services._drafts_receive_batch(multimail.client().pending())
+    drafts = poll._drafts_receive_batch(multimail.client().pending())
     batch = [
-        services._draft_fetch_remote(draft, refresh=False, multimail=multimail.client(), intercom=intercom.client())
+        ingest._draft_fetch_remote(draft, refresh=False, multimail=multimail.client(), intercom=intercom.client())
         for draft in drafts
     ]
-    writer = services._StoreWriter()
+    writer = poll._StoreWriter()
     writer._store(batch)  # one batch of three, stored here rather than on the writer's thread
     outcomes = writer.close()
     assert [type(outcome).__name__ for outcome in outcomes] == ["str", "ValueError", "str"]
@@ -117,24 +117,24 @@ def test_a_failed_store_batch_is_stored_again_draft_by_draft(broker, multimail, 
 
 
 def test_a_batch_shows_a_draft_decided_elsewhere_and_stores_the_others(broker, multimail, intercom):
-    from reviewqueue.review import services
+    from reviewqueue.review import ingest, poll
 
     for n in range(3):
         multimail.add_email(f"em_{n}")
-    drafts = services._drafts_receive_batch(multimail.client().pending())
+    drafts = poll._drafts_receive_batch(multimail.client().pending())
     multimail.emails["em_1"].update(status="approved_and_sent", approved_by="key_dashboard")
     batch = [
-        services._draft_fetch_remote(draft, refresh=False, multimail=multimail.client(), intercom=intercom.client())
+        ingest._draft_fetch_remote(draft, refresh=False, multimail=multimail.client(), intercom=intercom.client())
         for draft in drafts
     ]
-    services._drafts_store_fetched(batch)
+    ingest._drafts_store_fetched(batch)
     statuses = dict(Draft.objects.filter(fetched_at__isnull=False).values_list("email_id", "status"))
     assert statuses == {"em_0": "pending", "em_1": "decided_elsewhere", "em_2": "pending"}
     assert AuditEvent.objects.filter(action="draft.decided_elsewhere").count() == 1
 
 
 def test_the_first_receive_batch_only_sets_every_fetch_thread_going():
-    from reviewqueue.review.services import RECEIVE_BATCH, _receive_batches
+    from reviewqueue.review.poll import RECEIVE_BATCH, _receive_batches
 
     emails = list(range(16 + RECEIVE_BATCH + 1))
     assert [len(batch) for batch in _receive_batches(emails, first=16)] == [16, RECEIVE_BATCH, 1]

@@ -5,7 +5,7 @@ from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
-from reviewqueue.review.services import LAST_POLL_KEY
+from reviewqueue.review.poll import LAST_POLL_KEY
 
 pytestmark = pytest.mark.django_db
 

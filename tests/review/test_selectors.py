@@ -5,6 +5,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from reviewqueue.review.claims import draft_claim
+from reviewqueue.review.decisions import draft_decide
 from reviewqueue.review.selectors import (
     QueueFilters,
     QueueState,
@@ -14,7 +16,6 @@ from reviewqueue.review.selectors import (
     queue_page,
     queue_state,
 )
-from reviewqueue.review.services import draft_claim, draft_decide
 from tests.conftest import make_user
 from tests.review.conftest import received_draft
 

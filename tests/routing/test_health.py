@@ -9,7 +9,7 @@ from reviewqueue.review.models import Draft, OutboxItem
 
 
 def test_the_health_page_reports_each_part(admin_client_, multimail):
-    from reviewqueue.review.services import poll_record_success
+    from reviewqueue.review.poll import poll_record_success
 
     poll_record_success()
     draft = Draft.objects.create(email_id="em_1", mailbox_id="mb_1", source="poll", subject="Refund")

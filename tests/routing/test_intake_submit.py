@@ -123,7 +123,7 @@ def test_a_failed_tag_still_queues_the_fetch(client, routed, multimail, broker, 
 def test_an_email_the_poll_saw_first_is_refetched_after_intake(
     client, routed, multimail, broker, django_capture_on_commit_callbacks
 ):
-    from reviewqueue.review.services import draft_receive
+    from reviewqueue.review.ingest import draft_receive
 
     raw = intake_token()[1]
     multimail.ids = itertools.count(500)  # the fake answers the next send with em_500

@@ -109,7 +109,7 @@ def test_intake_answers_match_the_document(client, api, multimail):
 
 
 def test_review_api_answers_match_the_document(client, api, multimail):
-    from reviewqueue.review.services import draft_claim
+    from reviewqueue.review.claims import draft_claim
 
     intake = call(client, "POST", "/api/v1/drafts", api["intake"], INTAKE).json()
     draft_id = intake["id"]

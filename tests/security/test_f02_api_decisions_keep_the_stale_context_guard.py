@@ -21,8 +21,8 @@ from reviewqueue.audit.services import Actor
 from reviewqueue.integrations.intercom.client import IntercomClient
 from reviewqueue.integrations.intercom.models import ConversationSnapshot
 from reviewqueue.integrations.intercom.services import snapshot_refresh
+from reviewqueue.review.ingest import draft_fetch, draft_receive, drafts_context_changed
 from reviewqueue.review.models import Decision, Draft
-from reviewqueue.review.services import draft_fetch, draft_receive, drafts_context_changed
 from tests.conftest import logged_in_client
 from tests.fakes import FakeIntercom, FakeMultiMail
 from tests.review.test_api_drafts import api, post_decision

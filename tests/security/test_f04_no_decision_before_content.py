@@ -10,9 +10,10 @@ from django.urls import reverse
 
 from reviewqueue.audit.models import AuditEvent
 from reviewqueue.audit.services import Actor
+from reviewqueue.review.decisions import draft_decide
 from reviewqueue.review.errors import ReviewError
+from reviewqueue.review.ingest import draft_receive
 from reviewqueue.review.models import Decision, Draft, OutboxItem
-from reviewqueue.review.services import draft_decide, draft_receive
 from tests.conftest import logged_in_client
 from tests.review.test_api_drafts import api, post_decision
 

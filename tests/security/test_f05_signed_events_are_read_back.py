@@ -11,8 +11,10 @@ import pytest
 from reviewqueue.audit.models import AuditEvent
 from reviewqueue.audit.services import Actor
 from reviewqueue.integrations.multimail.client import MultiMailError
+from reviewqueue.review.events import draft_event_from_multimail
+from reviewqueue.review.ingest import draft_fetch, draft_receive
 from reviewqueue.review.models import Draft
-from reviewqueue.review.services import draft_event_from_multimail, draft_fetch, draft_receive, pending_sync
+from reviewqueue.review.poll import pending_sync
 from tests.fakes import FakeIntercom, FakeMultiMail
 from tests.review.test_api_drafts import api
 

@@ -8,9 +8,9 @@ as the audit log's triggers do for the log.
 import pytest
 from django.db import DatabaseError, connection, transaction
 
+from reviewqueue.review.decisions import draft_decide
 from reviewqueue.review.models import Decision
 from reviewqueue.review.outbox import outbox_run
-from reviewqueue.review.services import draft_decide
 from tests.fakes import FakeMultiMail
 from tests.review.conftest import received_draft
 

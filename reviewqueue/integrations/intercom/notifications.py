@@ -89,7 +89,7 @@ def _shared_client():
 
 def _drafts_context_changed(*, conversation_id: str, snapshot_id: int) -> int:
     # Imported here: the review app depends on this one, not the other way round.
-    from reviewqueue.review.services import drafts_context_changed
+    from reviewqueue.review.ingest import drafts_context_changed
 
     return drafts_context_changed(conversation_id=conversation_id, snapshot_id=snapshot_id)
 

@@ -79,7 +79,7 @@ def oversight_pending(payload: dict) -> bool:
     if not mailbox_id:
         raise PayloadError("oversight.pending payload has no mailbox")
     from reviewqueue.audit.services import Actor
-    from reviewqueue.review.services import draft_receive
+    from reviewqueue.review.ingest import draft_receive
 
     _, created = draft_receive(
         email_id=email_id,
@@ -94,7 +94,7 @@ def draft_event(payload: dict) -> bool:
     """Decisions made elsewhere, delivery, bounces and replies: the review core records them."""
     email_id = _required_email_id(payload)
     _refuse_other_mailboxes_drafts(payload, email_id=email_id)
-    from reviewqueue.review.services import draft_event_from_multimail
+    from reviewqueue.review.events import draft_event_from_multimail
 
     return draft_event_from_multimail(event_type=event_type_of(payload), email_id=email_id, payload=payload)
 

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from reviewqueue.review.services import INGEST_CONCURRENCY, pending_sync
+from reviewqueue.review.poll import INGEST_CONCURRENCY, pending_sync
 
 
 class Command(BaseCommand):
