@@ -33,6 +33,8 @@ from reviewqueue.accounts.tokens import authenticate_bearer
 from reviewqueue.audit.services import Actor, AuditEntry, RequestOrigin, audit_record, audit_record_many
 from reviewqueue.integrations.intercom.services import snapshot_latest, snapshot_refresh
 from reviewqueue.jsonbody import JsonBodyInvalid, json_body_parse
+from reviewqueue.review import enqueue as review_enqueue
+from reviewqueue.routing import enqueue
 from reviewqueue.routing.models import IntakeRecord, IntakeToken, Mailbox, RoutingRuleSet, oversight_rank
 from reviewqueue.routing.rules import KIND_PATTERN, KIND_RULE, DraftFacts, RuleSet, recipient_domains, route
 from reviewqueue.routing.selectors import ruleset_active
@@ -441,14 +443,12 @@ def _enqueue_followup(record_id: int, *, refresh: bool) -> None:
 
     The push comes before the check: a batch task that has already cleared the flag takes the list
     after that, so it finds this record, and when the flag is still set its task has not started."""
-    from reviewqueue.routing.tasks import intake_followups_task
-
     pipeline = _redis().pipeline(transaction=False)
     pipeline.rpush(FOLLOWUPS_PENDING, f"{record_id}:{int(refresh)}")
     pipeline.set(FOLLOWUPS_SCHEDULED, 1, nx=True, ex=FOLLOWUPS_SCHEDULED_TTL)
     _, scheduled_now = pipeline.execute()
     if scheduled_now:
-        intake_followups_task.delay()
+        enqueue.intake_followups()
 
 
 def intake_followups() -> int:
@@ -487,7 +487,6 @@ def _follow_up(record: IntakeRecord, *, refresh: bool) -> None:
     sweeper would still fetch it.
     """
     from reviewqueue.integrations.multimail.client import MultiMailError, add_tags, get_multimail_client
-    from reviewqueue.review.tasks import draft_fetch_task
 
     try:
         add_tags(
@@ -499,7 +498,7 @@ def _follow_up(record: IntakeRecord, *, refresh: bool) -> None:
     except MultiMailError:
         logger.warning("intake: tagging email %s failed", record.email_id, exc_info=True)
     finally:
-        draft_fetch_task.delay(record.draft_id, refresh)
+        review_enqueue.draft_fetch(record.draft_id, refresh)
 
 
 def _result(record: IntakeRecord, *, created: bool, status: str | None = None) -> IntakeResult:
