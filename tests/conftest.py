@@ -54,10 +54,10 @@ def fresh_process_memos():
     They are keyed by URL, and a test's sandbox may get the free port an earlier test's had."""
     from reviewqueue.integrations.intercom import client as intercom
     from reviewqueue.integrations.multimail import client as multimail
-    from reviewqueue.review import clients, ingest
+    from reviewqueue.review import ingest
 
     intercom._me_cache.clear()
-    clients._intercom_clients.clear()
+    intercom._shared_clients.clear()
     multimail._client_for.cache_clear()
     ingest._mailbox_identities.clear()
 

@@ -12,9 +12,9 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from reviewqueue.audit.services import Actor, audit_record
+from reviewqueue.review import enqueue
 from reviewqueue.review.ingest import draft_receive
 from reviewqueue.review.models import Draft, OutboxItem
-from reviewqueue.review.outbox_admin import _enqueue_item
 from reviewqueue.review.poll import draft_check_decided_elsewhere
 
 
@@ -92,7 +92,7 @@ def _event_record(*, email_id: str, payload: dict, field_name: str, action: str,
                 draft=draft,
                 payload={"body_html": note.format(subject=escape(draft.subject))},
             )
-            transaction.on_commit(lambda: _enqueue_item(item.pk))
+            transaction.on_commit(lambda: enqueue.outbox_run(item.pk))
         # Last: the audit append holds the log's lock until commit, so nothing else waits behind it.
         audit_record(
             actor=Actor.system("multimail"),

@@ -3,7 +3,8 @@
 For other engineers
 -------------------
 - `draft_receive(...)` — the single ingest entry point (webhook, poll, intake).
-- `drafts_context_changed(conversation_id=, snapshot_id=) -> int` — Intercom calls it after a refresh.
+- `drafts_context_changed(conversation_id=, snapshot_id=) -> int` — after an Intercom snapshot refresh
+  (on_conversation_refreshed receives Intercom's signal for it).
 """
 
 import functools
@@ -16,6 +17,7 @@ from django.utils import timezone
 
 from reviewqueue.audit.services import Actor, AuditEntry, audit_record, audit_record_many
 from reviewqueue.integrations.multimail import statuses
+from reviewqueue.review import enqueue
 from reviewqueue.review.clients import intercom_client, multimail_client
 from reviewqueue.review.flags import content_hash, draft_flags
 from reviewqueue.review.models import Claim, Draft, multimail_status_to_store
@@ -62,7 +64,7 @@ def draft_receive(
             if audit:
                 audit_record_many([draft_received_entry(draft, actor)], at=at)
             if fetch:
-                transaction.on_commit(lambda: _enqueue_fetch(draft.pk))
+                transaction.on_commit(lambda: enqueue.draft_fetch(draft.pk))
             return draft, True
     except IntegrityError:  # the unique email_id: it was received before (or just now, concurrently)
         pass
@@ -77,7 +79,7 @@ def draft_receive(
         )
         draft.refresh_from_db()
         if fetch:
-            transaction.on_commit(lambda: _enqueue_fetch(draft.pk, refresh=True))
+            transaction.on_commit(lambda: enqueue.draft_fetch(draft.pk, refresh=True))
     return draft, False
 
 
@@ -91,12 +93,6 @@ def draft_received_entry(draft: Draft, actor: Actor) -> AuditEntry:
         "routing_version_id": draft.routing_version_number,  # the name audit records already written use
     }
     return AuditEntry(actor, "draft.received", "draft", draft.pk, payload)
-
-
-def _enqueue_fetch(draft_id: int, refresh: bool = False) -> None:
-    from reviewqueue.review.tasks import draft_fetch_task
-
-    draft_fetch_task.delay(draft_id, refresh)
 
 
 class FetchTransientError(Exception):
@@ -342,6 +338,11 @@ def _mark_decided_elsewhere(draft: Draft, email) -> bool:
         )
         draft.status, draft.status_detail, draft.email_status = Draft.Status.DECIDED_ELSEWHERE, detail, email_status
     return bool(changed)
+
+
+def on_conversation_refreshed(sender, *, conversation_id: str, snapshot_id: int, **kwargs) -> int:
+    """The receiver of Intercom's conversation_refreshed signal (connected in apps.py)."""
+    return drafts_context_changed(conversation_id=conversation_id, snapshot_id=snapshot_id)
 
 
 def drafts_context_changed(*, conversation_id: str, snapshot_id: int) -> int:

@@ -15,6 +15,7 @@ from django.db.models import DateTimeField, DurationField, ExpressionWrapper, F,
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
+from reviewqueue.review import enqueue
 from reviewqueue.review.models import Draft
 
 FIRST_GAP = timedelta(seconds=30)
@@ -40,9 +41,7 @@ def drafts_to_link_again(now: datetime) -> list[int]:
 
 def link_again() -> int:
     """Enqueue a refresh of each draft due to be linked again; how many were."""
-    from reviewqueue.review.tasks import draft_fetch_task
-
     draft_ids = drafts_to_link_again(timezone.now())
     for draft_id in draft_ids:
-        draft_fetch_task.delay(draft_id, True)
+        enqueue.draft_fetch(draft_id, True)
     return len(draft_ids)

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from reviewqueue.audit.services import Actor, audit_record
 from reviewqueue.integrations.multimail import statuses
+from reviewqueue.review import enqueue
 from reviewqueue.review.clients import intercom_client, multimail_client
 from reviewqueue.review.models import Decision, Draft, OutboxItem, multimail_status_to_store
 
@@ -153,9 +154,7 @@ def _retry_later(item: OutboxItem, error: str, retry_after: float | None) -> str
         locked_until=None,
         last_error=error[:2000],
     )
-    from reviewqueue.review.tasks import outbox_run_task
-
-    outbox_run_task.apply_async((item.pk,), countdown=delay)
+    enqueue.outbox_run(item.pk, countdown=delay)
     return "retry"
 
 
@@ -198,21 +197,17 @@ def _after_decide(decision_id: int, clients: "_Clients", at: datetime | None) ->
     The note is what people wait for (click-to-note), so it skips a broker round trip; the
     guarded take in outbox_run still keeps it to one runner, and the sweeper covers a crash here.
     """
-    from reviewqueue.review.tasks import outbox_run_task
-
     items = list(OutboxItem.objects.filter(decision_id=decision_id, status=OutboxItem.Status.PENDING))
     note = next((i for i in items if i.kind == OutboxItem.Kind.INTERCOM_NOTE), None)
     for item in items:
         if item is not note:
-            outbox_run_task.delay(item.pk)
+            enqueue.outbox_run(item.pk)
     if note is not None:
         outbox_run(item_id=note.pk, multimail=clients._multimail, intercom=clients._intercom, at=at)
 
 
 def outbox_enqueue_next(*, decision_id: int) -> int:
     """Enqueue the items of a decision that can run now: `decide` first, the rest once it is done."""
-    from reviewqueue.review.tasks import outbox_run_task
-
     items = list(OutboxItem.objects.filter(decision_id=decision_id, status=OutboxItem.Status.PENDING))
     decide_open = (
         any(i.kind == OutboxItem.Kind.DECIDE for i in items)
@@ -222,7 +217,7 @@ def outbox_enqueue_next(*, decision_id: int) -> int:
     )
     runnable = [i for i in items if i.kind == OutboxItem.Kind.DECIDE or not decide_open]
     for item in runnable:
-        outbox_run_task.delay(item.pk)
+        enqueue.outbox_run(item.pk)
     return len(runnable)
 
 
@@ -237,8 +232,6 @@ def outbox_sweep(*, grace: timedelta = SWEEP_GRACE) -> int:
     Drafts whose fetch message was lost are re-driven the same way, once the queue is empty (the
     pending poll fetches them too).
     """
-    from reviewqueue.review.tasks import draft_fetch_task, outbox_run_task
-
     now = timezone.now()
     backlogged = _broker_backlog() > 0
     if backlogged:
@@ -263,13 +256,13 @@ def outbox_sweep(*, grace: timedelta = SWEEP_GRACE) -> int:
     # Due since now: the next sweep counts this item's grace from this re-drive, not from its first due time.
     OutboxItem.objects.filter(pk__in=ids, status=OutboxItem.Status.PENDING).update(next_attempt_at=now)
     for item_id in ids:
-        outbox_run_task.delay(item_id)
+        enqueue.outbox_run(item_id)
     if not backlogged:
         unfetched = Draft.objects.filter(
             status=Draft.Status.PENDING, fetched_at__isnull=True, created_at__lte=now - grace
         ).values_list("pk", flat=True)[:SWEEP_BATCH]
         for draft_id in unfetched:
-            draft_fetch_task.delay(draft_id, False)
+            enqueue.draft_fetch(draft_id)
     return len(ids)
 
 

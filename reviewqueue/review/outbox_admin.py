@@ -9,8 +9,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from reviewqueue.audit.services import Actor, audit_record
+from reviewqueue.review import enqueue
 from reviewqueue.review.models import OutboxItem
-from reviewqueue.review.tasks import outbox_run_task
 
 
 def outbox_retry(*, item: OutboxItem, actor: Actor) -> OutboxItem:
@@ -27,10 +27,6 @@ def outbox_retry(*, item: OutboxItem, actor: Actor) -> OutboxItem:
                 target_id=item.draft_id,
                 payload={"outbox_item_id": item.pk, "kind": item.kind, "last_error": item.last_error},
             )
-            transaction.on_commit(lambda: _enqueue_item(item.pk))
+            transaction.on_commit(lambda: enqueue.outbox_run(item.pk))
     item.refresh_from_db()
     return item
-
-
-def _enqueue_item(item_id: int) -> None:
-    outbox_run_task.delay(item_id)

@@ -397,3 +397,24 @@ def get_intercom_client(**overrides) -> IntercomClient:
         **overrides,
     }
     return IntercomClient(**options)
+
+
+_shared_clients_lock = threading.Lock()
+_shared_clients: dict[tuple, IntercomClient] = {}
+
+
+def shared_intercom_client() -> IntercomClient:
+    """The process's one client per configuration: building one costs its TLS context (~0.1 s), and
+    httpx.Client is safe to share across threads."""
+    factory = get_intercom_client  # looked up at each call: a test that swaps the factory gets its own client
+    key = (
+        factory,
+        settings.INTERCOM_API_URL,
+        settings.INTERCOM_ACCESS_TOKEN,
+        settings.INTERCOM_API_VERSION,
+        settings.INTERCOM_ADMIN_ID,
+    )
+    with _shared_clients_lock:
+        if key not in _shared_clients:
+            _shared_clients[key] = factory()
+        return _shared_clients[key]

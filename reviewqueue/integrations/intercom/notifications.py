@@ -11,8 +11,11 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from django.dispatch import Signal
+
 from reviewqueue.integrations.inbound.models import InboundWebhook
 from reviewqueue.integrations.inbound.services import inbound_settle
+from reviewqueue.integrations.intercom.client import shared_intercom_client
 from reviewqueue.integrations.intercom.services import snapshot_is_newer_than, snapshot_refresh
 
 logger = logging.getLogger(__name__)
@@ -21,6 +24,11 @@ logger = logging.getLogger(__name__)
 OWN_NOTE_MARKER = "(reviewqueue "
 
 PING_TOPIC = "ping"
+
+# Sent with conversation_id and snapshot_id once a conversation's snapshot is refreshed; each receiver
+# answers how many drafts it flagged. The review app receives it (see its apps.py): it depends on this
+# app, not the other way round.
+conversation_refreshed = Signal()
 CONVERSATION_TOPICS = frozenset(
     {
         "conversation.user.created",
@@ -62,8 +70,9 @@ def conversation_changed(notification: dict) -> str:
     moment = notified_at(notification)
     if moment is not None and snapshot_is_newer_than(conversation_id, moment):
         return "superseded: the latest snapshot is newer than this notification"
-    snapshot = snapshot_refresh(conversation_id=conversation_id, client=_shared_client())
-    flagged = _drafts_context_changed(conversation_id=conversation_id, snapshot_id=snapshot.pk)
+    snapshot = snapshot_refresh(conversation_id=conversation_id, client=shared_intercom_client())
+    answers = conversation_refreshed.send(sender=None, conversation_id=conversation_id, snapshot_id=snapshot.pk)
+    flagged = sum(answer for _, answer in answers)
     return f"snapshot {snapshot.pk}; {flagged} draft(s) flagged"
 
 
@@ -78,20 +87,6 @@ def newest_part_is_our_own_note(notification: dict) -> bool:
         return False
     newest = parts[-1]
     return newest.get("part_type") == "note" and OWN_NOTE_MARKER in str(newest.get("body") or "")
-
-
-def _shared_client():
-    # The process's one client: building one per notification cost its TLS context (~20 ms of CPU) each time.
-    from reviewqueue.review.clients import intercom_client
-
-    return intercom_client()
-
-
-def _drafts_context_changed(*, conversation_id: str, snapshot_id: int) -> int:
-    # Imported here: the review app depends on this one, not the other way round.
-    from reviewqueue.review.ingest import drafts_context_changed
-
-    return drafts_context_changed(conversation_id=conversation_id, snapshot_id=snapshot_id)
 
 
 TOPIC_HANDLERS: dict[str, Callable[[dict], str]] = dict.fromkeys(CONVERSATION_TOPICS, conversation_changed)
