@@ -1,0 +1,87 @@
+"""Imports run one way: no module of reviewqueue imports one that imports it back.
+
+Imports are read from the source with `ast`, at any depth: an import inside a function is still a
+dependency, only a later one. Migrations are left out (Django loads them apart from the code).
+"""
+
+import ast
+from pathlib import Path
+
+import reviewqueue
+
+PACKAGE_DIR = Path(reviewqueue.__file__).parent
+ROOT = PACKAGE_DIR.parent
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _sources() -> dict[str, Path]:
+    return {
+        _module_name(path): path
+        for path in sorted(PACKAGE_DIR.rglob("*.py"))
+        if "migrations" not in path.relative_to(PACKAGE_DIR).parts
+    }
+
+
+def _imported_names(module: str, path: Path) -> set[str]:
+    """Every module name an import statement in the file names, relative ones made absolute.
+
+    `from package import name` names both the package and package.name (name may be a submodule)."""
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                base = f"{anchor}.{base}" if base else anchor
+            names.add(base)
+            names.update(f"{base}.{alias.name}" for alias in node.names)
+    return names
+
+
+def _import_graph() -> dict[str, set[str]]:
+    sources = _sources()
+    return {
+        module: {name for name in _imported_names(module, path) if name in sources and name != module}
+        for module, path in sources.items()
+    }
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One cycle of the graph as the modules along it (first one repeated at the end), or None."""
+    done, on_path, path = set(), set(), []
+
+    def visit(module: str) -> list[str] | None:
+        on_path.add(module)
+        path.append(module)
+        for imported in sorted(graph[module]):
+            if imported in on_path:
+                return [*path[path.index(imported) :], imported]
+            if imported not in done and (found := visit(imported)):
+                return found
+        on_path.remove(module)
+        path.pop()
+        done.add(module)
+        return None
+
+    for module in sorted(graph):
+        if module not in done and (found := visit(module)):
+            return found
+    return None
+
+
+def test_the_graph_is_read_from_every_module():
+    graph = _import_graph()
+    assert "reviewqueue.review.tasks" in graph
+    assert "reviewqueue.review.ingest" in graph["reviewqueue.review.tasks"]
+
+
+def test_no_module_imports_one_that_imports_it_back():
+    cycle = _cycle(_import_graph())
+    assert cycle is None, "import cycle: " + " -> ".join(cycle)
