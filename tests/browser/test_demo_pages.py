@@ -52,9 +52,11 @@ def demo(live_system, transactional_db, settings):
         live_system.start_worker(concurrency=2, wait=False)
         live_system.wait_ready()
         yield
-    finally:  # the next tests get empty sandboxes again
-        for name in (*state, "worker"):
+    finally:  # the next tests get empty sandboxes again, and a web process that never served the demo
+        # (after it, the keyboard flow's reject POST hung in the same web process; not yet understood)
+        for name in (*state, "worker", "web"):
             live_system.processes[name].stop()
+        live_system.start_web(wait=False)
         live_system.start_multimail(wait=False)
         live_system.start_intercom(wait=False)
         live_system.start_worker(concurrency=2, wait=False)
