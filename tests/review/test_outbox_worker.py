@@ -44,6 +44,18 @@ def a_draft_with_its_conversation(sandboxes) -> Draft:
     return draft_fetch(draft_id=draft.pk)
 
 
+def approve_as_shown(draft, reviewer) -> Decision:
+    """What the draft page does: approve against the conversation the reviewer was shown."""
+    return draft_decide(
+        draft=draft,
+        reviewer=reviewer,
+        action="approve",
+        reason="",
+        origin="web",
+        shown_snapshot_id=draft.latest_snapshot_id,
+    )
+
+
 def outbox_done(decision: Decision) -> bool:
     return not OutboxItem.objects.filter(decision=decision).exclude(status="done").exists()
 
@@ -52,14 +64,7 @@ def test_a_decision_is_carried_out_by_the_worker_and_the_conversation_gets_its_n
     draft = a_draft_with_its_conversation(sandboxes)
     assert (draft.conversation_link, draft.status) == ("tag", "pending")
     start_worker(sandboxes)
-    decision = draft_decide(
-        draft=draft,
-        reviewer=reviewer,
-        action="approve",
-        reason="",
-        origin="web",
-        shown_snapshot_id=draft.latest_snapshot_id,
-    )
+    decision = approve_as_shown(draft, reviewer)
     wait_for(lambda: outbox_done(decision), timeout=30, what="the outbox carried the decision out")
     email = sandboxes.email(draft.email_id)
     assert email["status"] in ("approved", "approved_and_sent")
@@ -73,14 +78,7 @@ def test_a_worker_killed_with_the_decide_in_flight_carries_it_out_once_after_res
     draft = a_draft_with_its_conversation(sandboxes)
     worker = start_worker(sandboxes)
     sandboxes.multimail_knobs(latency_ms=2000)  # the decide call is in flight for two seconds
-    decision = draft_decide(
-        draft=draft,
-        reviewer=reviewer,
-        action="approve",
-        reason="",
-        origin="web",
-        shown_snapshot_id=draft.latest_snapshot_id,
-    )
+    decision = approve_as_shown(draft, reviewer)
     decide = OutboxItem.objects.get(decision=decision, kind="decide")
     wait_for(
         lambda: OutboxItem.objects.filter(pk=decide.pk, status="running").exists(), timeout=20, what="decide running"
@@ -125,14 +123,7 @@ def test_multimail_down_for_a_while_then_the_decision_goes_through_when_it_retur
 
 def test_redis_flushed_before_the_worker_ran_the_sweeper_recovers_the_work(sandboxes, reviewer, broker):
     draft = a_draft_with_its_conversation(sandboxes)
-    decision = draft_decide(
-        draft=draft,
-        reviewer=reviewer,
-        action="approve",
-        reason="",
-        origin="web",
-        shown_snapshot_id=draft.latest_snapshot_id,
-    )
+    decision = approve_as_shown(draft, reviewer)
     assert "review.outbox_run" in broker.names()
     broker.flush()  # the broker lost the message (Redis restarted without persistence)
     start_worker(sandboxes)
