@@ -148,15 +148,21 @@ class Decision(models.Model):
     class Action(models.TextChoices):
         APPROVE = "approve"
         REJECT = "reject"
+        REQUEST_CHANGES = "request_changes"
 
     class Origin(models.TextChoices):
+        """The surface the decision was made in (SYSTEM: made by reviewqueue itself, e.g. expiry)."""
+
         WEB = "web"
         API = "api"
+        SYSTEM = "system"
+        INTERCOM = "intercom"
+        SLACK = "slack"
 
     draft = models.OneToOneField(Draft, on_delete=models.PROTECT, related_name="decision")
-    action = models.CharField(max_length=8, choices=Action.choices)
+    action = models.CharField(max_length=24, choices=Action.choices)
     reason = models.TextField(blank=True)
-    origin = models.CharField(max_length=8, choices=Origin.choices)
+    origin = models.CharField(max_length=16, choices=Origin.choices)
     reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="decisions")
     reviewer_username = models.CharField(max_length=150)
     reviewer_name = models.CharField(max_length=300, blank=True)
