@@ -112,6 +112,9 @@ CLAIM_TTL = env_int("CLAIM_TTL", 600, minimum=30)  # seconds a claim holds befor
 # Seconds a conversation snapshot may be old at approve time before Intercom is asked again (a lost
 # webhook would otherwise leave a stale snapshot that looks current).
 CONTEXT_MAX_AGE = env_int("CONTEXT_MAX_AGE", 60, minimum=0)
+# Admin-given outbound URLs (agent callbacks, notifications) may reach private, loopback and link-local
+# addresses, and use http, only with this on: local development and tests (reviewqueue/outbound.py).
+CALLBACK_ALLOW_PRIVATE_NETWORKS = env_bool("CALLBACK_ALLOW_PRIVATE_NETWORKS", False)
 
 # --- Django ------------------------------------------------------------------------------------
 INSTALLED_APPS = [
