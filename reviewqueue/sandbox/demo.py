@@ -1,4 +1,4 @@
-"""`make run`'s demo: Fernhill Outdoor's support morning (demo_data.py), seeded once, on a fresh database.
+"""`make run`'s demo: Fernhill Outdoor's support morning (demo_data/), seeded once, on a fresh database.
 
 Everything goes through the real paths: customers and Fin write in the Intercom sandbox, the agent's
 drafts are sent to gated MultiMail sandbox mailboxes tagged with their conversation, reviewqueue
