@@ -57,6 +57,8 @@ def prepare_environment() -> None:
         # The local default: a development server with the sandboxes standing in for the vendors.
         os.environ.setdefault("DEBUG", "1")
         os.environ.setdefault("REVIEWQUEUE_SANDBOX", "1")
+        # The sandbox traffic agent receives its callbacks on 127.0.0.1 over http (reviewqueue/outbound.py).
+        os.environ.setdefault("CALLBACK_ALLOW_PRIVATE_NETWORKS", "1")
     import django
 
     django.setup()  # starts the embedded PostgreSQL and Redis when their URLs are absent

@@ -1,0 +1,183 @@
+"""reviewqueue/outbound.py: admin-given URLs are https, resolve only to global addresses (checked when
+saved and again at connect time) and are never redirected, unless CALLBACK_ALLOW_PRIVATE_NETWORKS."""
+
+import socket
+
+import httpx
+import pytest
+
+from reviewqueue import outbound
+from reviewqueue.outbound import OutboundURLRefused, check_outbound_url, outbound_client, send_checked
+from tests.http_receiver import Answer, Receiver
+
+_real_getaddrinfo = socket.getaddrinfo
+
+
+@pytest.fixture
+def dns(monkeypatch):
+    """A resolver whose answers the test sets: {name: [addresses]}; other names resolve for real."""
+    answers: dict[str, list[str]] = {}
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host in answers:
+            return [
+                (socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port))
+                for a in answers[host]
+            ]
+        return _real_getaddrinfo(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return answers
+
+
+@pytest.fixture
+def strict(settings):
+    settings.CALLBACK_ALLOW_PRIVATE_NETWORKS = False
+
+
+@pytest.fixture
+def lenient(settings):
+    settings.CALLBACK_ALLOW_PRIVATE_NETWORKS = True
+
+
+REFUSED = [
+    ("10.1.2.3", "private"),
+    ("172.16.0.1", "private"),
+    ("192.168.1.1", "private"),
+    ("100.64.0.1", "private or reserved"),  # shared address space (CGNAT)
+    ("127.0.0.1", "loopback"),
+    ("127.8.9.10", "loopback"),
+    ("0.0.0.0", "private or reserved"),
+    ("169.254.169.254", "link-local"),  # cloud metadata
+    ("224.0.0.1", "multicast"),
+    ("255.255.255.255", "private or reserved"),
+    ("::1", "loopback"),
+    ("::", "private or reserved"),
+    ("fe80::1", "link-local"),
+    ("fc00::1", "private"),
+    ("fd12:3456::1", "private"),
+    ("::ffff:127.0.0.1", "loopback"),  # IPv4-mapped
+    ("::ffff:10.0.0.1", "private"),
+    ("::ffff:169.254.169.254", "link-local"),
+    ("64:ff9b::a9fe:a9fe", "link-local"),  # NAT64 of 169.254.169.254
+    ("2002:7f00:1::", "loopback"),  # 6to4 of 127.0.0.1
+    ("ff02::1", "multicast"),
+]
+
+
+@pytest.mark.parametrize(("address", "kind"), REFUSED)
+def test_non_global_addresses_are_refused_when_saved(strict, dns, address, kind):
+    dns["agent.example.com"] = [address]
+    with pytest.raises(OutboundURLRefused, match=kind) as refused:
+        check_outbound_url("https://agent.example.com/hook")
+    assert "agent.example.com resolves to" in str(refused.value)
+
+
+@pytest.mark.parametrize("address", ["93.184.215.14", "2606:4700::1111", "::ffff:93.184.215.14"])
+def test_global_addresses_are_accepted(strict, dns, address):
+    dns["agent.example.com"] = [address]
+    assert check_outbound_url("  https://agent.example.com/hook ") == "https://agent.example.com/hook"
+
+
+def test_ip_literals_are_checked_like_names(strict):
+    with pytest.raises(OutboundURLRefused, match="loopback"):
+        check_outbound_url("https://127.0.0.1:8443/hook")
+    with pytest.raises(OutboundURLRefused, match="link-local"):
+        check_outbound_url("https://[fe80::1]/hook")
+
+
+def test_one_private_answer_among_public_ones_refuses_the_host(strict, dns):
+    dns["agent.example.com"] = ["93.184.215.14", "10.0.0.7"]
+    with pytest.raises(OutboundURLRefused, match=r"10\.0\.0\.7"):
+        check_outbound_url("https://agent.example.com/hook")
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("http://agent.example.com/hook", "must start with https://"),
+        ("ftp://agent.example.com/hook", "must start with https://"),
+        ("agent.example.com/hook", "must start with https://"),
+        ("https:///hook", "no host"),
+        ("https://user:pw@agent.example.com/hook", "user name or password"),
+        ("https://agent.example.com:99999/hook", "not a valid URL"),
+    ],
+)
+def test_bad_urls_are_refused_with_a_message(strict, dns, url, message):
+    dns["agent.example.com"] = ["93.184.215.14"]
+    with pytest.raises(OutboundURLRefused, match=message):
+        check_outbound_url(url)
+
+
+def test_a_name_that_does_not_resolve_is_refused(strict):
+    with pytest.raises(OutboundURLRefused, match="does not resolve"):
+        check_outbound_url("https://no-such-host.invalid/hook")
+
+
+def test_the_flag_allows_private_addresses_and_http(lenient):
+    assert check_outbound_url("http://127.0.0.1:9/hook") == "http://127.0.0.1:9/hook"
+
+
+def test_refused_at_connect_time_after_the_name_changes_its_answer(strict, dns):
+    """Saved while public; at send time the name answers 127.0.0.1 (DNS rebinding): no connection."""
+    dns["agent.example.com"] = ["93.184.215.14"]
+    check_outbound_url("https://agent.example.com/hook")
+    with Receiver() as receiver:
+        dns["agent.example.com"] = ["127.0.0.1"]
+        with outbound_client() as client, pytest.raises(OutboundURLRefused, match="loopback"):
+            client.post(f"https://agent.example.com:{receiver.port}/hook", content=b"{}")
+        assert receiver.requests == []
+
+
+def test_the_guard_runs_in_the_connection_even_for_http(settings, dns):
+    """The address check is the transport's own (not only send_checked's), whatever the scheme."""
+    settings.CALLBACK_ALLOW_PRIVATE_NETWORKS = False
+    with Receiver() as receiver, outbound_client() as client:
+        with pytest.raises(OutboundURLRefused, match="loopback"):
+            client.get(f"{receiver.url}/hook")
+        assert receiver.requests == []
+
+
+def test_send_checked_refuses_http_before_connecting(strict):
+    with Receiver() as receiver, outbound_client() as client:
+        with pytest.raises(OutboundURLRefused, match="https"):
+            send_checked(client, client.build_request("POST", f"{receiver.url}/hook", content=b"{}"))
+        assert receiver.requests == []
+
+
+def test_with_the_flag_the_connection_goes_to_the_checked_address(lenient, dns):
+    dns["agent.example.com"] = ["127.0.0.1"]
+    with Receiver() as receiver, outbound_client() as client:
+        response = send_checked(
+            client, client.build_request("POST", f"http://agent.example.com:{receiver.port}/hook", content=b"{}")
+        )
+    assert response.status_code == 200
+    assert receiver.requests[0].headers["host"] == f"agent.example.com:{receiver.port}"
+
+
+def test_a_redirect_is_not_followed(lenient):
+    with Receiver([Answer(302, {"Location": "/elsewhere"})]) as receiver, outbound_client() as client:
+        response = send_checked(client, client.build_request("POST", f"{receiver.url}/hook", content=b"{}"))
+    assert response.status_code == 302
+    assert [r.path for r in receiver.requests] == ["/hook"]
+
+
+def test_proxy_variables_are_ignored(lenient, monkeypatch):
+    """A proxy would be the host the guard checks instead of the URL's; none is used."""
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    with Receiver() as receiver, outbound_client() as client:
+        assert client.get(f"{receiver.url}/hook").status_code == 200
+
+
+def test_connection_refused_is_an_ordinary_connect_error(lenient):
+    with outbound_client(timeout=2) as client, pytest.raises(httpx.ConnectError):
+        client.get("http://127.0.0.1:9/hook")
+
+
+def test_address_refusal_names_the_inner_address():
+    import ipaddress
+
+    assert outbound.address_refusal(ipaddress.ip_address("::ffff:10.0.0.1")) == (
+        "10.0.0.1 is a private or reserved address (inside ::ffff:a00:1)"
+    )
