@@ -47,6 +47,7 @@ from reviewqueue.review.flags import conversation_changes
 from reviewqueue.review.ingest import drafts_context_changed
 from reviewqueue.review.models import Claim, Decision, Draft, OutboxItem
 from reviewqueue.review.outbox import outbox_enqueue_next
+from reviewqueue.review.signals import send_decision_recorded
 
 log = logging.getLogger(__name__)
 
@@ -198,6 +199,9 @@ def _decision_write(draft, reviewer, action, reason, origin, evidence: _Evidence
         at=now,
     )
     transaction.on_commit(lambda: _enqueue_outbox(decision.pk))
+    transaction.on_commit(
+        lambda: send_decision_recorded(decision_id=decision.pk, draft_id=draft.pk, action=decision.action)
+    )
     return decision
 
 

@@ -22,6 +22,7 @@ from reviewqueue.integrations.multimail import statuses
 from reviewqueue.review import enqueue
 from reviewqueue.review.clients import intercom_client, multimail_client
 from reviewqueue.review.models import Decision, Draft, OutboxItem, multimail_status_to_store
+from reviewqueue.review.signals import send_decision_carried_out
 
 log = logging.getLogger(__name__)
 
@@ -106,8 +107,10 @@ def outbox_run(*, item_id: int, multimail=None, intercom=None, at: datetime | No
         # lease without limit. Spent as an attempt like a transient one, so it ends failed for a person.
         log.exception("outbox item raised an unforeseen error", extra={"item": item.pk, "kind": item.kind})
         return _retry_later(item, f"{type(error).__name__}: {error}", None)
-    _done(item, result or {}, at)
+    result = result or {}
+    _done(item, result, at)
     if item.kind == OutboxItem.Kind.DECIDE:
+        _announce_carried_out(item, result)
         _after_decide(item.decision_id, clients, at)
     return "done"
 
@@ -189,6 +192,17 @@ def _done(item: OutboxItem, result: dict, at: datetime | None) -> None:
                 payload={"decision_id": item.decision_id, "outbox_item_id": item.pk, **result},
                 at=at,
             )
+
+
+def _announce_carried_out(item: OutboxItem, result: dict) -> None:
+    """Tell other apps MultiMail took the decision (review/signals.py); the email is the final one."""
+    send_decision_carried_out(
+        decision_id=item.decision_id,
+        draft_id=item.draft_id,
+        action=item.decision.action,
+        final_email_id=result.get("email_id") or item.draft.email_id,
+        multimail_status=result.get("multimail_status", ""),
+    )
 
 
 def _after_decide(decision_id: int, clients: "_Clients", at: datetime | None) -> None:

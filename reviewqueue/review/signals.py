@@ -1,0 +1,96 @@
+"""What the review app tells other apps about decisions: two Django signals, sent after commit.
+
+Other apps (callbacks to agents, digests, metrics) connect a receiver in their AppConfig.ready()
+instead of reaching into review's code paths. Each signal is sent only after the transaction that
+wrote the fact committed, and at least once: an outbox step re-driven after a killed worker may
+send `decision_carried_out` again, so receivers must be idempotent (key on `decision_id` + `event`).
+A receiver that raises is logged and does not undo or block anything (send_robust).
+
+decision_recorded(sender="review", decision_id, draft_id, action, event)
+    A person (or the system) decided a draft: the Decision row, its audit event and its outbox
+    rows are committed; nothing has reached MultiMail yet.
+    * action: "approve" | "reject" | "request_changes"
+    * event: "draft.approved" | "draft.rejected" | "draft.changes_requested"
+
+decision_carried_out(sender="review", decision_id, draft_id, action, event, final_email_id, multimail_status)
+    MultiMail took the decision. For an approval with edits this is sent once the edited version
+    is approved at MultiMail, with final_email_id the edited email's id; otherwise final_email_id
+    is the draft's own email id. multimail_status is MultiMail's answer ("approved", "rejected", …).
+
+To build a payload, call `decision_facts(decision_id)` (below): a JSON-ready dict with the draft id,
+MultiMail email id, conversation id and the decision (who, when, reason or feedback, edited or not,
+the final text's hash).
+"""
+
+import logging
+
+from django.dispatch import Signal
+
+log = logging.getLogger(__name__)
+
+decision_recorded = Signal()
+decision_carried_out = Signal()
+
+EVENT_BY_ACTION = {
+    "approve": "draft.approved",
+    "reject": "draft.rejected",
+    "request_changes": "draft.changes_requested",
+}
+
+
+def send_decision_recorded(*, decision_id: int, draft_id: int, action: str) -> None:
+    """Call after commit (transaction.on_commit)."""
+    _send(decision_recorded, decision_id=decision_id, draft_id=draft_id, action=action, event=EVENT_BY_ACTION[action])
+
+
+def send_decision_carried_out(
+    *, decision_id: int, draft_id: int, action: str, final_email_id: str, multimail_status: str
+) -> None:
+    """Call after the commit that recorded MultiMail's answer."""
+    _send(
+        decision_carried_out,
+        decision_id=decision_id,
+        draft_id=draft_id,
+        action=action,
+        event=EVENT_BY_ACTION[action],
+        final_email_id=final_email_id,
+        multimail_status=multimail_status,
+    )
+
+
+def _send(signal: Signal, **kwargs) -> None:
+    for receiver, answer in signal.send_robust(sender="review", **kwargs):
+        if isinstance(answer, Exception):
+            log.error("a review signal receiver failed", extra={"receiver": repr(receiver), "error": repr(answer)})
+
+
+def decision_facts(decision_id: int) -> dict:
+    """What an agent is told about a decision: JSON-ready, the same for callbacks and polling.
+
+    {"draft_id", "email_id" (the original), "final_email_id" (the edited one when edited),
+    "conversation_id", "decision": {"id", "action", "reviewer": {"username", "name"},
+    "decided_at" (ISO 8601), "reason" (the rejection reason or the feedback), "edited",
+    "final_content_hash", "multimail_status"}}
+    """
+    from reviewqueue.review.models import Decision
+
+    decision = Decision.objects.select_related("draft").get(pk=decision_id)
+    draft = decision.draft
+    edit = getattr(decision, "edit", None)
+    final_email_id = (edit.edited_email_id if edit else "") or draft.email_id
+    return {
+        "draft_id": draft.pk,
+        "email_id": draft.email_id,
+        "final_email_id": final_email_id,
+        "conversation_id": draft.conversation_id,
+        "decision": {
+            "id": decision.pk,
+            "action": decision.action,
+            "reviewer": {"username": decision.reviewer_username, "name": decision.reviewer_name},
+            "decided_at": decision.decided_at.isoformat(),
+            "reason": decision.reason,
+            "edited": edit is not None,
+            "final_content_hash": edit.edited_content_hash if edit else decision.content_hash,
+            "multimail_status": decision.carried_out_status,
+        },
+    }
