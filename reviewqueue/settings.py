@@ -129,6 +129,7 @@ INSTALLED_APPS = [
     "reviewqueue.audit",
     "reviewqueue.routing",
     "reviewqueue.review",
+    "reviewqueue.sla",
     "reviewqueue.integrations.inbound",
     "reviewqueue.integrations.multimail",
     "reviewqueue.integrations.intercom",
@@ -281,6 +282,8 @@ CELERY_BEAT_SCHEDULE["review-pending-sync"] = {"task": "review.pending_sync", "s
 CELERY_BEAT_SCHEDULE["review-outbox-sweep"] = {"task": "review.outbox_sweep", "schedule": 15.0}
 # Routing: keep the mailbox list as MultiMail has it (the mailboxes page also has "sync now").
 CELERY_BEAT_SCHEDULE["routing-mailboxes-sync"] = {"task": "routing.mailboxes_sync", "schedule": 300.0}
+# SLA: overdue drafts escalated once, expired ones rejected, lost escalation messages re-driven.
+CELERY_BEAT_SCHEDULE["sla-sweep"] = {"task": "sla.sweep", "schedule": 60.0}
 
 # --- Logging: one JSON object per line on stdout; secrets are never passed to a logger ----------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
