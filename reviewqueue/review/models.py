@@ -25,6 +25,9 @@ class Draft(models.Model):
         DECIDED = "decided", "decided"  # decided here; see its Decision
         DECIDED_ELSEWHERE = "decided_elsewhere", "decided elsewhere"  # left MultiMail's pending list without us
         FAILED = "failed", "failed"  # could not be fetched from MultiMail (fetch_error says why)
+        # The version the outbox sent for an "approved with edits" decision on `edit_of`: that
+        # decision approves it, so it is never reviewed again (unless its content differs: PENDING, flagged).
+        EDITED_VERSION = "edited_version", "edited version"
 
     class Source(models.TextChoices):
         WEBHOOK = "webhook"
@@ -88,6 +91,17 @@ class Draft(models.Model):
     bounced_at = models.DateTimeField(null=True, blank=True)
     bounce_type = models.CharField(max_length=64, blank=True)
     reply_received_at = models.DateTimeField(null=True, blank=True)
+
+    # The revision loop: an agent's new version of a draft whose changes were requested (intake's revision_of).
+    revision_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="revisions", help_text="previous version"
+    )
+    revision_number = models.PositiveSmallIntegerField(default=1, help_text="1: a first version; n: the nth")
+    # Edit, then approve: the original draft this email is the edited version of (review/edits.py).
+    edit_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="edited_versions")
+    flag_edit_mismatch = models.BooleanField(
+        default=False, help_text="an edited version whose content is not the edit that was approved: for a person"
+    )
 
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
@@ -196,12 +210,56 @@ class Decision(models.Model):
 
     @property
     def verb(self) -> str:
-        """approved / rejected"""
-        return "approved" if self.action == self.Action.APPROVE else "rejected"
+        """approved / approved with edits / rejected / changes requested"""
+        if self.action == self.Action.REQUEST_CHANGES:
+            return "changes requested"
+        if self.action == self.Action.APPROVE:
+            return "approved with edits" if self.is_edited else "approved"
+        return "rejected"
+
+    @property
+    def is_edited(self) -> bool:
+        try:
+            return self.edit is not None
+        except DraftEdit.DoesNotExist:
+            return False
 
     @property
     def reviewer_label(self) -> str:
         return self.reviewer_name or self.reviewer_username
+
+
+class DraftEdit(models.Model):
+    """The reviewer's edit behind an "approved with edits" decision: both texts, both hashes, the redline.
+
+    Written with its decision, in the same transaction; the decision's audit event carries the same
+    texts, hashes and diff, so verify_audit covers them. The outbox fills in the last three columns
+    as it carries the edit out (review/edits.py): the edited email's id, and what became of each email.
+    """
+
+    class OriginalOutcome(models.TextChoices):
+        CANCELLED = "cancelled"
+        REJECTED = "rejected"  # could no longer be cancelled: rejected as superseded
+
+    class EditedOutcome(models.TextChoices):
+        APPROVED = "approved"
+        MISMATCH = "mismatch"  # its content hash is not the edit's: left in the queue, flagged
+
+    decision = models.OneToOneField(Decision, on_delete=models.PROTECT, related_name="edit")
+    original_subject = models.TextField()
+    original_markdown = models.TextField()
+    original_content_hash = models.CharField(max_length=64)
+    edited_subject = models.TextField()
+    edited_markdown = models.TextField()
+    edited_content_hash = models.CharField(max_length=64, db_index=True)
+    diff = models.JSONField(help_text="{subject: [[op, text], ...], markdown: [...]}: op is '=', '+' or '-'")
+    idempotency_key = models.CharField(max_length=80, unique=True)
+    edited_email_id = models.CharField(max_length=128, blank=True, db_index=True)
+    original_outcome = models.CharField(max_length=16, choices=OriginalOutcome.choices, blank=True)
+    edited_outcome = models.CharField(max_length=16, choices=EditedOutcome.choices, blank=True)
+
+    def __str__(self) -> str:
+        return f"edit of decision {self.decision_id}"
 
 
 class OutboxItem(models.Model):
