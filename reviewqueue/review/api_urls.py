@@ -2,12 +2,13 @@
 
 from django.urls import path, re_path
 
-from reviewqueue.review import api
+from reviewqueue.review import api, bulk_api
 from reviewqueue.routing.openapi import openapi_view
 
 urlpatterns: list = [
     # GET lists drafts (personal token); POST is intake (intake token), dispatched to routing.intake.intake_draft.
     path("drafts", api.drafts_collection, name="api-drafts"),
+    path("drafts/bulk-decision", bulk_api.drafts_bulk_decision, name="api-drafts-bulk-decision"),
     path("drafts/<int:draft_id>", api.draft_get, name="api-draft"),
     path("drafts/<int:draft_id>/decision", api.draft_decision, name="api-draft-decision"),
     path("openapi.json", openapi_view, name="api-openapi"),
