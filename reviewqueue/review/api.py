@@ -15,6 +15,10 @@ POST /api/v1/drafts/<id>/decision
     an approval without it, or with an older one, is refused (409 conversation_changed) unless
     confirm_changed is true, which the decision records.
     201 {"decision": Decision, "draft": DraftDetail}
+    202 {"status": "awaiting_second_approval", "message", "first_approval": {approver: Person, approved_at},
+        "draft": DraftDetail}: the mailbox needs two approvals (four-eyes, sla/four_eyes.py) and this was
+        the first; nothing was sent. The second, by someone else, answers 201 (its decision names both).
+    409 {"error", "conflict": "same_approver", "rule"}: the first approver approved again
     400 {"error", "fields"?: {name: message}}: not JSON, not an object, bad action, reject without
         reason, snapshot_id not a positive integer, confirm_changed not a boolean
     404 {"error"}: no such draft
@@ -58,6 +62,7 @@ from reviewqueue.review.errors import (
     InvalidDecision,
 )
 from reviewqueue.review.models import Decision, Draft
+from reviewqueue.sla.errors import AwaitingSecondApproval, SameApproverTwice
 from reviewqueue.text import UNSTORABLE_MESSAGE, is_storable
 
 MAX_BODY_BYTES = 64 * 1024
@@ -289,10 +294,36 @@ def draft_decision(request, draft_id: int):
         return _error(
             409, str(error), conflict="not_pending", status=error.draft.status, status_detail=error.draft.status_detail
         )
+    except AwaitingSecondApproval as awaiting:  # four-eyes: the first of two approvals is recorded
+        return _awaiting_second_approval(awaiting, draft_id)
+    except SameApproverTwice as error:
+        return _error(409, str(error), conflict="same_approver", rule=error.rule)
     except InvalidDecision as error:
         return _error(400, str(error))
     detail = selectors.draft_detail(draft_id=draft_id)
     return JsonResponse({"decision": decision_json(decision), "draft": draft_detail_json(detail)}, status=201)
+
+
+def _awaiting_second_approval(awaiting: AwaitingSecondApproval, draft_id: int) -> JsonResponse:
+    first = awaiting.first_approval
+    detail = selectors.draft_detail(draft_id=draft_id)
+    return JsonResponse(
+        {
+            "status": "awaiting_second_approval",
+            "message": str(awaiting),
+            "first_approval": {
+                "approver": {
+                    "id": first.approver_id,
+                    "username": first.approver_username,
+                    "name": first.approver_name,
+                    "email": first.approver_email,
+                },
+                "approved_at": _when(first.approved_at),
+            },
+            "draft": draft_detail_json(detail),
+        },
+        status=202,
+    )
 
 
 @csrf_exempt

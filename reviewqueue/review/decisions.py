@@ -19,6 +19,9 @@ For the pages and the API (what a view calls and what it must handle)
       through and the decision records why the context could not be re-checked.
     * DraftContentNotIn(draft): the draft's content has not been fetched yet.
     * DraftNotPending(draft): decided in MultiMail's dashboard, cancelled, or failed to load.
+    * Four-eyes (a mailbox policy of 2 approvals, sla/four_eyes.py): AwaitingSecondApproval(first_approval)
+      when this approval was the first, recorded and committed (not a failure: the draft stays
+      pending, nothing is sent; the API answers 202); SameApproverTwice when its giver approves again.
     All of these subclass ReviewError (review/errors.py). On success the draft's status is "decided"
     and the outbox carries the decision out after commit.
 - Reads live in review/selectors.py (queue_page, draft_detail, queue_neighbour_id).
@@ -48,6 +51,8 @@ from reviewqueue.review.ingest import drafts_context_changed
 from reviewqueue.review.models import Claim, Decision, Draft, OutboxItem
 from reviewqueue.review.outbox import outbox_enqueue_next
 from reviewqueue.review.signals import send_decision_recorded
+from reviewqueue.sla.errors import AwaitingSecondApproval
+from reviewqueue.sla.four_eyes import four_eyes_gate
 
 log = logging.getLogger(__name__)
 
@@ -92,11 +97,19 @@ def draft_decide(
                 raise DraftClaimedByOther(claim)
             if guarded:
                 _check_conversation_unchanged(locked, shown_snapshot_id)
-            decision = _decision_write(
-                locked, reviewer, action, reason, origin, evidence, request_origin, at or timezone.now()
-            )
+            # Four-eyes (sla/four_eyes.py): a first of two approvals is only recorded; a second names the first.
+            gate = four_eyes_gate(
+                draft=locked, reviewer=reviewer, action=action, reason=reason, origin=origin,
+                shown_snapshot_id=shown_snapshot_id, request_origin=request_origin,
+            )  # fmt: skip
+            if gate.first_approval is None:
+                decision = _decision_write(
+                    locked, reviewer, action, gate.reason, origin, evidence, request_origin, at or timezone.now()
+                )
     except IntegrityError:  # the unique constraint caught a race the lock did not (defence in depth)
         raise DraftAlreadyDecided(Decision.objects.get(draft_id=draft.pk)) from None
+    if gate.first_approval is not None:
+        raise AwaitingSecondApproval(gate.first_approval)  # committed: the draft stays in the queue
     draft.status = Draft.Status.DECIDED
     return decision
 
@@ -267,9 +280,9 @@ def _decision_note(decision: Decision) -> str:
     recipients = ", ".join(draft.to) or "(no recipient)"
     head = f"Email «{escape(draft.subject)}» to {escape(recipients)}"
     if decision.action == Decision.Action.APPROVE:
-        return (
-            f"<p>{head} approved by {escape(decision.reviewer_label)} at {decision.decided_at:%Y-%m-%d %H:%M} UTC</p>"
-        )
+        why = f" ({escape(decision.reason)})" if decision.reason else ""  # e.g. four-eyes names the first approver
+        when = f"{decision.decided_at:%Y-%m-%d %H:%M} UTC"
+        return f"<p>{head} approved by {escape(decision.reviewer_label)} at {when}{why}</p>"
     return f"<p>{head} rejected by {escape(decision.reviewer_label)}: {escape(decision.reason)}</p>"
 
 

@@ -32,6 +32,7 @@ from reviewqueue.review.models import Draft
 from reviewqueue.review.presentation import conversation_view, draft_flag_badges, queue_rows, queue_rows_html
 from reviewqueue.review.reasons import PRESET_REJECT_REASONS
 from reviewqueue.review.rendering import render_markdown
+from reviewqueue.sla.errors import AwaitingSecondApproval, SameApproverTwice
 
 QUEUE_POLL_SECONDS = 5
 
@@ -137,7 +138,10 @@ def draft_decision(request, draft_id: int):
         )
     except ConversationChangedSinceOpened as changed:
         return _draft_page(request, draft_id, status=409, changed=changed, form=form)
-    except (DraftAlreadyDecided, DraftNotPending, DraftClaimedByOther, DraftContentNotIn) as refused:
+    except AwaitingSecondApproval as awaiting:  # four-eyes: recorded, the draft stays in the queue
+        messages.success(request, _sentence(awaiting))
+        return _redirect_to_next(request, draft)
+    except (DraftAlreadyDecided, DraftNotPending, DraftClaimedByOther, DraftContentNotIn, SameApproverTwice) as refused:
         return _draft_page(request, draft_id, status=409, error=_sentence(refused))
     except ReviewError as invalid:  # InvalidDecision: the form let through what the service refuses
         return _draft_page(request, draft_id, status=400, error=_sentence(invalid), form=form)
