@@ -35,6 +35,7 @@ def format_duration(value: timedelta | None) -> str:
         return "off"
     seconds = int(value.total_seconds())
     for unit in ("d", "h", "m"):
-        if seconds % _UNITS[unit] == 0:
+        # A day is written 24h (as people set an expiry of "24h"); 2d and more in days.
+        if seconds % _UNITS[unit] == 0 and (unit != "d" or seconds >= 2 * _UNITS["d"]):
             return f"{seconds // _UNITS[unit]}{unit}"
     return f"{seconds}s"
