@@ -200,6 +200,9 @@ def _queue_row_html(row: QueueRow) -> str:
     subject = e(row.subject or "(no subject)")
     return (
         f'\n      <tr data-queue-row data-draft-id="{row.draft_id}" aria-selected="false">'
+        # The bulk actions' checkbox: its form (#bulk-form) sits outside the table the poll swaps.
+        f'\n        <td class="select"><input type="checkbox" name="ids" value="{row.draft_id}" form="bulk-form"'
+        f' data-bulk-select aria-label="Select {subject}"></td>'
         f'\n        <td class="subject"><a data-draft-link href="{e(row.url)}">{subject}</a></td>'
         f"\n        <td>{e(row.mailbox)}</td>"
         f"\n        <td>{e(row.recipients or '—')}</td>"

@@ -1,10 +1,11 @@
 from django.urls import path
 
-from reviewqueue.review import views
+from reviewqueue.review import bulk_views, views
 
 app_name = "review"
 urlpatterns = [
     path("", views.queue, name="queue"),
+    path("bulk", bulk_views.queue_bulk, name="queue_bulk"),
     path("drafts/<int:draft_id>/", views.draft, name="draft"),
     path("drafts/<int:draft_id>/decision", views.draft_decision, name="draft_decision"),
     path("drafts/<int:draft_id>/claim", views.draft_claim_view, name="draft_claim"),

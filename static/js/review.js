@@ -8,6 +8,8 @@
  *   data-key="r"  on a field    → pressing "r" focuses it (the reject reason)
  *   [data-queue-row]            → rows of the queue; j/k move the selection, Enter/o opens it
  *   #keyboard-help (<dialog>)   → "?" opens it, Esc closes it
+ *   [data-bulk-select] checkboxes → "x" ticks the selected row's, shift-click ticks a range; the ticks
+ *                                   survive the table being swapped by polling ([data-bulk-count] counts them)
  * Keys are ignored while typing in a field, and when Ctrl, Alt or Meta is held.
  */
 (function () {
@@ -19,6 +21,7 @@
   function isTyping(target) {
     if (!target || !target.tagName) return false;
     var tag = target.tagName.toLowerCase();
+    if (tag === "input" && /^(checkbox|radio|button|submit)$/i.test(target.type || "")) return false;
     return tag === "input" || tag === "textarea" || tag === "select" || target.isContentEditable;
   }
 
@@ -94,6 +97,88 @@
     if (index >= 0) select(rows, index);
   }
 
+  // --- bulk selection ----------------------------------------------------------------------------
+
+  var ticked = new Set(); // draft ids ticked for a bulk action, kept across polling swaps
+  var rangeAnchor = null; // the draft id last ticked or unticked: shift-click runs from it
+
+  function bulkBoxes() {
+    return Array.prototype.slice.call(document.querySelectorAll("input[data-bulk-select]"));
+  }
+
+  function showTickedCount() {
+    var count = document.querySelector("[data-bulk-count]");
+    if (!count) return;
+    count.textContent = ticked.size ? ticked.size + " selected" : "None selected (x ticks a row, shift-click a range)";
+  }
+
+  function setTicked(box, on) {
+    box.checked = on;
+    if (on) ticked.add(box.value);
+    else ticked.delete(box.value);
+  }
+
+  function tickRange(box) {
+    var boxes = bulkBoxes();
+    var from = boxes.findIndex(function (b) {
+      return b.value === rangeAnchor;
+    });
+    var to = boxes.indexOf(box);
+    if (from < 0 || to < 0) return;
+    var start = Math.min(from, to);
+    var end = Math.max(from, to);
+    for (var i = start; i <= end; i++) setTicked(boxes[i], box.checked);
+  }
+
+  function onBulkClick(event) {
+    var box = event.target;
+    if (!box.matches || !box.matches("input[data-bulk-select]")) return;
+    if (event.shiftKey && rangeAnchor !== null) tickRange(box);
+    setTicked(box, box.checked);
+    rangeAnchor = box.value;
+    showTickedCount();
+  }
+
+  function onBulkChange(event) {
+    var target = event.target;
+    if (!target.matches) return;
+    if (target.matches("input[data-bulk-select-all]")) {
+      bulkBoxes().forEach(function (box) {
+        setTicked(box, target.checked);
+      });
+      showTickedCount();
+    }
+  }
+
+  function tickSelectedRow() {
+    var rows = queueRows();
+    var index = rows.findIndex(function (row) {
+      return row.classList.contains(SELECTED);
+    });
+    if (index < 0 && rows.length) {
+      index = 0;
+      select(rows, 0);
+    }
+    var box = rows[index] && rows[index].querySelector("input[data-bulk-select]");
+    if (!box) return false;
+    setTicked(box, !box.checked);
+    rangeAnchor = box.value;
+    showTickedCount();
+    return true;
+  }
+
+  function restoreTicks() {
+    var present = new Set();
+    bulkBoxes().forEach(function (box) {
+      present.add(box.value);
+      box.checked = ticked.has(box.value);
+    });
+    ticked.forEach(function (id) {
+      if (!present.has(id)) ticked.delete(id); // decided or gone since: no longer offered
+    });
+    showTickedCount();
+  }
+
   // --- help --------------------------------------------------------------------------------------
 
   function help() {
@@ -140,7 +225,12 @@
       if (moveInQueue(key === "j" ? 1 : -1)) event.preventDefault();
       return;
     }
-    if (onQueue && (key === "Enter" || key === "o")) {
+    if (onQueue && key === "x") {
+      if (tickSelectedRow()) event.preventDefault();
+      return;
+    }
+    var onControl = event.target.tagName && /^(button|a|input)$/i.test(event.target.tagName);
+    if (onQueue && (key === "o" || (key === "Enter" && !onControl))) {
       if (openSelectedRow()) event.preventDefault();
       return;
     }
@@ -171,6 +261,9 @@
   document.addEventListener("change", onChange);
   document.addEventListener("htmx:afterSwap", restoreSelection);
   document.addEventListener("htmx:afterSwap", initReasons);
+  document.addEventListener("click", onBulkClick);
+  document.addEventListener("change", onBulkChange);
+  document.addEventListener("htmx:afterSwap", restoreTicks);
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", initReasons);
   } else {
