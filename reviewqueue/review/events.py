@@ -1,46 +1,96 @@
-"""Later MultiMail events on a draft: decided in MultiMail, delivered, bounced, replied to.
+"""What MultiMail's webhook events do to drafts: held (received for review), decided in MultiMail,
+delivered, bounced, replied to.
+
+The integration layer keeps the one table of handlers (integrations/multimail/events.py) and never
+imports review; `multimail_handlers_register()`, called from ReviewConfig.ready(), fills it with the
+handlers below. Each takes the stored payload and returns True when a draft took notice.
 
 For other engineers
 -------------------
-- `draft_event_from_multimail(event_type=, email_id=, payload=) -> bool` — MultiMail's webhook task.
+- `multimail_handlers_register()` — ReviewConfig.ready() only.
+- `oversight_pending`, `oversight_decided`, `message_delivered`, `message_bounced`,
+  `message_received` — the handlers; MultiMail's webhook task runs them through the table.
 """
 
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.html import escape
 
 from reviewqueue.audit.services import Actor, audit_record
+from reviewqueue.integrations.multimail.events import (
+    PayloadError,
+    envelope_mailbox,
+    event_type_of,
+    handler_register,
+    mailbox_id_of,
+    required_email_id,
+)
 from reviewqueue.review import enqueue
 from reviewqueue.review.ingest import draft_receive
 from reviewqueue.review.models import Draft, OutboxItem
 from reviewqueue.review.poll import draft_check_decided_elsewhere
 
 
-def draft_event_from_multimail(*, event_type: str, email_id: str, payload: dict) -> bool:
-    """Apply a MultiMail webhook event to its draft. True when a draft took notice.
-
-    oversight.approved/rejected on a draft still pending here → read back from MultiMail, and
-    decided elsewhere when MultiMail no longer holds it;
-    message.delivered/bounced → recorded and told to the conversation (once);
-    message.received on the draft's thread → the customer replied (recorded, told once).
-    oversight.pending → received (the webhook fast path), when the payload names the mailbox.
-    """
-    handler = _EVENT_HANDLERS.get(event_type)
-    if handler is None:
-        return False
-    return handler(email_id, payload or {})
+def multimail_handlers_register() -> None:
+    """What each MultiMail webhook event does, registered with the integration layer (ReviewConfig.ready())."""
+    handler_register("oversight.pending", oversight_pending)
+    handler_register("oversight.approved", oversight_decided)
+    handler_register("oversight.rejected", oversight_decided)
+    handler_register("message.delivered", message_delivered)
+    handler_register("message.bounced", message_bounced)
+    handler_register("message.received", message_received)
 
 
-def _event_pending(email_id: str, payload: dict) -> bool:
-    mailbox_id = payload.get("mailbox_id") or payload.get("mailbox") or ""
-    if isinstance(mailbox_id, dict):
-        mailbox_id = mailbox_id.get("id", "")
-    if not email_id or not mailbox_id:
-        return False
-    draft_receive(email_id=email_id, mailbox_id=str(mailbox_id), source="webhook", actor=Actor.system("multimail"))
-    return True
+def oversight_pending(payload: dict) -> bool:
+    """A draft held for approval: received for review (the webhook's fast path; the poll is the safety net)."""
+    email_id = required_email_id(payload)
+    mailbox = envelope_mailbox(payload)
+    mailbox_id = mailbox.mailbox_id if mailbox is not None else mailbox_id_of(payload)
+    if not mailbox_id:
+        raise PayloadError("oversight.pending payload has no mailbox")
+    _, created = draft_receive(
+        email_id=email_id,
+        mailbox_id=mailbox_id,
+        source="webhook",
+        actor=Actor.system("multimail_webhook"),
+    )
+    return created
+
+
+def oversight_decided(payload: dict) -> bool:
+    return _event_decided(_draft_email_id(payload), payload)
+
+
+def message_delivered(payload: dict) -> bool:
+    return _event_delivered(_draft_email_id(payload), payload)
+
+
+def message_bounced(payload: dict) -> bool:
+    return _event_bounced(_draft_email_id(payload), payload)
+
+
+def message_received(payload: dict) -> bool:
+    return _event_reply(_draft_email_id(payload), payload)
+
+
+def _draft_email_id(payload: dict) -> str:
+    """The email an event on a draft names; refused when it names a draft of another mailbox than the envelope's."""
+    email_id = required_email_id(payload)
+    _refuse_other_mailboxes_drafts(payload, email_id=email_id)
+    return email_id
+
+
+def _refuse_other_mailboxes_drafts(payload: dict, *, email_id: str) -> None:
+    mailbox = envelope_mailbox(payload)
+    if mailbox is None:
+        return  # verified by MULTIMAIL_WEBHOOK_SECRET, the whole account's subscription
+    thread_id = payload.get("thread_id")
+    named = Q(email_id=email_id) | (Q(thread_id=thread_id) if isinstance(thread_id, str) and thread_id else Q())
+    if Draft.objects.filter(named).exclude(mailbox_id=mailbox.mailbox_id).exists():
+        raise PayloadError(f"{event_type_of(payload)} names a draft of another mailbox than {mailbox.mailbox_id}")
 
 
 def _event_decided(email_id: str, payload: dict) -> bool:
@@ -136,13 +186,3 @@ def _event_reply(email_id: str, payload: dict) -> bool:
         action="email.reply_received",
         note="<p>The customer replied by email to «{subject}».</p>",
     )
-
-
-_EVENT_HANDLERS = {
-    "oversight.pending": _event_pending,
-    "oversight.approved": _event_decided,
-    "oversight.rejected": _event_decided,
-    "message.delivered": _event_delivered,
-    "message.bounced": _event_bounced,
-    "message.received": _event_reply,
-}

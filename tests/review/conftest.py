@@ -4,6 +4,7 @@ import pytest
 from django.utils import timezone
 
 from reviewqueue.audit.services import Actor
+from reviewqueue.integrations.multimail.events import handler_for
 from reviewqueue.review.ingest import draft_receive
 from reviewqueue.review.models import Draft
 from tests.fakes import FakeIntercom, FakeMultiMail
@@ -25,6 +26,12 @@ def received_draft(email_id: str = "em_1", mailbox_id: str = "mbx_1", **fields) 
     Draft.objects.filter(pk=draft.pk).update(**{**defaults, **fields})
     draft.refresh_from_db()
     return draft
+
+
+def multimail_event(event_type: str, email_id: str, payload: dict) -> bool:
+    """What MultiMail's webhook task runs for the event: the handler the review app registered, on the email."""
+    handler = handler_for(event_type)
+    return handler is not None and handler({**payload, "event_type": event_type, "message_id": email_id})
 
 
 @pytest.fixture

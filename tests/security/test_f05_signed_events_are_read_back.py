@@ -11,11 +11,11 @@ import pytest
 from reviewqueue.audit.models import AuditEvent
 from reviewqueue.audit.services import Actor
 from reviewqueue.integrations.multimail.client import MultiMailError
-from reviewqueue.review.events import draft_event_from_multimail
 from reviewqueue.review.ingest import draft_fetch, draft_receive
 from reviewqueue.review.models import Draft
 from reviewqueue.review.poll import pending_sync
 from tests.fakes import FakeIntercom, FakeMultiMail
+from tests.review.conftest import multimail_event
 from tests.review.test_api_drafts import api
 
 FORGED = {"status": "approved", "approved_by": "key_dashboard"}
@@ -39,7 +39,7 @@ def held(db, multimail) -> Draft:
 
 def test_an_approved_event_for_an_email_multimail_still_holds_leaves_the_draft_in_review(held, multimail):
     reads = multimail.calls["get_email"]
-    draft_event_from_multimail(event_type="oversight.approved", email_id="em_1", payload=FORGED)
+    multimail_event("oversight.approved", "em_1", FORGED)
     assert multimail.calls["get_email"] == reads + 1  # MultiMail was asked
     assert Draft.objects.get(pk=held.pk).status == Draft.Status.PENDING
     assert not AuditEvent.objects.filter(action="draft.decided_elsewhere").exists()
@@ -47,7 +47,7 @@ def test_an_approved_event_for_an_email_multimail_still_holds_leaves_the_draft_i
 
 def test_a_rejected_event_multimail_confirms_takes_the_draft_out_on_multimails_word(held, multimail):
     multimail.emails["em_1"]["status"] = "rejected"
-    draft_event_from_multimail(event_type="oversight.rejected", email_id="em_1", payload=FORGED)
+    multimail_event("oversight.rejected", "em_1", FORGED)
     draft = Draft.objects.get(pk=held.pk)
     assert draft.status == Draft.Status.DECIDED_ELSEWHERE
     assert draft.email_status == "rejected"  # what MultiMail said, not what the payload claimed
@@ -58,7 +58,7 @@ def test_a_rejected_event_multimail_confirms_takes_the_draft_out_on_multimails_w
 def test_when_multimail_cannot_be_asked_the_event_is_retried_and_the_draft_stays(held, multimail):
     multimail.down = True
     with pytest.raises(MultiMailError):  # the webhook task retries it
-        draft_event_from_multimail(event_type="oversight.approved", email_id="em_1", payload=FORGED)
+        multimail_event("oversight.approved", "em_1", FORGED)
     assert Draft.objects.get(pk=held.pk).status == Draft.Status.PENDING
 
 

@@ -1,11 +1,15 @@
-"""What each MultiMail webhook event does, dispatched through one dict.
+"""MultiMail's webhook events: reading their payloads, and one table of what handles each type.
 
 Payload fields (multimail-notes.md): `event_type, mailbox, message_id, thread_id, timestamp` plus
 event-specific ones. We also accept `email_id`/`mailbox_id` spellings, since MultiMail documents
 the payload only loosely. A handler returns True when it acted, False when there was nothing to do.
 
+The integration layer does not know what an event means to a draft: the review app registers its
+handlers here from its AppConfig.ready() (`handler_register`), so this layer never imports it. An
+event type nobody registered is stored by the receiver for the record and marked ignored.
+
 The envelope's mailbox is the one whose subscription secret verified the delivery (webhooks.py), so
-an event acts only on that mailbox's drafts: an email of another mailbox is refused.
+an event acts only on that mailbox's drafts: the handlers refuse an email of another mailbox.
 """
 
 from collections.abc import Callable
@@ -65,60 +69,30 @@ def envelope_mailbox(payload: dict) -> Mailbox | None:
     return mailbox
 
 
-def _required_email_id(payload: dict) -> str:
+def required_email_id(payload: dict) -> str:
     email_id = email_id_of(payload)
     if not email_id:
         raise PayloadError(f"{event_type_of(payload)} payload has no message_id")
     return email_id
 
 
-def oversight_pending(payload: dict) -> bool:
-    email_id = _required_email_id(payload)
-    mailbox = envelope_mailbox(payload)
-    mailbox_id = mailbox.mailbox_id if mailbox is not None else mailbox_id_of(payload)
-    if not mailbox_id:
-        raise PayloadError("oversight.pending payload has no mailbox")
-    from reviewqueue.audit.services import Actor
-    from reviewqueue.review.ingest import draft_receive
-
-    _, created = draft_receive(
-        email_id=email_id,
-        mailbox_id=mailbox_id,
-        source="webhook",
-        actor=Actor.system("multimail_webhook"),
-    )
-    return created
+_HANDLERS: dict[str, Handler] = {}
 
 
-def draft_event(payload: dict) -> bool:
-    """Decisions made elsewhere, delivery, bounces and replies: the review core records them."""
-    email_id = _required_email_id(payload)
-    _refuse_other_mailboxes_drafts(payload, email_id=email_id)
-    from reviewqueue.review.events import draft_event_from_multimail
-
-    return draft_event_from_multimail(event_type=event_type_of(payload), email_id=email_id, payload=payload)
+def handler_register(event_type: str, handler: Handler) -> None:
+    """Make `handler` the one that acts on `event_type`. Registering it again is harmless; a second one is a bug."""
+    registered = _HANDLERS.setdefault(event_type, handler)
+    if registered is not handler:
+        raise ValueError(f"{event_type} already has a handler: {registered.__module__}.{registered.__qualname__}")
 
 
-def _refuse_other_mailboxes_drafts(payload: dict, *, email_id: str) -> None:
-    mailbox = envelope_mailbox(payload)
-    if mailbox is None:
-        return  # verified by MULTIMAIL_WEBHOOK_SECRET, the whole account's subscription
-    from reviewqueue.review.models import Draft
-
-    thread_id = payload.get("thread_id")
-    named = Q(email_id=email_id) | (Q(thread_id=thread_id) if isinstance(thread_id, str) and thread_id else Q())
-    if Draft.objects.filter(named).exclude(mailbox_id=mailbox.mailbox_id).exists():
-        raise PayloadError(f"{event_type_of(payload)} names a draft of another mailbox than {mailbox.mailbox_id}")
+def handler_for(event_type: str) -> Handler | None:
+    """The handler registered for the event type, None when nobody acts on it."""
+    return _HANDLERS.get(event_type)
 
 
-HANDLERS: dict[str, Handler] = {
-    "oversight.pending": oversight_pending,
-    "oversight.approved": draft_event,
-    "oversight.rejected": draft_event,
-    "message.delivered": draft_event,
-    "message.bounced": draft_event,
-    "message.received": draft_event,
-}
+def handled_event_types() -> frozenset[str]:
+    return frozenset(_HANDLERS)
 
 
 def webhook_event_handle(*, record_id: int, handlers: dict[str, Handler] | None = None) -> str:
@@ -127,13 +101,12 @@ def webhook_event_handle(*, record_id: int, handlers: dict[str, Handler] | None 
     Transient errors (MultiMail or the database unavailable) propagate so the task can retry;
     a payload that cannot be acted on is marked failed with the reason.
     """
-    handlers = HANDLERS if handlers is None else handlers
     record = InboundWebhook.objects.filter(pk=record_id, source=InboundWebhook.Source.MULTIMAIL).first()
     if record is None:
         return "missing"
     if record.status in (InboundWebhook.Status.PROCESSED, InboundWebhook.Status.IGNORED):
         return record.status  # a redelivered task: already settled
-    handler = handlers.get(record.topic)
+    handler = handler_for(record.topic) if handlers is None else handlers.get(record.topic)
     if handler is None:
         status = InboundWebhook.Status.IGNORED
         inbound_settle(record_id=record_id, status=status)

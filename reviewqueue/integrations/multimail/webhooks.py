@@ -25,7 +25,7 @@ from django.views.decorators.http import require_POST
 
 from reviewqueue.integrations.inbound.models import InboundWebhook
 from reviewqueue.integrations.inbound.services import body_fingerprint, inbound_store
-from reviewqueue.integrations.multimail.events import HANDLERS, PayloadError, envelope_mailbox, event_type_of
+from reviewqueue.integrations.multimail.events import PayloadError, envelope_mailbox, event_type_of, handler_for
 from reviewqueue.integrations.multimail.signature import HEADER, verify_signature
 from reviewqueue.jsonbody import JsonBodyInvalid, json_body_parse
 from reviewqueue.routing.crypto import SecretUnreadable, secret_decrypt
@@ -117,7 +117,7 @@ def multimail_webhook(request):
         return _error(400, problem)
 
     event_type = event_type_of(payload)
-    known = event_type in HANDLERS
+    known = handler_for(event_type) is not None
     delivery_id = payload.get("id")
     if not isinstance(delivery_id, str) or not delivery_id:
         delivery_id = body_fingerprint(raw)

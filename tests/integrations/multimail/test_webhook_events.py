@@ -4,15 +4,16 @@ import pytest
 
 from reviewqueue.integrations.inbound.services import inbound_store
 from reviewqueue.integrations.multimail.events import (
-    HANDLERS,
     PayloadError,
-    draft_event,
     email_id_of,
+    handled_event_types,
+    handler_for,
+    handler_register,
     mailbox_id_of,
-    oversight_pending,
     webhook_event_handle,
 )
 from reviewqueue.integrations.multimail.tasks import multimail_webhook_handle
+from reviewqueue.review import events as review_events
 
 
 def stored(topic, payload=None, source="multimail"):
@@ -26,17 +27,24 @@ def status_of(record):
     return record.status
 
 
-def test_every_oversight_and_message_event_we_act_on_has_a_handler():
-    assert HANDLERS["oversight.pending"] is oversight_pending
-    for event in (
-        "oversight.approved",
-        "oversight.rejected",
-        "message.delivered",
-        "message.bounced",
-        "message.received",
-    ):
-        assert HANDLERS[event] is draft_event
-    assert "message.complained" not in HANDLERS
+def test_every_oversight_and_message_event_we_act_on_has_the_handler_review_registered():
+    assert {event: handler_for(event) for event in handled_event_types()} == {
+        "oversight.pending": review_events.oversight_pending,
+        "oversight.approved": review_events.oversight_decided,
+        "oversight.rejected": review_events.oversight_decided,
+        "message.delivered": review_events.message_delivered,
+        "message.bounced": review_events.message_bounced,
+        "message.received": review_events.message_received,
+    }
+    assert handler_for("message.complained") is None
+
+
+def test_registering_the_same_handler_again_is_harmless_and_a_second_one_is_refused():
+    review_events.multimail_handlers_register()  # as a second ready() would
+    assert handler_for("message.bounced") is review_events.message_bounced
+    with pytest.raises(ValueError, match=r"message\.bounced already has a handler"):
+        handler_register("message.bounced", lambda payload: True)
+    assert handler_for("message.bounced") is review_events.message_bounced
 
 
 def test_dispatches_to_the_handler_for_the_event_and_marks_processed(db):
@@ -102,9 +110,9 @@ def test_ids_are_read_from_the_documented_and_tolerated_fields(payload, email_id
 
 def test_handlers_refuse_payloads_missing_what_they_need():
     with pytest.raises(PayloadError, match="mailbox"):
-        oversight_pending({"event_type": "oversight.pending", "message_id": "em_1"})
+        review_events.oversight_pending({"event_type": "oversight.pending", "message_id": "em_1"})
     with pytest.raises(PayloadError, match="message_id"):
-        draft_event({"event_type": "message.bounced"})
+        review_events.message_bounced({"event_type": "message.bounced"})
 
 
 def test_oversight_pending_receives_the_draft_through_the_review_core(db):
