@@ -1,4 +1,5 @@
-"""Imports run one way: no module of reviewqueue imports one that imports it back.
+"""Imports run one way: no module of reviewqueue imports one that imports it back, and the
+integration layer (reviewqueue/integrations/) never imports the review app.
 
 Imports are read from the source with `ast`, at any depth: an import inside a function is still a
 dependency, only a later one. Migrations are left out (Django loads them apart from the code).
@@ -85,3 +86,60 @@ def test_the_graph_is_read_from_every_module():
 def test_no_module_imports_one_that_imports_it_back():
     cycle = _cycle(_import_graph())
     assert cycle is None, "import cycle: " + " -> ".join(cycle)
+
+
+REVIEW = "reviewqueue.review"
+
+
+def _names_review(name: str) -> bool:
+    return name == REVIEW or name.startswith(REVIEW + ".")
+
+
+def _review_named_by_string(path: Path) -> set[str]:
+    """Dotted paths into review spelt as strings (importlib.import_module, import_string): an import all the same."""
+    return {
+        node.value
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path)))
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and _names_review(node.value)
+    }
+
+
+def _integration_modules_importing_review() -> dict[str, list[str]]:
+    found = {}
+    for module, path in _sources().items():
+        if not module.startswith("reviewqueue.integrations."):
+            continue
+        named = {name for name in _imported_names(module, path) if _names_review(name)}
+        if named := named | _review_named_by_string(path):
+            found[module] = sorted(named)
+    return found
+
+
+def test_the_integration_layer_never_imports_the_review_app():
+    """It hands events up through narrow interfaces instead: the MultiMail event table review fills from its
+    AppConfig.ready(), the signal Intercom's notifications send (see docs/architecture.md)."""
+    found = _integration_modules_importing_review()
+    assert found == {}, "integrations/ imports review: " + "; ".join(
+        f"{module} imports {', '.join(names)}" for module, names in found.items()
+    )
+
+
+def test_the_integration_layer_check_sees_function_local_and_package_imports(tmp_path, monkeypatch):
+    """The check itself: an import inside a function, `from reviewqueue import review` and a string path all count."""
+    sources = {
+        "reviewqueue.integrations.x.local": "def handle():\n    from reviewqueue.review.models import Draft\n",
+        "reviewqueue.integrations.x.package": "from reviewqueue import review\n",
+        "reviewqueue.integrations.x.by_name": "ingest = import_string('reviewqueue.review.ingest')\n",
+        "reviewqueue.integrations.x.clean": "from reviewqueue.routing.models import Mailbox\nREVIEWER = 'a reviewer'\n",
+    }
+    paths = {}
+    for module, text in sources.items():
+        path = tmp_path / f"{module.rpartition('.')[2]}.py"
+        path.write_text(text)
+        paths[module] = path
+    monkeypatch.setattr(f"{__name__}._sources", lambda: paths)
+    assert _integration_modules_importing_review() == {
+        "reviewqueue.integrations.x.local": ["reviewqueue.review.models", "reviewqueue.review.models.Draft"],
+        "reviewqueue.integrations.x.package": ["reviewqueue.review"],
+        "reviewqueue.integrations.x.by_name": ["reviewqueue.review.ingest"],
+    }
