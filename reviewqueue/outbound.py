@@ -40,6 +40,10 @@ class OutboundURLRefused(ValueError):
     """A URL (or the address it resolves to) we will not send requests to; the message is for an admin."""
 
 
+class OutboundHostUnresolved(OutboundURLRefused):
+    """The host did not resolve: refused when saved, but at request time possibly a passing DNS failure."""
+
+
 def private_networks_allowed() -> bool:
     return bool(getattr(settings, "CALLBACK_ALLOW_PRIVATE_NETWORKS", False))
 
@@ -89,7 +93,7 @@ def resolve(host: str, port: int) -> list[str]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
-        raise OutboundURLRefused(f"{host} does not resolve ({exc})") from None
+        raise OutboundHostUnresolved(f"{host} does not resolve ({exc})") from None
     addresses = []
     for _family, _type, _proto, _name, sockaddr in infos:
         # An IPv6 link-local answer may carry a zone ("fe80::1%eth0"); the address is what is checked.
@@ -97,7 +101,7 @@ def resolve(host: str, port: int) -> list[str]:
         if address not in addresses:
             addresses.append(address)
     if not addresses:
-        raise OutboundURLRefused(f"{host} does not resolve to any address")
+        raise OutboundHostUnresolved(f"{host} does not resolve to any address")
     return addresses
 
 

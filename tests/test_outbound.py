@@ -181,3 +181,9 @@ def test_address_refusal_names_the_inner_address():
     assert outbound.address_refusal(ipaddress.ip_address("::ffff:10.0.0.1")) == (
         "10.0.0.1 is a private or reserved address (inside ::ffff:a00:1)"
     )
+
+
+def test_a_name_that_stops_resolving_is_told_apart_at_request_time(strict):
+    """Callers retry a passing DNS failure but not a refused address: the error says which."""
+    with outbound_client() as client, pytest.raises(outbound.OutboundHostUnresolved):
+        client.get("https://no-such-host.invalid/hook")
