@@ -13,6 +13,7 @@ For other engineers
 """
 
 from datetime import datetime
+from functools import partial
 
 from django.db import transaction
 from django.db.models import Q
@@ -32,6 +33,7 @@ from reviewqueue.review import enqueue
 from reviewqueue.review.ingest import draft_receive
 from reviewqueue.review.models import Draft, OutboxItem
 from reviewqueue.review.poll import draft_check_decided_elsewhere
+from reviewqueue.review.signals import send_email_event_recorded
 
 
 def multimail_handlers_register() -> None:
@@ -151,6 +153,7 @@ def _event_record(*, email_id: str, payload: dict, field_name: str, action: str,
             target_id=draft.pk,
             payload={"email_id": draft.email_id, "event_email_id": email_id, "at": when, **(extra or {})},
         )
+        transaction.on_commit(partial(send_email_event_recorded, draft_id=draft.pk, action=action, at=when))
     return True
 
 

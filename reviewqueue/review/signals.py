@@ -17,6 +17,11 @@ decision_carried_out(sender="review", decision_id, draft_id, action, event, fina
     is approved at MultiMail, with final_email_id the edited email's id; otherwise final_email_id
     is the draft's own email id. multimail_status is MultiMail's answer ("approved", "rejected", …).
 
+email_event_recorded(sender="review", draft_id, event, at)
+    MultiMail said a draft's email was delivered or bounced; sent once per draft and kind, after the
+    commit that recorded it (review/events.py). event: "draft.delivered" | "draft.bounced"; draft_id
+    is the draft whose email it was (an edited version's: its edit_of names the original); at: when.
+
 To build a payload, call `decision_facts(decision_id)` (below): a JSON-ready dict with the draft id,
 MultiMail email id, conversation id and the decision (who, when, reason or feedback, edited or not,
 the final text's hash).
@@ -30,6 +35,7 @@ log = logging.getLogger(__name__)
 
 decision_recorded = Signal()
 decision_carried_out = Signal()
+email_event_recorded = Signal()
 
 EVENT_BY_ACTION = {
     "approve": "draft.approved",
@@ -56,6 +62,16 @@ def send_decision_carried_out(
         final_email_id=final_email_id,
         multimail_status=multimail_status,
     )
+
+
+# review/events.py's audit actions for MultiMail's later events, and the event each is to other apps.
+EVENT_BY_EMAIL_ACTION = {"email.delivered": "draft.delivered", "email.bounced": "draft.bounced"}
+
+
+def send_email_event_recorded(*, draft_id: int, action: str, at) -> None:
+    """Call after commit; actions without an event (a reply) are not announced."""
+    if action in EVENT_BY_EMAIL_ACTION:
+        _send(email_event_recorded, draft_id=draft_id, event=EVENT_BY_EMAIL_ACTION[action], at=at)
 
 
 def _send(signal: Signal, **kwargs) -> None:
