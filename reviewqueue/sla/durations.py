@@ -4,7 +4,7 @@ import re
 from datetime import timedelta
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_PATTERN = re.compile(r"(\d{1,7})([smhd])")
+_PATTERN = re.compile(r"([0-9]{1,7})([smhd])")  # [0-9]: \d would take other scripts' digits
 # Words that clear a duration (no target, no expiry).
 OFF_WORDS = ("off", "none")
 
