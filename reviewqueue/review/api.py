@@ -28,7 +28,7 @@ POST /api/v1/drafts/<id>/decision
     409 {"error", "conflict": "already_decided", "decision": Decision}: someone decided first
     409 {"error", "conflict": "claimed", "claimed_by": Person, "expires_at"}: another reviewer's live claim
     409 {"error", "conflict": "not_pending", "status", "status_detail"}: decided elsewhere / failed
-POST /api/v1/drafts   intake for agents (intake token): reviewqueue.routing.intake.intake_draft
+POST /api/v1/drafts   intake for agents (intake token): reviewqueue.routing.intake_api.intake_draft
 Every endpoint: 401 {"error"} without a valid personal token (WWW-Authenticate: Bearer),
 403 {"error"} when its owner lacks the reviewer role.
 
@@ -146,7 +146,7 @@ def draft_detail_json(detail: selectors.DraftDetail) -> dict:
 def drafts_collection(request):
     """GET lists drafts (personal token); POST is intake for agents (intake token)."""
     if request.method == "POST":
-        from reviewqueue.routing.intake import intake_draft
+        from reviewqueue.routing.intake_api import intake_draft
 
         return intake_draft(request)
     if request.method != "GET":

@@ -6,7 +6,7 @@ from reviewqueue.review import api, bulk_api
 from reviewqueue.routing.openapi import openapi_view
 
 urlpatterns: list = [
-    # GET lists drafts (personal token); POST is intake (intake token), dispatched to routing.intake.intake_draft.
+    # GET lists drafts (personal token); POST is intake (intake token), dispatched to routing.intake_api.intake_draft.
     path("drafts", api.drafts_collection, name="api-drafts"),
     path("drafts/bulk-decision", bulk_api.drafts_bulk_decision, name="api-drafts-bulk-decision"),
     path("drafts/<int:draft_id>", api.draft_get, name="api-draft"),

@@ -1,70 +1,30 @@
-"""Intake for AI agents: POST /api/v1/drafts with an intake token.
+"""Intake for AI agents: a validated draft (intake_payload.py) from an intake token, routed and sent.
 
-The request is validated strictly, routed to a mailbox, sent to MultiMail (where a gated mailbox
-holds it for review) with an idempotency key derived from the token and the request, and handed to
-the review queue. The same request twice gives the same draft and one MultiMail send: the
-IntakeRecord row is created first under its unique key and locked while the send happens, so a
-concurrent retry waits for the first and answers with its result.
-
-Tagging the email with its conversation at MultiMail (a second call: MultiMail's send takes no
-tags) is not needed for the answer, so it happens after commit, in a task that then queues the
-draft's fetch (intake_followup). Intakes hand their follow-ups over in batches: each pushes its
-record onto a Redis list, and only the first since the last batch started publishes the task that
-takes the list (intake_followups), so a busy intake costs one task per batch, not one per draft.
+The draft is routed to a mailbox, sent to MultiMail (where a gated mailbox holds it for review)
+with an idempotency key derived from the token and the request, and handed to the review queue.
+The same request twice gives the same draft and one MultiMail send: the IntakeRecord row is
+created first under its unique key and locked while the send happens, so a concurrent retry waits
+for the first and answers with its result. After commit, followups.py tags the email and queues
+the draft's fetch. The endpoint is intake_api.py.
 """
 
 import hashlib
 import json
 import logging
-import re
 from dataclasses import dataclass
-from functools import cache
 
-import redis
-from django.conf import settings
-from django.core.exceptions import RequestDataTooBig, ValidationError
-from django.core.validators import validate_email
 from django.db import connection, transaction
-from django.http import JsonResponse
 from django.utils import timezone
 
-from reviewqueue.accounts.http import request_origin
-from reviewqueue.accounts.tokens import authenticate_bearer
 from reviewqueue.audit.services import Actor, AuditEntry, RequestOrigin, audit_record, audit_record_many
 from reviewqueue.integrations.intercom.services import snapshot_latest, snapshot_refresh
-from reviewqueue.jsonbody import JsonBodyInvalid, json_body_parse
-from reviewqueue.review import enqueue as review_enqueue
-from reviewqueue.routing import enqueue
+from reviewqueue.routing.followups import enqueue_followup
+from reviewqueue.routing.intake_payload import IntakeInvalid, IntakePayload
 from reviewqueue.routing.models import IntakeRecord, IntakeToken, Mailbox, RoutingRuleSet, oversight_rank
-from reviewqueue.routing.rules import KIND_PATTERN, KIND_RULE, DraftFacts, RuleSet, recipient_domains, route
+from reviewqueue.routing.rules import DraftFacts, RuleSet, recipient_domains, route
 from reviewqueue.routing.selectors import ruleset_active
-from reviewqueue.text import UNSTORABLE_MESSAGE, is_storable
 
 logger = logging.getLogger(__name__)
-
-# Limits from MultiMail's send endpoint (multimail-openapi.json, SendEmailRequest).
-MAX_RECIPIENTS = 50
-MAX_SUBJECT = 998
-MAX_MARKDOWN = 262_144
-FIELDS = {"intercom_conversation_id", "to", "cc", "subject", "markdown", "kind"}
-_CONVERSATION_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-
-# Follow-ups waiting for the batch task, as "<record id>:<refresh 0/1>", oldest first.
-FOLLOWUPS_PENDING = "routing:intake-followups"
-# Set while a batch task is queued and has not started: later intakes only push. It expires in case
-# the task is lost; the next intake then queues another, which takes what this one left.
-FOLLOWUPS_SCHEDULED = "routing:intake-followups:scheduled"
-FOLLOWUPS_SCHEDULED_TTL = 60
-FOLLOWUPS_BATCH = 100
-
-
-class IntakeInvalid(Exception):
-    def __init__(self, status: int, error: str, fields: dict[str, str] | None = None):
-        super().__init__(error)
-        self.status, self.error, self.fields = status, error, fields or {}
-
-    def body(self) -> dict:
-        return {"error": self.error, "fields": self.fields}
 
 
 class IntakeUnroutable(Exception):
@@ -86,116 +46,12 @@ class IntakeRefused(Exception):
 
 
 @dataclass(frozen=True)
-class IntakePayload:
-    intercom_conversation_id: str
-    to: tuple[str, ...]
-    subject: str
-    markdown: str
-    cc: tuple[str, ...] = ()
-    kind: str = ""
-
-    def canonical(self) -> bytes:
-        data = {
-            "intercom_conversation_id": self.intercom_conversation_id,
-            "to": list(self.to),
-            "cc": list(self.cc),
-            "subject": self.subject,
-            "markdown": self.markdown,
-            "kind": self.kind,
-        }
-        return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
-
-
-@dataclass(frozen=True)
 class IntakeResult:
     draft_id: int
     status: str
     email_id: str
     mailbox_id: str
     created: bool
-
-
-# --- validation ----------------------------------------------------------------------------------
-
-
-def intake_parse(request) -> IntakePayload:
-    content_type = request.content_type or ""
-    if content_type != "application/json":
-        raise IntakeInvalid(415, "send the draft as JSON with Content-Type: application/json")
-    try:
-        data = json_body_parse(request.body)
-    except RequestDataTooBig as error:
-        raise IntakeInvalid(413, "the request body is too large") from error
-    except JsonBodyInvalid as error:
-        raise IntakeInvalid(400, str(error)) from error
-    if not isinstance(data, dict):
-        raise IntakeInvalid(400, "the body must be a JSON object")
-    return payload_validate(data)
-
-
-def payload_validate(data: dict) -> IntakePayload:
-    fields: dict[str, str] = {}
-    for name in sorted(set(data) - FIELDS):
-        fields[name] = f"unknown field {name!r}; allowed: {', '.join(sorted(FIELDS))}"
-    conversation_id = data.get("intercom_conversation_id")
-    if isinstance(conversation_id, int) and not isinstance(conversation_id, bool):
-        conversation_id = str(conversation_id)  # Intercom ids are digits; a template may send them unquoted
-    if not isinstance(conversation_id, str) or not _CONVERSATION_ID.match(conversation_id):
-        fields["intercom_conversation_id"] = "required: the Intercom conversation id (letters, digits, - or _)"
-    to = _addresses(data, "to", fields, required=True)
-    cc = _addresses(data, "cc", fields, required=False)
-    if "to" not in fields and "cc" not in fields and len(to) + len(cc) > MAX_RECIPIENTS:
-        fields["to"] = f"at most {MAX_RECIPIENTS} recipients in to and cc together ({len(to) + len(cc)} given)"
-    subject = data.get("subject")
-    if not isinstance(subject, str) or not subject.strip():
-        fields["subject"] = "required: a non-empty string"
-    elif len(subject) > MAX_SUBJECT:
-        fields["subject"] = f"at most {MAX_SUBJECT} characters ({len(subject)} given)"
-    elif "\r" in subject or "\n" in subject:
-        fields["subject"] = "must be a single line"
-    elif not is_storable(subject):
-        fields["subject"] = UNSTORABLE_MESSAGE
-    markdown = data.get("markdown")
-    if not isinstance(markdown, str) or not markdown.strip():
-        fields["markdown"] = "required: the email body as a non-empty Markdown string"
-    elif len(markdown) > MAX_MARKDOWN:
-        fields["markdown"] = f"at most {MAX_MARKDOWN} characters ({len(markdown)} given)"
-    elif not is_storable(markdown):
-        fields["markdown"] = UNSTORABLE_MESSAGE
-    kind = data.get("kind", "")
-    if kind is None:
-        kind = ""
-    if not isinstance(kind, str) or (kind and not KIND_PATTERN.match(kind)):
-        fields["kind"] = f"optional: {KIND_RULE}"
-    if fields:
-        raise IntakeInvalid(400, "invalid draft: " + ", ".join(sorted(fields)), fields)
-    return IntakePayload(
-        intercom_conversation_id=conversation_id, to=to, subject=subject, markdown=markdown, cc=cc, kind=kind
-    )
-
-
-def _addresses(data: dict, name: str, fields: dict, *, required: bool) -> tuple[str, ...]:
-    value = data.get(name)
-    if value is None and not required:
-        return ()
-    if not isinstance(value, list) or (required and not value):
-        fields[name] = "required: a non-empty list of email addresses" if required else "a list of email addresses"
-        return ()
-    if len(value) > MAX_RECIPIENTS:
-        fields[name] = f"at most {MAX_RECIPIENTS} recipients ({len(value)} given)"
-        return ()
-    for position, address in enumerate(value):
-        try:
-            if not isinstance(address, str):
-                raise ValidationError("not a string")
-            validate_email(address)
-        except ValidationError:
-            fields[name] = f"item {position} is not a valid email address"
-            return ()
-    return tuple(value)
-
-
-# --- the service ---------------------------------------------------------------------------------
 
 
 def intake_key(*, token: IntakeToken, payload: IntakePayload) -> tuple[str, str]:
@@ -278,7 +134,7 @@ def _submit(
     audit_record_many([*received, _accepted_entry(record, draft, payload, actor, origin)])
     record.draft_id, record.completed_at = draft.pk, timezone.now()
     _record_complete(record)
-    transaction.on_commit(lambda: _enqueue_followup(record.pk, refresh=not draft_created))
+    transaction.on_commit(lambda: enqueue_followup(record.pk, refresh=not draft_created))
     return _result(record, created=True, status=draft.status)
 
 
@@ -433,74 +289,6 @@ def _draft_receive(record: IntakeRecord, actor: Actor) -> tuple:
     return draft, created, [draft_received_entry(draft, actor)] if created else []
 
 
-@cache
-def _redis() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL)  # thread-safe, with its own connection pool
-
-
-def _enqueue_followup(record_id: int, *, refresh: bool) -> None:
-    """Push the record for the next batch (one round trip); queue the batch task only when none waits.
-
-    The push comes before the check: a batch task that has already cleared the flag takes the list
-    after that, so it finds this record, and when the flag is still set its task has not started."""
-    pipeline = _redis().pipeline(transaction=False)
-    pipeline.rpush(FOLLOWUPS_PENDING, f"{record_id}:{int(refresh)}")
-    pipeline.set(FOLLOWUPS_SCHEDULED, 1, nx=True, ex=FOLLOWUPS_SCHEDULED_TTL)
-    _, scheduled_now = pipeline.execute()
-    if scheduled_now:
-        enqueue.intake_followups()
-
-
-def intake_followups() -> int:
-    """The batch task: follow up every pushed record, oldest first, until the list is empty; how many.
-
-    A record taken off the list by a batch that then dies loses its tag (only logged when it fails,
-    too) but not its fetch: the outbox sweeper fetches a draft nobody fetched."""
-    client = _redis()
-    client.delete(FOLLOWUPS_SCHEDULED)  # from now on a new intake queues the next batch
-    done = 0
-    while pending := client.lpop(FOLLOWUPS_PENDING, FOLLOWUPS_BATCH):
-        refresh_by_id = dict(_pending_item(item) for item in pending)
-        for record in IntakeRecord.objects.filter(pk__in=refresh_by_id).order_by("pk"):
-            _follow_up(record, refresh=refresh_by_id[record.pk])
-            done += 1
-    return done
-
-
-def _pending_item(item: bytes) -> tuple[int, bool]:
-    record_id, refresh = item.decode().split(":")
-    return int(record_id), refresh == "1"
-
-
-def intake_followup(*, record_id: int, refresh: bool = False) -> None:
-    """One record's follow-up (see _follow_up)."""
-    _follow_up(IntakeRecord.objects.get(pk=record_id), refresh=refresh)
-
-
-def _follow_up(record: IntakeRecord, *, refresh: bool) -> None:
-    """After commit: tag the email with its conversation at MultiMail, then queue the draft's fetch.
-
-    Tagging first puts the tag on before the draft is fetched, so before a reviewer normally sees it.
-    The email's other tags are kept (add_tags). A failed tag is only logged, as it always was: the
-    IntakeRecord links email and conversation on our side. The fetch is queued whatever happens
-    (`refresh` when the draft existed before this intake); had this task been lost, the outbox
-    sweeper would still fetch it.
-    """
-    from reviewqueue.integrations.multimail.client import MultiMailError, add_tags, get_multimail_client
-
-    try:
-        add_tags(
-            get_multimail_client(),
-            mailbox_id=record.mailbox_id,
-            email_id=record.email_id,
-            tags={"intercom_conversation_id": record.conversation_id},
-        )
-    except MultiMailError:
-        logger.warning("intake: tagging email %s failed", record.email_id, exc_info=True)
-    finally:
-        review_enqueue.draft_fetch(record.draft_id, refresh)
-
-
 def _result(record: IntakeRecord, *, created: bool, status: str | None = None) -> IntakeResult:
     if status is None:
         from reviewqueue.review.models import Draft
@@ -513,75 +301,3 @@ def _result(record: IntakeRecord, *, created: bool, status: str | None = None) -
         mailbox_id=record.mailbox_id,
         created=created,
     )
-
-
-# --- the endpoint --------------------------------------------------------------------------------
-
-
-def intake_draft(request) -> JsonResponse:
-    """POST /api/v1/drafts (dispatched here by the review API's collection view)."""
-    if request.method != "POST":
-        return JsonResponse({"error": "intake takes POST"}, status=405, headers={"Allow": "POST"})
-    token = authenticate_bearer(request, IntakeToken.objects.all())
-    if token is None:
-        response = JsonResponse({"error": "a valid intake token is required (Authorization: Bearer …)"}, status=401)
-        response["WWW-Authenticate"] = 'Bearer realm="reviewqueue-intake"'
-        return response
-    try:
-        payload = intake_parse(request)
-    except IntakeInvalid as invalid:
-        return JsonResponse(invalid.body(), status=invalid.status)
-    try:
-        result = intake_submit(token=token, payload=payload, origin=request_origin(request))
-    except IntakeInvalid as invalid:
-        return JsonResponse(invalid.body(), status=invalid.status)
-    except IntakeRefused as refused:
-        return JsonResponse({"error": str(refused)}, status=409)
-    except IntakeUnroutable as error:
-        return JsonResponse({"error": str(error)}, status=503)
-    except Exception as error:
-        response = multimail_error_response(error)
-        if response is None:
-            raise
-        return response
-    body = {
-        "id": result.draft_id,
-        "status": result.status,
-        "email_id": result.email_id,
-        "mailbox_id": result.mailbox_id,
-    }
-    return JsonResponse(body, status=202 if result.created else 200)
-
-
-def multimail_error_response(error: Exception) -> JsonResponse | None:
-    """A clear JSON answer for a MultiMail failure; None when `error` is not one."""
-    from reviewqueue.integrations.multimail import client as mm
-
-    if not isinstance(error, mm.MultiMailError):
-        return None
-    logger.warning("intake: MultiMail refused: %s", error)
-    if error.transient:  # the same send may go through later: say when, as the poll and the outbox would retry
-        return _retry_later(error)
-    if isinstance(error, mm.MultiMailNotConfigured):
-        return JsonResponse({"error": f"intake is unavailable: {error}"}, status=503)
-    if isinstance(error, mm.MultiMailBadRequest):
-        return JsonResponse({"error": f"MultiMail refused the email: {_message(error)}"}, status=422)
-    if isinstance(error, mm.MultiMailConflict):
-        return JsonResponse({"error": f"MultiMail reports a conflict: {_message(error)}"}, status=409)
-    # 401/403/404: our configuration is at fault, not the agent's request, and retrying will not mend it.
-    return JsonResponse({"error": f"MultiMail failed: {_message(error)}"}, status=502)
-
-
-def _retry_later(error) -> JsonResponse:
-    """429 while MultiMail rate limits us, else 503; with MultiMail's Retry-After when it gave one."""
-    if error.status == 429:
-        response = JsonResponse({"error": "MultiMail is rate limiting sends; retry later"}, status=429)
-    else:
-        response = JsonResponse({"error": "MultiMail is unavailable; retry later"}, status=503)
-    if error.retry_after:
-        response["Retry-After"] = str(int(error.retry_after))
-    return response
-
-
-def _message(error) -> str:
-    return str(getattr(error, "message", "") or error)[:500]

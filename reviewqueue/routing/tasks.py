@@ -30,7 +30,7 @@ def mailboxes_sync_task() -> None:
 def intake_followups_task() -> int:
     """Tag new intake emails at MultiMail, then queue their drafts' fetches: every intake pushed since
     the last batch (queued after an intake's commit when no batch was waiting)."""
-    from reviewqueue.routing.intake import intake_followups
+    from reviewqueue.routing.followups import intake_followups
 
     return intake_followups()
 
@@ -39,6 +39,6 @@ def intake_followups_task() -> int:
 def intake_followup_task(record_id: int, refresh: bool = False) -> None:
     """One intake's follow-up: what intake queued before follow-ups went in batches (messages that
     may still wait in the queue when this version starts)."""
-    from reviewqueue.routing.intake import intake_followup
+    from reviewqueue.routing.followups import intake_followup
 
     intake_followup(record_id=record_id, refresh=refresh)

@@ -17,7 +17,7 @@ from reviewqueue.review.decisions import draft_decide
 from reviewqueue.review.ingest import FetchTransientError, draft_fetch
 from reviewqueue.review.models import Draft, OutboxItem
 from reviewqueue.review.outbox import outbox_run
-from reviewqueue.routing.intake import multimail_error_response
+from reviewqueue.routing.intake_api import multimail_error_response
 from tests.review.conftest import received_draft
 
 pytestmark = pytest.mark.django_db

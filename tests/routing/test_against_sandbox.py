@@ -12,7 +12,7 @@ from django.urls import reverse
 from reviewqueue.integrations.multimail.client import MultiMailClient
 from reviewqueue.review.models import Draft
 from reviewqueue.routing.crypto import secret_decrypt
-from reviewqueue.routing.intake import intake_followups
+from reviewqueue.routing.followups import intake_followups
 from reviewqueue.routing.models import Mailbox
 from reviewqueue.sandbox.multimail import defaults
 from reviewqueue.sandbox.multimail.app import Knobs, make_app

@@ -10,7 +10,7 @@ from django.db import connection
 from reviewqueue.audit.models import AuditEvent
 from reviewqueue.audit.services import Actor
 from reviewqueue.review.models import Draft
-from reviewqueue.routing.intake import FOLLOWUPS_PENDING, intake_followup, intake_followups
+from reviewqueue.routing.followups import FOLLOWUPS_PENDING, intake_followup, intake_followups
 from reviewqueue.routing.models import IntakeRecord
 from reviewqueue.routing.rules import Rule
 from reviewqueue.routing.services import intake_token_revoke

@@ -5,7 +5,7 @@ Found by schemathesis against the live server: a NUL in the subject was a 500.
 
 import pytest
 
-from reviewqueue.routing.intake import IntakeInvalid, payload_validate
+from reviewqueue.routing.intake_payload import IntakeInvalid, payload_validate
 
 VALID = {"intercom_conversation_id": "123", "to": ["ana@customer.example"], "subject": "Hi", "markdown": "Hello"}
 
