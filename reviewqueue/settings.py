@@ -134,6 +134,7 @@ INSTALLED_APPS = [
     "reviewqueue.integrations.multimail",
     "reviewqueue.integrations.intercom",
     "reviewqueue.sandbox",
+    "reviewqueue.oversight",
 ]
 
 MIDDLEWARE = [
@@ -282,6 +283,8 @@ CELERY_BEAT_SCHEDULE["review-pending-sync"] = {"task": "review.pending_sync", "s
 CELERY_BEAT_SCHEDULE["review-outbox-sweep"] = {"task": "review.outbox_sweep", "schedule": 15.0}
 # Routing: keep the mailbox list as MultiMail has it (the mailboxes page also has "sync now").
 CELERY_BEAT_SCHEDULE["routing-mailboxes-sync"] = {"task": "routing.mailboxes_sync", "schedule": 300.0}
+# Oversight: the evidence page's daily rollups (today and yesterday again, and days new decisions landed in).
+CELERY_BEAT_SCHEDULE["oversight-rollups-refresh"] = {"task": "oversight.rollups_refresh", "schedule": 300.0}
 # SLA: overdue drafts escalated once, expired ones rejected, lost escalation messages re-driven.
 CELERY_BEAT_SCHEDULE["sla-sweep"] = {"task": "sla.sweep", "schedule": 60.0}
 

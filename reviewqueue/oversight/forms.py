@@ -1,0 +1,53 @@
+from datetime import timedelta
+
+from django import forms
+
+from reviewqueue.oversight.selectors import Selection, default_selection
+
+MAX_RANGE_DAYS = 400
+
+
+class EvidenceFilterForm(forms.Form):
+    """Time range (UTC days, both included), mailbox and kind; all optional (default: the last 12 weeks)."""
+
+    since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    mailbox = forms.CharField(required=False, max_length=128)
+    kind = forms.CharField(required=False, max_length=64)
+
+    def clean(self):
+        cleaned = super().clean()
+        default = default_selection()
+        since, until = cleaned.get("since") or None, cleaned.get("until") or default.until
+        since = since or until - (default.until - default.since)
+        if since > until:
+            raise forms.ValidationError("“since” must not be after “until”.")
+        if until - since > timedelta(days=MAX_RANGE_DAYS):
+            raise forms.ValidationError(f"The range may span at most {MAX_RANGE_DAYS} days.")
+        cleaned["since"], cleaned["until"] = since, until
+        return cleaned
+
+    def selection(self) -> Selection:
+        data = self.cleaned_data
+        return Selection(since=data["since"], until=data["until"], mailbox_id=data.get("mailbox") or "",
+                         kind=data.get("kind") or "")  # fmt: skip
+
+
+class ReadinessPolicyForm(forms.Form):
+    min_decisions = forms.IntegerField(min_value=0, max_value=1_000_000, label="Decisions at least")
+    min_days = forms.IntegerField(min_value=0, max_value=3650, label="Days since the first decision at least")
+    unedited_share = forms.DecimalField(
+        min_value=0, max_value=100, decimal_places=2, label="Approved unedited, % at least"
+    )
+    recent_days = forms.IntegerField(min_value=1, max_value=365, label="Recent window, days")
+    blocking_reasons = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        label="Safety or policy reasons (one a line)",
+        help_text="a rejection with one of these reasons, or naming safety, policy, legal or compliance, blocks",
+    )
+    require_verified_audit = forms.BooleanField(required=False, label="The last verify_audit run is clean")
+
+    def clean_blocking_reasons(self) -> list[str]:
+        lines = [line.strip() for line in self.cleaned_data["blocking_reasons"].splitlines()]
+        return [line[:200] for line in lines if line]

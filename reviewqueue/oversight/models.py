@@ -1,0 +1,75 @@
+"""Evidence for loosening a mailbox's oversight: daily rollups of decisions and the readiness policy.
+
+A rollup row holds one UTC day of one mailbox and one kind of draft (intake's `kind`, "other" for
+drafts that did not come through intake). The evidence page sums rows, so it reads a few thousand
+narrow rows whatever the number of decisions behind them (rollups.py keeps them current).
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class DailyRollup(models.Model):
+    day = models.DateField()
+    mailbox_id = models.CharField(max_length=128)
+    kind = models.CharField(max_length=64)
+    decisions = models.PositiveIntegerField(default=0)
+    # One count per outcome (outcomes.OUTCOMES); every decision has exactly one.
+    approved_unedited = models.PositiveIntegerField(default=0)
+    approved_edited = models.PositiveIntegerField(default=0)
+    changes_requested = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    expired = models.PositiveIntegerField(default=0)
+    stale_catches = models.PositiveIntegerField(default=0)
+    # {bucket: count} of the seconds from the draft's arrival to its decision (outcomes.wait_bucket):
+    # percentiles of several days are read from the summed histogram, so they merge exactly per bucket.
+    wait_histogram = models.JSONField(default=dict)
+    # {reason: count} of the day's rejections by a person.
+    rejection_reasons = models.JSONField(default=dict)
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "mailbox_id", "kind"], name="oversight_rollup_cell_once")]
+        indexes = [models.Index(fields=["mailbox_id", "day"], name="oversight_rollup_mailbox_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.mailbox_id} {self.kind}: {self.decisions}"
+
+
+class RollupState(models.Model):
+    """How far the rollups have read: every decision with an id up to `decision_id` is in a rollup."""
+
+    name = models.CharField(max_length=32, primary_key=True)
+    decision_id = models.BigIntegerField(default=0)
+    refreshed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} @ decision {self.decision_id}"
+
+
+def default_blocking_reasons() -> list[str]:
+    return ["Contains sensitive or internal data", "Promises something we cannot do", "Should not be sent by email"]
+
+
+class ReadinessPolicy(models.Model):
+    """The admin's bar a mailbox must clear before it is loosened. One row (pk 1), made with the defaults."""
+
+    min_decisions = models.PositiveIntegerField(default=200)
+    min_days = models.PositiveIntegerField(default=28, help_text="days since the mailbox's first decision")
+    unedited_share = models.DecimalField(
+        max_digits=5, decimal_places=2, default=98, help_text="percent approved unedited in the recent window"
+    )
+    recent_days = models.PositiveIntegerField(default=14)
+    # A rejection whose reason is one of these, or names safety or policy, keeps the mailbox not ready.
+    blocking_reasons = models.JSONField(default=default_blocking_reasons)
+    require_verified_audit = models.BooleanField(
+        default=True, help_text="the last verify_audit run found the chain intact"
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return "readiness policy"

@@ -1,0 +1,157 @@
+"""Daily rollups of decisions per mailbox and kind: computed from review's decisions, kept current
+by the worker (oversight.rollups_refresh, every few minutes) and rebuilt by `manage.py oversight_rollups`.
+
+The evidence page reads closed days from the rollups and computes today live (cells_compute), so
+it is exact for today without waiting for the worker.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from reviewqueue.oversight.models import DailyRollup, RollupState
+from reviewqueue.oversight.outcomes import OUTCOMES, STALE_CATCH_SQL, WAIT_BUCKET_SQL, outcome_sql
+
+OTHER_KIND = "other"
+REASON_LENGTH = 200
+STATE_NAME = "decisions"
+
+
+@dataclass
+class Cell:
+    """One day (or several summed) of one mailbox and kind."""
+
+    decisions: int = 0
+    outcomes: dict = field(default_factory=lambda: dict.fromkeys(OUTCOMES, 0))
+    stale_catches: int = 0
+    wait_histogram: dict = field(default_factory=dict)
+    rejection_reasons: dict = field(default_factory=dict)
+
+    def add(self, other: "Cell") -> None:
+        self.decisions += other.decisions
+        for name, count in other.outcomes.items():
+            self.outcomes[name] = self.outcomes.get(name, 0) + count
+        self.stale_catches += other.stale_catches
+        _add_counts(self.wait_histogram, other.wait_histogram)
+        _add_counts(self.rejection_reasons, other.rejection_reasons)
+
+
+def _add_counts(into: dict, counts: dict) -> None:
+    for key, count in counts.items():
+        into[str(key)] = into.get(str(key), 0) + count
+
+
+CellKey = tuple[date, str, str]  # (day, mailbox_id, kind)
+
+_FROM = """
+    FROM review_decision d
+    JOIN review_draft dr ON dr.id = d.draft_id
+    LEFT JOIN routing_intakerecord ir ON ir.draft_id = dr.id
+    WHERE d.decided_at >= %s AND d.decided_at < %s
+"""
+_KEY = "(d.decided_at AT TIME ZONE 'UTC')::date, dr.mailbox_id, coalesce(nullif(ir.kind, ''), %s)"
+
+
+def cells_compute(since: datetime, until: datetime, *, mailbox_id: str = "") -> dict[CellKey, Cell]:
+    """The cells of the decisions made in [since, until): two grouped queries."""
+    mailbox_sql, mailbox_params = ("AND dr.mailbox_id = %s", [mailbox_id]) if mailbox_id else ("", [])
+    cells: dict[CellKey, Cell] = defaultdict(Cell)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {_KEY}, {outcome_sql()}, {STALE_CATCH_SQL}, {WAIT_BUCKET_SQL}, count(*) "
+            f"{_FROM} {mailbox_sql} GROUP BY 1, 2, 3, 4, 5, 6",
+            [OTHER_KIND, since, until, *mailbox_params],
+        )
+        for day, mailbox, kind, outcome, stale, bucket, count in cursor.fetchall():
+            cell = cells[(day, mailbox, kind)]
+            cell.decisions += count
+            cell.outcomes[outcome] = cell.outcomes.get(outcome, 0) + count
+            cell.stale_catches += count if stale else 0
+            _add_counts(cell.wait_histogram, {bucket: count})
+        cursor.execute(
+            f"SELECT {_KEY}, left(d.reason, {REASON_LENGTH}), count(*) {_FROM} {mailbox_sql} "
+            f"AND d.action = 'reject' AND d.origin <> 'system' GROUP BY 1, 2, 3, 4",
+            [OTHER_KIND, since, until, *mailbox_params],
+        )
+        for day, mailbox, kind, reason, count in cursor.fetchall():
+            _add_counts(cells[(day, mailbox, kind)].rejection_reasons, {reason.strip() or "(no reason)": count})
+    return dict(cells)
+
+
+def day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def rollups_store(first_day: date, last_day: date) -> int:
+    """Recompute and replace the rollups of the days first_day..last_day (UTC); returns the rows written."""
+    cells = cells_compute(day_start(first_day), day_start(last_day + timedelta(days=1)))
+    now = timezone.now()
+    rows = [
+        DailyRollup(
+            day=day,
+            mailbox_id=mailbox,
+            kind=kind,
+            decisions=cell.decisions,
+            stale_catches=cell.stale_catches,
+            wait_histogram=cell.wait_histogram,
+            rejection_reasons=cell.rejection_reasons,
+            computed_at=now,
+            **{name: cell.outcomes.get(name, 0) for name in OUTCOMES},
+        )
+        for (day, mailbox, kind), cell in cells.items()
+    ]
+    with transaction.atomic():
+        DailyRollup.objects.filter(day__gte=first_day, day__lte=last_day).delete()
+        DailyRollup.objects.bulk_create(rows, batch_size=1000)
+    return len(rows)
+
+
+def rollups_refresh(*, today: date | None = None) -> dict:
+    """Roll up yesterday and today again, and any other day a decision newer than the last run
+    landed in (a backfill, a late import). Decisions are never changed, so a day is only ever added to.
+
+    One run at a time (a row lock on the state); a second runs after the first and finds little to do.
+    """
+    today = today or timezone.now().astimezone(UTC).date()
+    with transaction.atomic():
+        state, _ = RollupState.objects.select_for_update().get_or_create(name=STATE_NAME)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT max(id), array_agg(DISTINCT (decided_at AT TIME ZONE 'UTC')::date) "
+                "FROM review_decision WHERE id > %s",
+                [state.decision_id],
+            )
+            newest_id, new_days = cursor.fetchone()
+        days = sorted(set(new_days or []) | {today - timedelta(days=1), today})
+        written = sum(rollups_store(day, day) for day in _runs(days))
+        state.decision_id = max(newest_id or 0, state.decision_id)
+        state.refreshed_at = timezone.now()
+        state.save(update_fields=["decision_id", "refreshed_at"])
+    return {"days": len(days), "rows": written, "decision_id": state.decision_id}
+
+
+def _runs(days: list[date]):
+    """Each day once (rollups_store replaces a day range; one day at a time keeps each query small)."""
+    yield from days
+
+
+def rollups_rebuild(*, chunk_days: int = 7) -> dict:
+    """Recompute every day that has decisions, a week at a time (the command and first start)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT min(decided_at), max(decided_at), max(id) FROM review_decision")
+        first, last, newest_id = cursor.fetchone()
+    if first is None:
+        return {"days": 0, "rows": 0}
+    start, end = first.astimezone(UTC).date(), last.astimezone(UTC).date()
+    rows, day = 0, start
+    while day <= end:
+        chunk_end = min(day + timedelta(days=chunk_days - 1), end)
+        rows += rollups_store(day, chunk_end)
+        day = chunk_end + timedelta(days=1)
+    RollupState.objects.update_or_create(
+        name=STATE_NAME, defaults={"decision_id": newest_id, "refreshed_at": timezone.now()}
+    )
+    return {"days": (end - start).days + 1, "rows": rows}

@@ -1,0 +1,42 @@
+"""Writes of the oversight app, each audited in the same transaction."""
+
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from reviewqueue.audit.services import Actor, RequestOrigin, audit_record
+from reviewqueue.oversight.models import ReadinessPolicy
+
+POLICY_FIELDS = (
+    "min_decisions",
+    "min_days",
+    "unedited_share",
+    "recent_days",
+    "blocking_reasons",
+    "require_verified_audit",
+)
+
+
+def _plain(value):
+    return str(value) if isinstance(value, Decimal) else value
+
+
+def policy_update(*, user, changes: dict, origin: RequestOrigin | None = None) -> ReadinessPolicy:
+    with transaction.atomic():
+        policy, _ = ReadinessPolicy.objects.select_for_update().get_or_create(pk=1)
+        before = {name: _plain(getattr(policy, name)) for name in POLICY_FIELDS}
+        for name in POLICY_FIELDS:
+            setattr(policy, name, changes[name])
+        policy.updated_at, policy.updated_by = timezone.now(), user
+        policy.save()
+        after = {name: _plain(getattr(policy, name)) for name in POLICY_FIELDS}
+        audit_record(
+            actor=Actor.person(user),
+            action="oversight.policy_changed",
+            target_type="readiness_policy",
+            target_id="1",
+            payload={"before": before, "after": after},
+            origin=origin,
+        )
+    return policy

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from reviewqueue.oversight import views
+
+app_name = "oversight"
+urlpatterns = [
+    path("", views.evidence_page, name="evidence"),
+    path("export.csv", views.evidence_export, name="export"),
+    path("policy/", views.policy_edit, name="policy"),
+]

@@ -1,0 +1,104 @@
+"""The evidence page (auditors and admins), its CSV, and the readiness policy (admins)."""
+
+from django.contrib import messages
+from django.db import transaction
+from django.http import HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from reviewqueue.accounts.decorators import role_required
+from reviewqueue.accounts.http import request_origin
+from reviewqueue.accounts.roles import user_has_role
+from reviewqueue.oversight import services
+from reviewqueue.oversight.csv_export import evidence_csv
+from reviewqueue.oversight.forms import EvidenceFilterForm, ReadinessPolicyForm
+from reviewqueue.oversight.outcomes import OUTCOME_LABELS, OUTCOMES
+from reviewqueue.oversight.presentation import duration_text, evidence_charts
+from reviewqueue.oversight.readiness import policy_current, readiness_verdict
+from reviewqueue.oversight.selectors import evidence, known_choices, weekly_cells
+
+
+def _form_errors(form) -> str:
+    return "; ".join(message for messages_ in form.errors.values() for message in messages_)
+
+
+def verdict_mailboxes(selection, found: list[str]) -> list[str]:
+    """The mailboxes the page gives a verdict for: the one filtered on, else every one with evidence."""
+    return [selection.mailbox_id] if selection.mailbox_id else sorted(found)
+
+
+@role_required("auditor", "admin")
+@require_GET
+def evidence_page(request):
+    form = EvidenceFilterForm(request.GET)
+    context = {"form": form, "outcome_labels": [OUTCOME_LABELS[o] for o in OUTCOMES]}
+    if not form.is_valid():
+        context["mailboxes"], context["kinds"] = known_choices()
+        return render(request, "oversight/evidence.html", context, status=400)
+    selection = form.selection()
+    found = evidence(selection)
+    mailboxes, kinds = known_choices(found)
+    policy = policy_current()
+    context.update(
+        mailboxes=mailboxes,
+        kinds=kinds,
+        selection=selection,
+        evidence=found,
+        charts=evidence_charts(found),
+        cells=[_cell_row(mailbox, kind, figures) for mailbox, kind, figures in found.by_cell],
+        total=_cell_row("All selected", "", found.total),
+        verdicts=[readiness_verdict(m, policy=policy) for m in verdict_mailboxes(selection, mailboxes)],
+        policy=policy,
+        is_admin=user_has_role(request.user, "admin"),
+        query=request.GET.urlencode(),
+    )
+    return render(request, "oversight/evidence.html", context)
+
+
+def _cell_row(mailbox: str, kind: str, figures) -> dict:
+    return {
+        "mailbox": mailbox,
+        "kind": kind,
+        "decisions": figures.decisions,
+        "shares": [f"{figures.shares[o]:.1%}" if figures.shares[o] is not None else "—" for o in OUTCOMES],
+        "p50": duration_text(figures.p50_seconds),
+        "p90": duration_text(figures.p90_seconds),
+        "stale": figures.stale_catches,
+        "top_reason": figures.rejection_reasons[0][0] if figures.rejection_reasons else "",
+    }
+
+
+@role_required("auditor", "admin")
+@require_GET
+def evidence_export(request):
+    form = EvidenceFilterForm(request.GET)
+    if not form.is_valid():
+        return HttpResponseBadRequest("Invalid filters: " + _form_errors(form), content_type="text/plain")
+    selection = form.selection()
+    body = evidence_csv(weekly_cells(selection), evidence(selection).total)
+    response = HttpResponse(body, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="oversight-evidence.csv"'
+    return response
+
+
+@role_required("admin")
+@require_http_methods(["GET", "POST"])
+def policy_edit(request):
+    policy = policy_current()
+    if request.method == "POST":
+        form = ReadinessPolicyForm(request.POST)
+        if form.is_valid():
+            with transaction.atomic():
+                services.policy_update(user=request.user, changes=form.cleaned_data, origin=request_origin(request))
+            messages.success(request, "Readiness policy saved.")
+            return redirect("oversight:policy")
+    else:
+        form = ReadinessPolicyForm(initial={
+            "min_decisions": policy.min_decisions, "min_days": policy.min_days,
+            "unedited_share": policy.unedited_share, "recent_days": policy.recent_days,
+            "blocking_reasons": "\n".join(policy.blocking_reasons or []),
+            "require_verified_audit": policy.require_verified_audit,
+        })  # fmt: skip
+    return render(
+        request, "oversight/policy.html", {"form": form, "policy": policy}, status=400 if form.errors else 200
+    )
