@@ -39,6 +39,7 @@ from django.utils.html import escape
 from reviewqueue.audit.services import Actor, RequestOrigin, audit_record
 from reviewqueue.review.claims import _lock_pending_draft
 from reviewqueue.review.clients import intercom_client, multimail_client
+from reviewqueue.review.edits import EditPlan, edit_audit_payload, edit_plan, edit_record
 from reviewqueue.review.errors import (
     ConversationChangedSinceOpened,
     DraftAlreadyDecided,
@@ -50,6 +51,7 @@ from reviewqueue.review.flags import conversation_changes
 from reviewqueue.review.ingest import drafts_context_changed
 from reviewqueue.review.models import Claim, Decision, Draft, OutboxItem
 from reviewqueue.review.outbox import outbox_enqueue_next
+from reviewqueue.review.redline import edit_summary
 from reviewqueue.review.signals import send_decision_recorded
 from reviewqueue.sla.errors import AwaitingSecondApproval
 from reviewqueue.sla.four_eyes import four_eyes_gate
@@ -68,18 +70,17 @@ def draft_decide(
     confirm_changed: bool = False,
     request_origin: RequestOrigin | None = None,
     at: datetime | None = None,
+    edit: dict | None = None,
 ) -> Decision:
     """The one decision on a draft, with its audit event and outbox rows, in one transaction.
 
     Concurrent deciders serialize on the draft's row lock; the unique constraint on
     Decision.draft backs it up. Losers get DraftAlreadyDecided naming the winner. `at`: when it
-    was decided, if not now (history replayed in time order; see audit_record_many).
+    was decided, if not now (history replayed in time order; see audit_record_many). `edit`: an
+    approval's {"subject"?, "markdown"?} (review/edits.py); request_changes takes its feedback as `reason`.
     """
     reason = (reason or "").strip()
-    if action not in Decision.Action.values:
-        raise InvalidDecision("action must be approve or reject")
-    if action == Decision.Action.REJECT and not reason:
-        raise InvalidDecision("a rejection needs a reason")
+    _check_action(action, reason, edit)
     if origin not in Decision.Origin.values:
         raise InvalidDecision("origin must be web or api")
     request_origin = request_origin or RequestOrigin()
@@ -97,6 +98,7 @@ def draft_decide(
                 raise DraftClaimedByOther(claim)
             if guarded:
                 _check_conversation_unchanged(locked, shown_snapshot_id)
+            plan = edit_plan(locked, edit)
             # Four-eyes (sla/four_eyes.py): a first of two approvals is only recorded; a second names the first.
             gate = four_eyes_gate(
                 draft=locked, reviewer=reviewer, action=action, reason=reason, origin=origin,
@@ -104,7 +106,7 @@ def draft_decide(
             )  # fmt: skip
             if gate.first_approval is None:
                 decision = _decision_write(
-                    locked, reviewer, action, gate.reason, origin, evidence, request_origin, at or timezone.now()
+                    locked, reviewer, action, gate.reason, origin, evidence, request_origin, at or timezone.now(), plan
                 )
     except IntegrityError:  # the unique constraint caught a race the lock did not (defence in depth)
         raise DraftAlreadyDecided(Decision.objects.get(draft_id=draft.pk)) from None
@@ -112,6 +114,17 @@ def draft_decide(
         raise AwaitingSecondApproval(gate.first_approval)  # committed: the draft stays in the queue
     draft.status = Draft.Status.DECIDED
     return decision
+
+
+def _check_action(action: str, reason: str, edit) -> None:
+    if action not in Decision.Action.values:
+        raise InvalidDecision("action must be approve, reject or request_changes")
+    if action == Decision.Action.REJECT and not reason:
+        raise InvalidDecision("a rejection needs a reason")
+    if action == Decision.Action.REQUEST_CHANGES and not reason:
+        raise InvalidDecision("requesting changes needs feedback for the agent (reason)")
+    if edit is not None and action != Decision.Action.APPROVE:
+        raise InvalidDecision("only an approval can carry an edit")
 
 
 @dataclass(frozen=True)
@@ -176,11 +189,15 @@ def decision_reason_text(decision: Decision) -> str:
     who = decision.reviewer_label
     if decision.reviewer_email:
         who += f" <{decision.reviewer_email}>"
+    if decision.action == Decision.Action.REQUEST_CHANGES:
+        return f"changes requested by {who}: {decision.reason}"
     text = f"{decision.verb} by {who} in reviewqueue (decision {decision.pk})"
     return f"{text}: {decision.reason}" if decision.reason else text
 
 
-def _decision_write(draft, reviewer, action, reason, origin, evidence: _Evidence, request_origin, now) -> Decision:
+def _decision_write(
+    draft, reviewer, action, reason, origin, evidence: _Evidence, request_origin, now, plan: EditPlan | None = None
+) -> Decision:
     decision = Decision.objects.create(
         draft=draft,
         action=action,
@@ -198,6 +215,7 @@ def _decision_write(draft, reviewer, action, reason, origin, evidence: _Evidence
         confirmed_changed=evidence.confirmed_changed,
         context_recheck_error=evidence.context_recheck_error,
     )
+    edit = edit_record(decision, draft, plan) if plan else None
     Draft.objects.filter(pk=draft.pk).update(status=Draft.Status.DECIDED, updated_at=now)
     Claim.objects.filter(draft_id=draft.pk).delete()
     OutboxItem.objects.bulk_create(_decision_outbox_items(decision, draft))
@@ -207,7 +225,7 @@ def _decision_write(draft, reviewer, action, reason, origin, evidence: _Evidence
         action="draft.decided",
         target_type="draft",
         target_id=draft.pk,
-        payload=_decided_payload(decision, draft),
+        payload=_decided_payload(decision, draft, edit),
         origin=request_origin,
         at=now,
     )
@@ -218,8 +236,8 @@ def _decision_write(draft, reviewer, action, reason, origin, evidence: _Evidence
     return decision
 
 
-def _decided_payload(decision: Decision, draft: Draft) -> dict:
-    return {
+def _decided_payload(decision: Decision, draft: Draft, edit=None) -> dict:
+    payload = {
         "decision_id": decision.pk,
         "draft_id": draft.pk,
         "email_id": draft.email_id,
@@ -252,7 +270,12 @@ def _decided_payload(decision: Decision, draft: Draft) -> dict:
         "ip": decision.ip,
         "user_agent": decision.user_agent,
         "origin": decision.origin,
+        "edited": edit is not None,
+        "revision_of": draft.revision_of_id,
     }
+    if edit is not None:
+        payload["edit"] = edit_audit_payload(edit)
+    return payload
 
 
 def send_key_configured() -> bool:
@@ -262,23 +285,38 @@ def send_key_configured() -> bool:
 
 def _decision_outbox_items(decision: Decision, draft: Draft) -> list[OutboxItem]:
     kind = OutboxItem.Kind
-    items = [OutboxItem(kind=kind.DECIDE, sequence=0, payload={"reason": decision_reason_text(decision)})]
-    if send_key_configured():
+    edited = decision.is_edited
+    decide = {"reason": decision_reason_text(decision), **({"edit": True} if edited else {})}
+    items = [OutboxItem(kind=kind.DECIDE, sequence=0, payload=decide)]
+    if send_key_configured() and not edited:  # the edited version is tagged as it is sent
         tags = {"reviewed_by": decision.reviewer_username, "review_decision_id": str(decision.pk)}
         items.append(OutboxItem(kind=kind.TAG_EMAIL, sequence=1, payload={"tags": tags}))
     if draft.conversation_id:
         items.append(OutboxItem(kind=kind.INTERCOM_NOTE, sequence=2, payload={"body_html": _decision_note(decision)}))
-        tag = "email-approved" if decision.action == Decision.Action.APPROVE else "email-rejected"
+        tag = _CONVERSATION_TAGS[decision.action]
         items.append(OutboxItem(kind=kind.INTERCOM_TAG, sequence=3, payload={"tag": tag}))
     for item in items:
         item.draft, item.decision = draft, decision
     return items
 
 
+_CONVERSATION_TAGS = {
+    Decision.Action.APPROVE: "email-approved",
+    Decision.Action.REJECT: "email-rejected",
+    Decision.Action.REQUEST_CHANGES: "email-changes-requested",
+}
+
+
 def _decision_note(decision: Decision) -> str:
     draft = decision.draft
     recipients = ", ".join(draft.to) or "(no recipient)"
     head = f"Email «{escape(draft.subject)}» to {escape(recipients)}"
+    who = escape(decision.reviewer_label)
+    if decision.action == Decision.Action.REQUEST_CHANGES:
+        return f"<p>{head}: changes requested by {who}: {escape(decision.reason)}</p>"
+    if decision.is_edited:
+        summary = escape(edit_summary(decision.edit.diff))
+        return f"<p>{head} approved with edits by {who} at {decision.decided_at:%Y-%m-%d %H:%M} UTC ({summary})</p>"
     if decision.action == Decision.Action.APPROVE:
         why = f" ({escape(decision.reason)})" if decision.reason else ""  # e.g. four-eyes names the first approver
         when = f"{decision.decided_at:%Y-%m-%d %H:%M} UTC"

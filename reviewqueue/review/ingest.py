@@ -19,8 +19,10 @@ from reviewqueue.audit.services import Actor, AuditEntry, audit_record, audit_re
 from reviewqueue.integrations.multimail import statuses
 from reviewqueue.review import enqueue
 from reviewqueue.review.clients import intercom_client, multimail_client
+from reviewqueue.review.edits import edit_nudge, edited_version_fields
 from reviewqueue.review.flags import content_hash, draft_flags
 from reviewqueue.review.models import Claim, Draft, multimail_status_to_store
+from reviewqueue.review.revisions import revision_waiting_since
 
 
 def draft_receive(
@@ -283,12 +285,28 @@ def _draft_write_fetch(fetched: _Fetched, at: datetime | None = None) -> None:
         "updated_at": now,
         **flags.as_fields(),
     }
+    fields["waiting_since"] = revision_waiting_since(draft, fields["waiting_since"])
     snapshot = snapshot_store(conversation=conversation, at=at) if conversation is not None else None
     fields["latest_snapshot_id"] = snapshot.pk if snapshot else None
     _draft_update_fetched(draft.pk, fields)
+    fields.update(_edited_version_store(draft, fields))
     fields["snapshot_id"] = draft.snapshot_id or fields["latest_snapshot_id"]
     for name, value in fields.items():
         setattr(draft, name, value)
+
+
+def _edited_version_store(draft: Draft, fields: dict) -> dict:
+    """An email the outbox sent for an edited approval is not a new draft to review (review/edits.py)."""
+    found = edited_version_fields(
+        email_id=draft.email_id, mailbox_id=draft.mailbox_id, tags=fields["tags"], hashed=fields["content_hash"]
+    )
+    if not found:
+        return {}
+    decision_id = found.pop("_decision_id")
+    Draft.objects.filter(pk=draft.pk).update(**found)
+    ids = edit_nudge(decision_id)
+    transaction.on_commit(lambda: [enqueue.outbox_run(item_id) for item_id in ids])
+    return found
 
 
 def _draft_update_fetched(draft_id: int, fields: dict) -> None:
@@ -378,7 +396,9 @@ def drafts_context_changed(*, conversation_id: str, snapshot_id: int) -> int:
             Draft.objects.filter(pk=draft.pk).update(
                 latest_snapshot_id=snapshot.pk,
                 snapshot_id=draft.snapshot_id or snapshot.pk,
-                waiting_since=conversation.waiting_since or draft.received_at or draft.created_at,
+                waiting_since=revision_waiting_since(
+                    draft, conversation.waiting_since or draft.received_at or draft.created_at
+                ),
                 updated_at=timezone.now(),
                 **flags.as_fields(),
             )

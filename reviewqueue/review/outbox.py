@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from reviewqueue.audit.services import Actor, audit_record
 from reviewqueue.integrations.multimail import statuses
-from reviewqueue.review import enqueue
+from reviewqueue.review import edits, enqueue
 from reviewqueue.review.clients import intercom_client, multimail_client
 from reviewqueue.review.models import Decision, Draft, OutboxItem, multimail_status_to_store
 from reviewqueue.review.signals import send_decision_carried_out
@@ -322,12 +322,19 @@ def _translate_intercom(error) -> Exception:
     return Permanent(f"Intercom refused: {type(error).__name__}: {error}")
 
 
+def _multimail_action(decision: Decision) -> str:
+    """MultiMail knows approve and reject: a request for changes is a rejection there (its reason says so)."""
+    return "approve" if decision.action == Decision.Action.APPROVE else "reject"
+
+
 def _run_decide(item: OutboxItem, clients: _Clients) -> dict:
+    if item.payload.get("edit"):
+        return _run_edit_decide(item, clients)
     mm = _multimail_errors()
     decision, draft = item.decision, item.draft
     try:
         answer = clients.multimail.decide(
-            email_id=draft.email_id, action=decision.action, reason=item.payload["reason"]
+            email_id=draft.email_id, action=_multimail_action(decision), reason=item.payload["reason"]
         )
     except (mm.MultiMailNotFound, mm.MultiMailConflict):
         return _reconcile_decide(decision, draft, clients)
@@ -335,6 +342,19 @@ def _run_decide(item: OutboxItem, clients: _Clients) -> dict:
         raise _translate_multimail(error) from error
     _record_multimail_status(decision, answer.status)
     return {"_audit": "decide.sent", "email_id": draft.email_id, "multimail_status": answer.status}
+
+
+def _run_edit_decide(item: OutboxItem, clients: _Clients) -> dict:
+    """An approval with edits: send the edited version, supersede the original, approve the edit (review/edits.py)."""
+    mm = _multimail_errors()
+    try:
+        return edits.edit_carry_out(item.decision, item.draft, clients.multimail)
+    except edits.EditWait as error:
+        raise Transient(str(error), retry_after=1.0) from error
+    except edits.EditRefused as error:
+        raise Permanent(str(error)) from error
+    except mm.MultiMailError as error:
+        raise _translate_multimail(error) from error
 
 
 def _reconcile_decide(decision: Decision, draft: Draft, clients: _Clients) -> dict:
@@ -346,7 +366,7 @@ def _reconcile_decide(decision: Decision, draft: Draft, clients: _Clients) -> di
         raise Permanent("MultiMail no longer knows this email (404 on decide and on read)") from error
     except mm.MultiMailError as error:
         raise _translate_multimail(error) from error
-    expected = statuses.APPROVED if decision.action == Decision.Action.APPROVE else statuses.REJECTED
+    expected = statuses.APPROVED if _multimail_action(decision) == "approve" else statuses.REJECTED
     if email.status not in expected:
         raise Permanent(f"MultiMail refused the decision (404) and says the email is {email.status!r}")
     _record_multimail_status(decision, email.status)
