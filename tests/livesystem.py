@@ -46,17 +46,29 @@ class WaitTimeout(AssertionError):
     pass
 
 
-def wait_for(check, *, timeout: float, what: str, interval: float = 0.1):
+def wait_for(check, *, timeout: float, what: str, interval: float = 0.1, process: Process | None = None):
     """Poll `check` until it returns something truthy, and return that; fail with `what` (and the last
-    value seen) otherwise. For processes coming up, see `wait_until`."""
+    value or error seen) otherwise.
+
+    With `process`, for a service coming up: an error from `check` means "not up yet" (it is kept for
+    the message), and the wait fails at once, with the process's log, when the process exits."""
     deadline = time.monotonic() + timeout
-    value = None
+    last = None
     while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
+        if process is not None and not process.alive():
+            raise WaitTimeout(f"{what}: {process.name} exited with {process.popen.returncode}\n{process.log_tail()}")
+        try:
+            last = check()
+        except Exception as error:
+            if process is None:
+                raise
+            last = error
+        else:
+            if last:
+                return last
         time.sleep(interval)
-    raise WaitTimeout(f"{what}: not true after {timeout:g} s (last: {value!r})")
+    tail = f"\n{process.log_tail()}" if process is not None else ""
+    raise WaitTimeout(f"{what}: not true after {timeout:g} s (last: {last!r}){tail}")
 
 
 def free_port() -> int:
@@ -134,27 +146,6 @@ class Process:
         self.log.close()
 
 
-class NotReady(RuntimeError):
-    pass
-
-
-def wait_until(check, *, timeout: float, what: str, process: Process | None = None, interval: float = 0.1):
-    deadline = time.monotonic() + timeout
-    last_error = None
-    while time.monotonic() < deadline:
-        if process is not None and not process.alive():
-            raise NotReady(f"{what}: {process.name} exited with {process.popen.returncode}\n{process.log_tail()}")
-        try:
-            result = check()
-            if result:
-                return result
-        except Exception as error:  # not up yet; report the last error if it never comes up
-            last_error = error
-        time.sleep(interval)
-    tail = process.log_tail() if process else ""
-    raise NotReady(f"{what} not ready after {timeout}s (last error: {last_error!r})\n{tail}")
-
-
 def http_ok(url: str) -> bool:
     return httpx.get(url, timeout=2).status_code < 500
 
@@ -221,7 +212,7 @@ class LiveSystem:
         for name in names or list(self.readiness):
             ready, timeout = self.readiness.pop(name, (None, 0))
             if ready is not None:
-                wait_until(ready, timeout=timeout, what=name, process=self.processes[name])
+                wait_for(ready, timeout=timeout, what=name, process=self.processes[name])
 
     # --- the sandboxes -----------------------------------------------------------------------
     def start_multimail(self, *extra: str, wait: bool = True, webhooks: bool = True) -> Process:
@@ -293,7 +284,7 @@ class PrivateRedis:
         argv = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
         argv += ["--daemonize", "no"]
         self.process = Process("redis", argv, dict(os.environ), self.workdir / "redis.log").start()
-        wait_until(self._answers, timeout=10, what="private Redis", process=self.process)
+        wait_for(self._answers, timeout=10, what="private Redis", process=self.process)
         return self
 
     def _answers(self) -> bool:

@@ -22,7 +22,7 @@ from reviewqueue.sandbox.multimail import defaults as mm_defaults
 from reviewqueue.sandbox.multimail.app import Knobs as MultiMailKnobs
 from reviewqueue.sandbox.multimail.app import make_app as make_multimail
 from reviewqueue.sandbox.server import start_in_thread
-from tests.livesystem import PYTHON, LiveSystem, Process, database_url, free_port, http_ok, sandbox_keys, wait_until
+from tests.livesystem import PYTHON, LiveSystem, Process, database_url, free_port, http_ok, sandbox_keys, wait_for
 
 
 @dataclass
@@ -72,7 +72,7 @@ class Sandboxes:
             ),
             strict=True,
         ):
-            wait_until(lambda u=url: http_ok(u), timeout=30, what=process.name, process=process)
+            wait_for(lambda u=url: http_ok(u), timeout=30, what=process.name, process=process)
 
     def stop(self) -> None:
         for worker in self.workers:
