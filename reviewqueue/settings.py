@@ -11,6 +11,7 @@ from django.utils.csp import CSP
 from dotenv import load_dotenv
 
 from reviewqueue import embedded
+from reviewqueue.accounts.oidc_config import parse_role_map, parse_two_factor_policy
 from reviewqueue.env import (
     database_from_url,
     env_bool,
@@ -24,6 +25,7 @@ from reviewqueue.env import (
 )
 from reviewqueue.sandbox.intercom import defaults as intercom_sandbox
 from reviewqueue.sandbox.multimail import defaults as multimail_sandbox
+from reviewqueue.sandbox.oidc import defaults as oidc_sandbox
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 load_dotenv(BASE_DIR / ".env", override=False)
@@ -125,6 +127,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "django_htmx",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "reviewqueue.accounts",
     "reviewqueue.audit",
     "reviewqueue.routing",
@@ -188,6 +192,64 @@ LOGOUT_REDIRECT_URL = "login"
 # how long failures are remembered.
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 LOGIN_FAILURE_WINDOW = env_int("LOGIN_FAILURE_WINDOW", 900, minimum=60)  # seconds
+
+# --- Single sign-on (OIDC) and two-factor (README: "Single sign-on and two-factor") -------------
+# The identity provider is found by discovery at OIDC_ISSUER; single sign-on is off while it is empty.
+# With the sandbox on and none of the three set, the local provider (python -m reviewqueue.sandbox.oidc)
+# stands in, as for the other vendors.
+_OIDC = vendor_env(
+    "OIDC provider",
+    sandbox=SANDBOX,
+    url=("OIDC_ISSUER", ""),
+    schemes=("https", "http"),
+    sandbox_values={
+        "OIDC_ISSUER": oidc_sandbox.ISSUER,
+        "OIDC_CLIENT_ID": oidc_sandbox.CLIENT_ID,
+        "OIDC_CLIENT_SECRET": oidc_sandbox.CLIENT_SECRET,
+    },
+)
+OIDC_ISSUER = _OIDC.values["OIDC_ISSUER"] or ""
+OIDC_CLIENT_ID = _OIDC.values["OIDC_CLIENT_ID"]
+OIDC_CLIENT_SECRET = _OIDC.values["OIDC_CLIENT_SECRET"]
+OIDC_ENABLED = bool(OIDC_ISSUER)
+if OIDC_ENABLED and not (OIDC_CLIENT_ID and OIDC_CLIENT_SECRET):
+    raise ImproperlyConfigured("OIDC_ISSUER is set: OIDC_CLIENT_ID and OIDC_CLIENT_SECRET must be set too")
+OIDC_PROVIDER_NAME = env_str("OIDC_PROVIDER_NAME", oidc_sandbox.PROVIDER_NAME if _OIDC.sandbox else "single sign-on")
+OIDC_SCOPES = env_str("OIDC_SCOPES", "openid email profile")
+# The claim holding the person's groups, and which group grants which role (set at every sign-in).
+OIDC_ROLE_CLAIM = env_str("OIDC_ROLE_CLAIM", "groups")
+OIDC_ROLE_MAP = parse_role_map(
+    "OIDC_ROLE_MAP",
+    env_str("OIDC_ROLE_MAP", oidc_sandbox.ROLE_MAP if _OIDC.sandbox else ""),
+    ("reviewer", "auditor", "admin"),  # accounts/roles.py ROLES (not importable before Django is set up)
+)
+if OIDC_ENABLED and not OIDC_ROLE_MAP:
+    raise ImproperlyConfigured("OIDC_ISSUER is set but OIDC_ROLE_MAP is empty: nobody could sign in through it")
+# Local passwords off for everyone but one break-glass admin (each use audited, shown on the health page).
+OIDC_ONLY = env_bool("OIDC_ONLY", False)
+BREAK_GLASS_USERNAME = env_str("BREAK_GLASS_USERNAME", "")
+if OIDC_ONLY and not OIDC_ENABLED:
+    raise ImproperlyConfigured("OIDC_ONLY=1 turns password sign-in off, but OIDC_ISSUER is not set")
+# mozilla-django-oidc: authorization code flow with PKCE, state and nonce; endpoints come from discovery
+# (accounts/oidc.py), the id_token's signature, issuer, audience and expiry are checked (oidc_backend.py).
+OIDC_RP_CLIENT_ID = OIDC_CLIENT_ID
+OIDC_RP_CLIENT_SECRET = OIDC_CLIENT_SECRET
+OIDC_RP_SIGN_ALGO = env_str("OIDC_SIGN_ALGO", "RS256")
+OIDC_RP_SCOPES = OIDC_SCOPES
+OIDC_USE_PKCE = True
+OIDC_USE_NONCE = True
+OIDC_TIMEOUT = 10
+OIDC_AUTHENTICATION_CALLBACK_URL = "oidc_callback"
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "reviewqueue.accounts.oidc_backend.RoleMappingOIDCBackend",
+]
+# Two-factor (TOTP through django-otp, with recovery codes): "admins" requires it of admins signing in
+# with a password, "everyone" of every password sign-in. Sign-in through the provider relies on its own.
+TWO_FACTOR_REQUIRED = parse_two_factor_policy("TWO_FACTOR_REQUIRED", env_str("TWO_FACTOR_REQUIRED", "admins"))
+OTP_TOTP_ISSUER = env_str("TWO_FACTOR_ISSUER", "reviewqueue")
+# Failed codes count towards the login throttle above (accounts/throttle.py) instead of a second delay.
+OTP_TOTP_THROTTLE_FACTOR = 0
 
 # Sessions: an idle timeout (renewed on a person's requests, at most once a minute, never on
 # background polls) and an absolute lifetime however active (both in accounts/middleware.py), hardened cookies.

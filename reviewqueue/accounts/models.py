@@ -101,3 +101,55 @@ class ApiTokenPolicy(models.Model):
         if not 1 <= days <= self.max_days:
             raise ValueError(f"a personal token lasts 1 to {self.max_days} days ({days} asked)")
         return timedelta(days=days)
+
+
+class SsoIdentity(models.Model):
+    """The person an identity provider's subject signs in as. Made at the first single sign-on: matched to an
+    existing person by a verified email only, else a new person (accounts/oidc_backend.py)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sso_identities")
+    issuer = models.CharField(max_length=300)
+    subject = models.CharField(max_length=255)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_sign_in_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["issuer", "subject"], name="sso_identity_unique_subject")]
+
+    def __str__(self) -> str:
+        return f"{self.subject} at {self.issuer} → {self.user}"
+
+
+class UserSession(models.Model):
+    """One signed-in session of a person, so admins can list and end them: Django's sessions are not
+    indexed by person. Written at sign-in (accounts/sessions.py); a row whose session has expired or
+    ended is not listed and is pruned."""
+
+    class Method(models.TextChoices):
+        PASSWORD = "password", "password"
+        PASSWORD_TOTP = "password+totp", "password and authenticator code"
+        PASSWORD_RECOVERY = "password+recovery", "password and recovery code"
+        SSO = "sso", "single sign-on"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="signed_in_sessions")
+    session_key = models.CharField(max_length=40, unique=True)
+    method = models.CharField(max_length=24, choices=Method.choices)
+    started_at = models.DateTimeField(default=timezone.now)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.user} since {self.started_at:%Y-%m-%d %H:%M} ({self.method})"
+
+
+class RecoveryCode(models.Model):
+    """A one-time code that stands in for the authenticator app. Shown once when made; stored only as
+    its hash (80 random bits, so a fast hash is enough, as for tokens: accounts/mfa.py)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="recovery_codes")
+    code_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"recovery code of {self.user}{' (used)' if self.used_at else ''}"

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from reviewqueue.accounts.models import ApiToken, ApiTokenPolicy, hash_token
 from reviewqueue.accounts.roles import ROLES, forget_roles, role_group
+from reviewqueue.accounts.sessions import sessions_end_all
 from reviewqueue.audit.models import AuditEvent
 from reviewqueue.audit.services import Actor, RequestOrigin, audit_record
 
@@ -68,9 +69,16 @@ def user_ensure(
 
 @transaction.atomic
 def role_grant(
-    *, user: User, role: str, actor: Actor, origin: RequestOrigin | None = None, at: datetime | None = None
+    *,
+    user: User,
+    role: str,
+    actor: Actor,
+    origin: RequestOrigin | None = None,
+    at: datetime | None = None,
+    reason: str = "",
 ) -> bool:
-    """Give `user` the role; False when they already held it. `at`: as for user_ensure."""
+    """Give `user` the role; False when they already held it. `at`: as for user_ensure; `reason`: why, when
+    not an admin's choice (single sign-on: the provider's groups)."""
     _check_role(role)
     group = role_group(role)
     if user.groups.filter(pk=group.pk).exists():
@@ -82,7 +90,7 @@ def role_grant(
         action="role.granted",
         target_type="user",
         target_id=user.pk,
-        payload={"username": user.get_username(), "role": role},
+        payload={"username": user.get_username(), "role": role, **({"reason": reason} if reason else {})},
         origin=origin,
         at=at,
     )
@@ -90,7 +98,7 @@ def role_grant(
 
 
 @transaction.atomic
-def role_revoke(*, user: User, role: str, actor: Actor, origin: RequestOrigin | None = None) -> bool:
+def role_revoke(*, user: User, role: str, actor: Actor, origin: RequestOrigin | None = None, reason: str = "") -> bool:
     _check_role(role)
     group = role_group(role)
     if not user.groups.filter(pk=group.pk).exists():
@@ -102,7 +110,7 @@ def role_revoke(*, user: User, role: str, actor: Actor, origin: RequestOrigin | 
         action="role.revoked",
         target_type="user",
         target_id=user.pk,
-        payload={"username": user.get_username(), "role": role},
+        payload={"username": user.get_username(), "role": role, **({"reason": reason} if reason else {})},
         origin=origin,
     )
     return True
@@ -178,9 +186,16 @@ def api_token_revoke(*, token: ApiToken, actor: Actor, origin: RequestOrigin | N
     return bool(changed)
 
 
+@transaction.atomic
 def user_deactivate(*, user: User, actor: Actor, origin: RequestOrigin | None = None) -> bool:
-    """Stop `user` logging in and using their API tokens; their history stays. False if already inactive."""
-    return _user_set_active(user=user, active=False, action="user.deactivated", actor=actor, origin=origin)
+    """Stop `user` logging in; their sessions end and their API tokens are revoked at once (each audited);
+    their history stays. False if already inactive."""
+    changed = _user_set_active(user=user, active=False, action="user.deactivated", actor=actor, origin=origin)
+    if changed:
+        for token in ApiToken.objects.filter(user=user, revoked_at__isnull=True):
+            api_token_revoke(token=token, actor=actor, origin=origin)
+        sessions_end_all(user=user, actor=actor, origin=origin)
+    return changed
 
 
 def user_reactivate(*, user: User, actor: Actor, origin: RequestOrigin | None = None) -> bool:

@@ -1,14 +1,14 @@
-import time
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login, logout
+from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 from django.template.defaultfilters import pluralize
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
@@ -17,11 +17,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 from reviewqueue.accounts import throttle
 from reviewqueue.accounts.forms import PersonalTokenForm
 from reviewqueue.accounts.http import client_ip, request_origin
-from reviewqueue.accounts.middleware import STARTED_AT_KEY
-from reviewqueue.accounts.models import ApiToken, ApiTokenPolicy
+from reviewqueue.accounts.mfa import two_factor_enrolled, two_factor_needed
+from reviewqueue.accounts.models import ApiToken, ApiTokenPolicy, UserSession
 from reviewqueue.accounts.roles import user_roles
 from reviewqueue.accounts.selectors import api_tokens_listed
 from reviewqueue.accounts.services import api_token_issue, api_token_revoke
+from reviewqueue.accounts.sessions import session_forget
+from reviewqueue.accounts.signin import complete_login, password_sign_in_refused, pending_start, redirect_next
 from reviewqueue.audit.services import Actor, audit_record
 
 # Where each role starts, in order of preference for people holding several.
@@ -38,37 +40,57 @@ def login_view(request):
         username, ip = request.POST.get("username", ""), client_ip(request)
         if wait := throttle.login_wait(username, ip):
             return _too_many_attempts(request, wait)
+        if password_sign_in_refused(username):
+            return _password_sign_in_off(request, username)
         if form.is_valid():
-            return _log_in(request, form.get_user(), ip)
+            return _password_accepted(request, form.get_user())
         throttle.login_failed(username, ip)
         audit_record(actor=Actor.anonymous(username), action="login.failed", origin=request_origin(request))
-    return render(request, "accounts/login.html", {"form": form, "next": request.GET.get("next", "")})
+    return _login_page(request, form)
+
+
+def _login_page(request, form, *, error: str = "", status: int = 200):
+    sso = None
+    if settings.OIDC_ENABLED:
+        next_url = request.POST.get("next") or request.GET.get("next") or ""
+        start = reverse("oidc_start") + (f"?{urlencode({'next': next_url})}" if next_url else "")
+        sso = {"name": settings.OIDC_PROVIDER_NAME, "url": start}
+    context = {
+        "form": form,
+        "error": error,
+        "next": request.GET.get("next", ""),
+        "sso": sso,
+        "oidc_only": settings.OIDC_ONLY,
+    }
+    return render(request, "accounts/login.html", context, status=status)
 
 
 def _too_many_attempts(request, wait: int):
     error = f"Too many failed attempts. Try again in {wait} second{pluralize(wait)}."
-    context = {"form": AuthenticationForm(request), "error": error}
-    response = render(request, "accounts/login.html", context, status=429)
+    response = _login_page(request, AuthenticationForm(request), error=error, status=429)
     response["Retry-After"] = str(wait)
     return response
 
 
-def _log_in(request, user, ip: str | None):
-    with transaction.atomic():
-        login(request, user)
-        request.session[STARTED_AT_KEY] = int(time.time())  # the absolute lifetime counts from here
-        audit_record(
-            actor=Actor.person(user),
-            action="login",
-            target_type="user",
-            target_id=user.pk,
-            origin=request_origin(request),
-        )
-    throttle.login_succeeded(user.get_username(), ip)
-    next_url = request.POST.get("next") or request.GET.get("next")
-    if next_url and url_has_allowed_host_and_scheme(next_url, {request.get_host()}, request.is_secure()):
-        return redirect(next_url)
-    return redirect(settings.LOGIN_REDIRECT_URL)
+def _password_sign_in_off(request, username: str):
+    audit_record(
+        actor=Actor.anonymous(username),
+        action="login.refused",
+        payload={"reason": "OIDC_ONLY: password sign-in is off"},
+        origin=request_origin(request),
+    )
+    error = f"Password sign-in is turned off here: sign in with {settings.OIDC_PROVIDER_NAME}."
+    return _login_page(request, AuthenticationForm(request), error=error, status=403)
+
+
+def _password_accepted(request, user):
+    """The password was right: sign in, or first ask for the second factor (enrolling when required)."""
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    if two_factor_needed(user):
+        pending_start(request, user, next_url)
+        return redirect("two_factor_verify" if two_factor_enrolled(user) else "two_factor_setup")
+    complete_login(request, user, method=UserSession.Method.PASSWORD)
+    return redirect_next(request, next_url)
 
 
 @require_POST
@@ -82,6 +104,7 @@ def logout_view(request):
                 target_id=request.user.pk,
                 origin=request_origin(request),
             )
+        session_forget(request.session.session_key)
     logout(request)
     return redirect(settings.LOGOUT_REDIRECT_URL)
 
