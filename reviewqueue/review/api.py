@@ -10,7 +10,12 @@ GET /api/v1/drafts?status=pending&mailbox=<id>&flag=<flag>&page=1&per_page=50
 GET /api/v1/drafts/<id>
     200 DraftDetail; 404 {"error"}
 POST /api/v1/drafts/<id>/decision
-    body {"action": "approve"|"reject", "reason": str, "snapshot_id": int|null, "confirm_changed": bool}
+    body {"action": "approve"|"reject"|"request_changes", "reason": str, "snapshot_id": int|null,
+          "confirm_changed": bool, "edit": {"subject"?: str, "markdown"?: str}|null}
+    request_changes: reason is the feedback for the agent (required); the draft is rejected at
+    MultiMail and the agent may submit a revision (intake's revision_of). edit (approve only):
+    approve with edits (review/edits.py); the answer shows edited, final_email_id and diff. An
+    edit that changes nothing, or of a draft with attachments, is a 400 that says so.
     snapshot_id: the latest_snapshot_id of the GET the decision was made on (the conversation shown);
     an approval without it, or with an older one, is refused (409 conversation_changed) unless
     confirm_changed is true, which the decision records.
@@ -37,9 +42,12 @@ DraftSummary {id, email_id, mailbox_id, mailbox_address, status, from, to[], cc[
   flags[], claim: {holder: Person, expires_at}|null, has_attachments}
 DraftDetail = DraftSummary + {markdown, attachments[{name, content_type, size}], spam_verdict,
   spam_score, content_hash, snapshot_id, latest_snapshot_id, status_detail, email_status,
-  unknown_link_domains[], delivered_at, bounced_at, decision: Decision|null}
+  unknown_link_domains[], delivered_at, bounced_at, decision: Decision|null, edited: bool,
+  final_email_id: str|null, diff: Diff|null, revision: {number, total, revision_of: int|null}}
 Decision {id, action, reason, reviewer: Person, decided_at, origin ("web"|"api"), multimail_status,
-  snapshot_id, confirmed_changed, context_recheck_error}
+  snapshot_id, confirmed_changed, context_recheck_error, edited: bool, final_email_id: str|null, diff: Diff|null}
+Diff {subject: [[op, text]], markdown: [[op, text]]}: op "=" kept, "-" deleted, "+" inserted (word level);
+  final_email_id: the email MultiMail sends (the edited version when edited; null until it is sent)
 Person {id, username, name, email}
 Times are ISO 8601 in UTC.
 """
@@ -62,6 +70,7 @@ from reviewqueue.review.errors import (
     InvalidDecision,
 )
 from reviewqueue.review.models import Decision, Draft
+from reviewqueue.review.revisions import revision_chain
 from reviewqueue.sla.errors import AwaitingSecondApproval, SameApproverTwice
 from reviewqueue.text import UNSTORABLE_MESSAGE, is_storable
 
@@ -119,7 +128,18 @@ def decision_json(decision: Decision) -> dict:
         "snapshot_id": decision.snapshot_id,
         "confirmed_changed": decision.confirmed_changed,
         "context_recheck_error": decision.context_recheck_error,
+        **_edit_json(decision),
     }
+
+
+def _edit_json(decision: Decision | None) -> dict:
+    """edited, final_email_id and diff: what an approval with edits adds (review/edits.py)."""
+    if decision is None:
+        return {"edited": False, "final_email_id": None, "diff": None}
+    edit = decision.edit if decision.is_edited else None
+    if edit is None:
+        return {"edited": False, "final_email_id": decision.draft.email_id, "diff": None}
+    return {"edited": True, "final_email_id": edit.edited_email_id or None, "diff": edit.diff}
 
 
 def draft_detail_json(detail: selectors.DraftDetail) -> dict:
@@ -139,6 +159,12 @@ def draft_detail_json(detail: selectors.DraftDetail) -> dict:
         "delivered_at": _when(draft.delivered_at),
         "bounced_at": _when(draft.bounced_at),
         "decision": decision_json(detail.decision) if detail.decision else None,
+        **_edit_json(detail.decision),
+        "revision": {
+            "number": draft.revision_number,
+            "total": len(revision_chain(draft)),
+            "revision_of": draft.revision_of_id,
+        },
     }
 
 
@@ -213,7 +239,11 @@ def _decision_body(request) -> tuple[dict | None, JsonResponse | None]:
         return None, _error(400, "body must be a JSON object")
     fields = {}
     if body.get("action") not in Decision.Action.values:
-        fields["action"] = "must be approve or reject"
+        fields["action"] = "must be approve, reject or request_changes"
+    if body.get("edit") is not None and not isinstance(body.get("edit"), dict):
+        fields["edit"] = 'must be an object: {"subject"?: str, "markdown"?: str}'
+    elif body.get("edit") is not None and body.get("action") != Decision.Action.APPROVE:
+        fields["edit"] = "only an approval can carry an edit"
     reason = body.get("reason", "")
     if not isinstance(reason, str):
         fields["reason"] = "must be a string"
@@ -223,6 +253,8 @@ def _decision_body(request) -> tuple[dict | None, JsonResponse | None]:
         fields["reason"] = UNSTORABLE_MESSAGE
     elif body.get("action") == Decision.Action.REJECT and not reason.strip():
         fields["reason"] = "a rejection needs a reason"
+    elif body.get("action") == Decision.Action.REQUEST_CHANGES and not reason.strip():
+        fields["reason"] = "requesting changes needs feedback for the agent"
     fields.update(_evidence_problems(body))
     if fields:
         return None, _error(400, "invalid decision", fields=fields)
@@ -278,6 +310,7 @@ def draft_decision(request, draft_id: int):
             shown_snapshot_id=body.get("snapshot_id"),
             confirm_changed=body.get("confirm_changed", False),
             request_origin=request_origin(request),
+            edit=body.get("edit"),
         )
     except ConversationChangedSinceOpened as error:
         return _conversation_changed(error, draft_id, body.get("snapshot_id"))
