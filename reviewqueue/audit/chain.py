@@ -12,22 +12,22 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from json.encoder import c_make_encoder
 from json.encoder import encode_basestring as _string
 
 GENESIS_HASH = "0" * 64
 
 _PAYLOAD_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-try:
-    # The C encoder json.dumps itself uses, built once: same output, without per-call setup.
-    # markers=None skips the cycle check: payloads are JSON round-tripped, they cannot hold cycles.
-    from json.encoder import c_make_encoder
-
+# The C encoder json.dumps itself uses, built once: same output, without per-call setup.
+# markers=None skips the cycle check: payloads are JSON round-tripped, they cannot hold cycles.
+# json.encoder sets c_make_encoder to None on a Python without the _json accelerator (it never fails to import).
+if c_make_encoder is not None:
     _encode_c = c_make_encoder(None, _PAYLOAD_ENCODER.default, _string, None, ":", ",", True, False, True)
 
     def _encode_payload(payload) -> str:
         return "".join(_encode_c(payload, 0))
 
-except ImportError:  # a Python without the _json accelerator
+else:
     _encode_payload = _PAYLOAD_ENCODER.encode
 # The document in three pieces around its place in the chain (created_at, prev_hash, seq), so an
 # append can encode everything else before it takes the append lock (see UnchainedEvent).

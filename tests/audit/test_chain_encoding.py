@@ -67,3 +67,22 @@ def test_the_encoding_matches_sorted_compact_json_on_random_events():
         assert canonical_bytes(**formatted) == _reference(fields)
         place = {key: fields.pop(key) for key in ("seq", "created_at", "prev_hash")}
         assert UnchainedEvent.encode(**fields).hash(**place) == event_hash(**fields, **place)
+
+
+def test_a_python_without_the_json_accelerator_encodes_the_same_bytes(monkeypatch):
+    """json.encoder leaves c_make_encoder None there (it does not fail to import): the pure encoder is used."""
+    import importlib.util
+    import json.encoder
+
+    import reviewqueue.audit.chain as chain
+
+    monkeypatch.setattr(json.encoder, "c_make_encoder", None)
+    spec = importlib.util.spec_from_file_location("chain_without_accelerator", chain.__file__)
+    without = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(without)
+    payload = {"z": [1, "é✓", None], "a": {"b": True, "a": 1.5}}
+    assert (
+        without._encode_payload(payload)
+        == chain._encode_payload(payload)
+        == json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    )
