@@ -93,6 +93,7 @@ def intake_submit(*, token: IntakeToken, payload: IntakePayload, origin: Request
     """Route, send and queue the draft. Raises IntakeInvalid (a kind the token may not submit),
     IntakeUnroutable (no routing rules yet) and IntakeRefused (audited: see _oversight_check)."""
     _kind_check(token, payload.kind)
+    _revision_check(token, payload)
     ruleset = ruleset_active()
     if ruleset is None:
         raise IntakeUnroutable("no routing rules yet: an admin must choose a default mailbox on /manage/routing/")
@@ -117,6 +118,18 @@ def _kind_check(token: IntakeToken, kind: str) -> None:
         raise IntakeInvalid(400, "invalid draft: kind", {"kind": message})
 
 
+def _revision_check(token: IntakeToken, payload: IntakePayload):
+    """A revision must answer a request for changes on a draft this token submitted (review/revisions.py)."""
+    from reviewqueue.review.revisions import RevisionRefused, revision_check
+
+    if payload.revision_of is None:
+        return None
+    try:
+        return revision_check(token_id=token.pk, previous_id=payload.revision_of)
+    except RevisionRefused as error:
+        raise IntakeInvalid(400, "invalid draft: revision_of", {"revision_of": str(error)}) from error
+
+
 @transaction.atomic
 def _submit(
     *, token: IntakeToken, payload: IntakePayload, ruleset, facts: DraftFacts, origin: RequestOrigin | None
@@ -129,6 +142,10 @@ def _submit(
         _route_and_send(record, payload, ruleset)
     actor = Actor.token(token)
     draft, draft_created, received = _draft_receive(record, actor)
+    if payload.revision_of is not None and draft_created:
+        from reviewqueue.review.revisions import revision_link
+
+        revision_link(draft=draft, previous=_revision_check(token, payload), actor=actor)
     # One append for the draft's `draft.received` (when new) and this intake's event: the audit
     # log's append lock is held from here to the commit, and only one UPDATE follows.
     audit_record_many([*received, _accepted_entry(record, draft, payload, actor, origin)])

@@ -19,7 +19,7 @@ from reviewqueue.text import UNSTORABLE_MESSAGE, is_storable
 MAX_RECIPIENTS = 50
 MAX_SUBJECT = 998
 MAX_MARKDOWN = 262_144
-FIELDS = {"intercom_conversation_id", "to", "cc", "subject", "markdown", "kind"}
+FIELDS = {"intercom_conversation_id", "to", "cc", "subject", "markdown", "kind", "revision_of"}
 _CONVERSATION_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
@@ -40,6 +40,7 @@ class IntakePayload:
     markdown: str
     cc: tuple[str, ...] = ()
     kind: str = ""
+    revision_of: int | None = None  # a revision of this draft of ours, whose changes were requested
 
     def canonical(self) -> bytes:
         data = {
@@ -49,6 +50,8 @@ class IntakePayload:
             "subject": self.subject,
             "markdown": self.markdown,
             "kind": self.kind,
+            # Only when given, so the idempotency key of every other request stays as it was.
+            **({"revision_of": self.revision_of} if self.revision_of is not None else {}),
         }
         return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
 
@@ -102,10 +105,21 @@ def payload_validate(data: dict) -> IntakePayload:
         kind = ""
     if not isinstance(kind, str) or (kind and not KIND_PATTERN.match(kind)):
         fields["kind"] = f"optional: {KIND_RULE}"
+    revision_of = data.get("revision_of")
+    if revision_of is not None and (
+        isinstance(revision_of, bool) or not isinstance(revision_of, int) or revision_of < 1
+    ):
+        fields["revision_of"] = "optional: the id (a positive integer) of our draft whose changes were requested"
     if fields:
         raise IntakeInvalid(400, "invalid draft: " + ", ".join(sorted(fields)), fields)
     return IntakePayload(
-        intercom_conversation_id=conversation_id, to=to, subject=subject, markdown=markdown, cc=cc, kind=kind
+        intercom_conversation_id=conversation_id,
+        to=to,
+        subject=subject,
+        markdown=markdown,
+        cc=cc,
+        kind=kind,
+        revision_of=revision_of,
     )
 
 
