@@ -102,7 +102,7 @@ def draft_decide(
             # Four-eyes (sla/four_eyes.py): a first of two approvals is only recorded; a second names the first.
             gate = four_eyes_gate(
                 draft=locked, reviewer=reviewer, action=action, reason=reason, origin=origin,
-                shown_snapshot_id=shown_snapshot_id, request_origin=request_origin,
+                shown_snapshot_id=shown_snapshot_id, request_origin=request_origin, edited=plan is not None,
             )  # fmt: skip
             if gate.first_approval is None:
                 decision = _decision_write(

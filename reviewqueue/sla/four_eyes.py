@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from reviewqueue.audit.services import Actor, RequestOrigin, audit_record
 from reviewqueue.review.models import Claim, Decision, Draft
-from reviewqueue.sla.errors import SameApproverTwice
+from reviewqueue.sla.errors import FirstApprovalWithEdit, SameApproverTwice
 from reviewqueue.sla.models import FirstApproval, MailboxPolicy
 
 
@@ -40,14 +40,18 @@ def four_eyes_gate(
     origin: str,
     shown_snapshot_id: int | None,
     request_origin: RequestOrigin,
+    edited: bool = False,
 ) -> Gate:
-    """Call with the draft row locked. Raises SameApproverTwice when the first approver approves again."""
+    """Call with the draft row locked. Raises SameApproverTwice when the first approver approves again
+    (with an edit or without), FirstApprovalWithEdit when the first of two approvals carries an edit."""
     if action != Decision.Action.APPROVE:
         return Gate(reason)
     first = FirstApproval.objects.filter(draft_id=draft.pk).first()
     if first is None:
         if approvals_required(draft.mailbox_id) < 2:
             return Gate(reason)
+        if edited:
+            raise FirstApprovalWithEdit()
         return Gate(reason, _first_approval_record(draft, reviewer, origin, shown_snapshot_id, request_origin))
     if first.approver_id == reviewer.pk:
         raise SameApproverTwice(first)

@@ -11,7 +11,7 @@ from reviewqueue.review.decisions import draft_decide
 from reviewqueue.review.errors import DraftAlreadyDecided
 from reviewqueue.review.models import Decision, OutboxItem
 from reviewqueue.review.outbox import outbox_run
-from reviewqueue.sla.errors import AwaitingSecondApproval, SameApproverTwice
+from reviewqueue.sla.errors import AwaitingSecondApproval, FirstApprovalWithEdit, SameApproverTwice
 from reviewqueue.sla.models import FirstApproval, MailboxPolicy
 from tests.conftest import make_user
 from tests.review.conftest import received_draft
@@ -132,3 +132,29 @@ def test_two_concurrent_second_approvers_make_one_decision_and_one_decide_call(b
     for item in OutboxItem.objects.filter(kind="decide"):
         outbox_run(item_id=item.pk, multimail=multimail.client())
     assert multimail.calls["decide"] == 1
+
+
+def test_an_edit_by_the_first_approver_then_approved_by_them_is_refused_naming_the_rule(
+    broker, four_eyes_draft, reviewer
+):
+    with pytest.raises(AwaitingSecondApproval):
+        approve(four_eyes_draft, reviewer)
+    with pytest.raises(SameApproverTwice, match="two different people"):
+        draft_decide(
+            draft=four_eyes_draft, reviewer=reviewer, action="approve", reason="", origin="web", edit={"markdown": "Hi"}
+        )
+    assert not Decision.objects.exists()
+
+
+def test_an_edit_counts_as_the_second_approval_but_not_as_the_first(broker, four_eyes_draft, reviewer, vera):
+    with pytest.raises(FirstApprovalWithEdit, match="four-eyes"):
+        draft_decide(
+            draft=four_eyes_draft, reviewer=vera, action="approve", reason="", origin="web", edit={"markdown": "Hi"}
+        )
+    assert not FirstApproval.objects.exists()
+    with pytest.raises(AwaitingSecondApproval):
+        approve(four_eyes_draft, reviewer)
+    decision = draft_decide(
+        draft=four_eyes_draft, reviewer=vera, action="approve", reason="", origin="web", edit={"markdown": "Hi"}
+    )
+    assert decision.reviewer == vera and "first approval by rita" in decision.reason
