@@ -27,6 +27,7 @@ from reviewqueue.integrations.inbound.models import InboundWebhook
 from reviewqueue.integrations.inbound.services import body_fingerprint, inbound_store
 from reviewqueue.integrations.multimail.events import PayloadError, envelope_mailbox, event_type_of, handler_for
 from reviewqueue.integrations.multimail.signature import HEADER, verify_signature
+from reviewqueue.integrations.multimail.tasks import multimail_webhook_handle
 from reviewqueue.jsonbody import JsonBodyInvalid, json_body_parse
 from reviewqueue.routing.crypto import SecretUnreadable, secret_decrypt
 from reviewqueue.routing.models import Mailbox
@@ -41,8 +42,6 @@ def _error(status: int, message: str) -> JsonResponse:
 
 
 def _enqueue_handling(record_id: int) -> None:
-    from reviewqueue.integrations.multimail.tasks import multimail_webhook_handle
-
     try:
         multimail_webhook_handle.delay(record_id)
     except Exception:  # broker down: the row stays `received`; sync_pending's poll is the safety net
