@@ -133,6 +133,7 @@ INSTALLED_APPS = [
     "reviewqueue.audit",
     "reviewqueue.routing",
     "reviewqueue.review",
+    "reviewqueue.callbacks",
     "reviewqueue.sla",
     "reviewqueue.integrations.inbound",
     "reviewqueue.integrations.multimail",
@@ -343,6 +344,8 @@ CELERY_BEAT_SCHEDULE["inbound-prune"] = {"task": "inbound.prune", "schedule": 86
 # Review: the pending-drafts poll (safety net for lost webhooks) and the outbox sweeper (lost broker messages).
 CELERY_BEAT_SCHEDULE["review-pending-sync"] = {"task": "review.pending_sync", "schedule": float(POLL_INTERVAL)}
 CELERY_BEAT_SCHEDULE["review-outbox-sweep"] = {"task": "review.outbox_sweep", "schedule": 15.0}
+# Callbacks to agents: retries due later than a minute, and deliveries whose worker died (callbacks/delivery.py).
+CELERY_BEAT_SCHEDULE["callbacks-sweep"] = {"task": "callbacks.sweep", "schedule": 15.0}
 # Routing: keep the mailbox list as MultiMail has it (the mailboxes page also has "sync now").
 CELERY_BEAT_SCHEDULE["routing-mailboxes-sync"] = {"task": "routing.mailboxes_sync", "schedule": 300.0}
 # Oversight: the evidence page's daily rollups (today and yesterday again, and days new decisions landed in).

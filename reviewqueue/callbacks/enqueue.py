@@ -1,0 +1,7 @@
+"""Queue the callbacks' tasks by name (Celery's send_task), so services need not import tasks.py."""
+
+from reviewqueue.celery import app
+
+
+def delivery_run(delivery_id: int, *, countdown: float | None = None) -> None:
+    app.send_task("callbacks.deliver", args=(delivery_id,), countdown=countdown)

@@ -1,0 +1,160 @@
+"""Callback endpoints (an intake token's URL and secret) and the deliveries queued for them.
+
+For other engineers
+-------------------
+- `endpoint_set(token=, url=, actor=)` -> (endpoint, new_secret | None): saves the URL after
+  reviewqueue/outbound.py's check (OutboundURLRefused, a message for the admin); a token's first
+  URL gets a new whsec_ secret, returned once.
+- `endpoint_remove`, `secret_rotate` (the new secret, returned once).
+- `callback_queue(draft_id=, event=, happened_at=)`: called by receivers.py; at most one delivery per
+  (draft, event), only for drafts submitted through intake by a token with a callback.
+- `delivery_redeliver(delivery=, actor=)`: an admin's "send it again", same webhook-id.
+"""
+
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from reviewqueue import outbound
+from reviewqueue.audit.services import Actor, RequestOrigin, audit_record
+from reviewqueue.callbacks import enqueue, payloads, signing
+from reviewqueue.callbacks.models import CallbackDelivery, CallbackEndpoint
+from reviewqueue.review.models import Draft
+from reviewqueue.routing.crypto import secret_decrypt, secret_encrypt
+from reviewqueue.routing.models import IntakeRecord, IntakeToken
+
+# Retries go on, with exponential backoff, until the first failure this long after the event (or
+# after an admin's redelivery): at least a day, as the issue asks.
+RETRY_WINDOW = timedelta(hours=24)
+
+
+def _audit(actor: Actor, action: str, token: IntakeToken, origin: RequestOrigin | None, **payload) -> None:
+    audit_record(
+        actor=actor,
+        action=action,
+        target_type="intake_token",
+        target_id=token.pk,
+        payload={"name": token.name, **payload},
+        origin=origin,
+    )
+
+
+@transaction.atomic
+def endpoint_set(
+    *, token: IntakeToken, url: str, actor: Actor, origin: RequestOrigin | None = None
+) -> tuple[CallbackEndpoint, str | None]:
+    """Give `token` the callback `url` (checked: https, public address). Returns the endpoint and, when
+    the token had no callback before, its new secret (shown once; never readable again)."""
+    url = outbound.check_outbound_url(url)
+    if len(url) > 2000:
+        raise outbound.OutboundURLRefused("the URL is longer than 2000 characters")
+    existing = CallbackEndpoint.objects.select_for_update().filter(token=token).first()
+    if existing is not None:
+        old = existing.url
+        existing.url, existing.updated_at = url, timezone.now()
+        existing.save(update_fields=["url", "updated_at"])
+        _audit(actor, "callback.url_changed", token, origin, old={"url": old}, new={"url": url})
+        return existing, None
+    secret = signing.secret_new()
+    endpoint = CallbackEndpoint.objects.create(
+        token=token, url=url, secret_encrypted=secret_encrypt(secret), secret_hint=secret[:10]
+    )
+    _audit(actor, "callback.url_set", token, origin, old=None, new={"url": url, "secret_hint": endpoint.secret_hint})
+    return endpoint, secret
+
+
+@transaction.atomic
+def secret_rotate(*, endpoint: CallbackEndpoint, actor: Actor, origin: RequestOrigin | None = None) -> str:
+    """A new secret for the endpoint (returned once); the next attempt of every delivery is signed with it."""
+    secret = signing.secret_new()
+    old_hint = endpoint.secret_hint
+    endpoint.secret_encrypted, endpoint.secret_hint = secret_encrypt(secret), secret[:10]
+    endpoint.updated_at = timezone.now()
+    endpoint.save(update_fields=["secret_encrypted", "secret_hint", "updated_at"])
+    _audit(
+        actor,
+        "callback.secret_rotated",
+        endpoint.token,
+        origin,
+        old={"secret_hint": old_hint},
+        new={"secret_hint": secret[:10]},
+    )
+    return secret
+
+
+@transaction.atomic
+def endpoint_remove(*, endpoint: CallbackEndpoint, actor: Actor, origin: RequestOrigin | None = None) -> None:
+    """No more callbacks for the token; its delivery log stays (deliveries still due then fail)."""
+    _audit(actor, "callback.removed", endpoint.token, origin, old={"url": endpoint.url}, new=None)
+    endpoint.delete()
+
+
+def endpoint_secret(endpoint: CallbackEndpoint) -> str:
+    return secret_decrypt(endpoint.secret_encrypted)
+
+
+def token_of(draft: Draft) -> IntakeToken | None:
+    """The intake token that submitted `draft` (the agent's own draft, see payloads.agent_draft)."""
+    record = IntakeRecord.objects.select_related("token").filter(draft_id=draft.pk).order_by("created_at").first()
+    return record.token if record is not None else None
+
+
+def callback_queue(*, draft_id: int, event: str, happened_at: datetime | None = None) -> CallbackDelivery | None:
+    """Queue `event` for the agent whose draft this is, if its token has a callback. Idempotent per
+    (draft, event): the signals behind it are sent at least once. Returns the new delivery, or None."""
+    draft = payloads.agent_draft(Draft.objects.get(pk=draft_id))
+    token = token_of(draft)
+    if token is None or not CallbackEndpoint.objects.filter(token=token).exists():
+        return None
+    if CallbackDelivery.objects.filter(draft=draft, event=event).exists():
+        return None
+    happened_at = happened_at or timezone.now()
+    sent_at = happened_at if event == CallbackDelivery.Event.SENT else None
+    body = payloads.event_body(event=event, draft=draft, happened_at=happened_at, sent_at=sent_at)
+    try:
+        with transaction.atomic():
+            delivery = CallbackDelivery.objects.create(
+                token=token,
+                draft=draft,
+                event=event,
+                webhook_id=signing.webhook_id_new(),
+                body=body,
+                retry_until=timezone.now() + RETRY_WINDOW,
+            )
+            transaction.on_commit(lambda: enqueue.delivery_run(delivery.pk))
+    except IntegrityError:
+        return None  # queued by a concurrent copy of the same signal
+    return delivery
+
+
+@transaction.atomic
+def delivery_redeliver(*, delivery: CallbackDelivery, actor: Actor, origin: RequestOrigin | None = None) -> bool:
+    """Send a finished delivery again, now, with the same webhook-id and body (the agent's idempotency
+    key still recognises it). False when it is still being tried."""
+    now = timezone.now()
+    changed = CallbackDelivery.objects.filter(
+        pk=delivery.pk, status__in=[CallbackDelivery.Status.FAILED, CallbackDelivery.Status.DELIVERED]
+    ).update(
+        status=CallbackDelivery.Status.PENDING,
+        attempts=0,
+        next_attempt_at=now,
+        locked_until=None,
+        retry_until=now + RETRY_WINDOW,
+        redeliveries=delivery.redeliveries + 1,
+    )
+    if not changed:
+        return False
+    _audit(
+        actor,
+        "callback.redelivered",
+        delivery.token,
+        origin,
+        delivery_id=delivery.pk,
+        webhook_id=delivery.webhook_id,
+        event=delivery.event,
+        draft_id=delivery.draft_id,
+        previous_status=delivery.status,
+    )
+    transaction.on_commit(lambda: enqueue.delivery_run(delivery.pk))
+    return True
