@@ -1,0 +1,1 @@
+"""Email digests of the drafts waiting in a person's mailboxes (README: "Digests")."""

@@ -1,0 +1,69 @@
+"""EMAIL_URL → Django's EMAIL_* settings (README: "Configuration"). Pure: settings.py calls it.
+
+    smtp://user:password@host:25          plain SMTP (add ?tls=1 for STARTTLS)
+    smtp+tls://user:password@host:587     STARTTLS
+    smtps://user:password@host:465        SMTP over TLS
+    file:///var/lib/reviewqueue/mail      caught, not sent: one .eml file per message, shown at /mail/
+                                          while DEBUG is on (what `make run` uses)
+    console://  locmem://  dummy://       Django's console, in-memory and do-nothing backends
+The user name and password are percent-decoded (a "@" in a password is written %40).
+Empty: mail is not sent (the dummy backend), and the digest settings say so.
+"""
+
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from django.core.exceptions import ImproperlyConfigured
+
+CATCHING_BACKEND = "reviewqueue.digests.mailcatcher.CatchingEmailBackend"
+_SIMPLE = {
+    "console": "django.core.mail.backends.console.EmailBackend",
+    "locmem": "django.core.mail.backends.locmem.EmailBackend",
+    "dummy": "django.core.mail.backends.dummy.EmailBackend",
+}
+_SMTP_PORTS = {"smtp": 25, "smtp+tls": 587, "smtps": 465}
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def email_settings(url: str) -> dict:
+    """The EMAIL_* settings for `url`; ImproperlyConfigured naming what is wrong."""
+    if not url:
+        return {"EMAIL_BACKEND": _SIMPLE["dummy"], "EMAIL_CONFIGURED": False, "MAIL_CATCHER_DIR": ""}
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme in _SIMPLE:
+        return {"EMAIL_BACKEND": _SIMPLE[scheme], "EMAIL_CONFIGURED": True, "MAIL_CATCHER_DIR": ""}
+    if scheme == "file":
+        if not parts.path.startswith("/"):
+            raise ImproperlyConfigured(f"EMAIL_URL file:// needs an absolute directory, e.g. file:///tmp/mail: {url!r}")
+        return {"EMAIL_BACKEND": CATCHING_BACKEND, "EMAIL_CONFIGURED": True, "MAIL_CATCHER_DIR": unquote(parts.path)}
+    if scheme not in _SMTP_PORTS:
+        raise ImproperlyConfigured(
+            f"EMAIL_URL scheme {parts.scheme!r} is not one of smtp, smtp+tls, smtps, file, console, locmem, dummy"
+        )
+    return _smtp_settings(url, parts, scheme)
+
+
+def _smtp_settings(url: str, parts, scheme: str) -> dict:
+    if not parts.hostname:
+        raise ImproperlyConfigured("EMAIL_URL names no mail server host (smtp://user:password@host:port)")
+    try:
+        port = parts.port or _SMTP_PORTS[scheme]
+    except ValueError:
+        raise ImproperlyConfigured("EMAIL_URL has a port that is not a number") from None
+    query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+    try:
+        timeout = int(query.get("timeout", "10"))
+    except ValueError:
+        raise ImproperlyConfigured(f"EMAIL_URL timeout must be whole seconds, not {query['timeout']!r}") from None
+    return {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_CONFIGURED": True,
+        "MAIL_CATCHER_DIR": "",
+        "EMAIL_HOST": parts.hostname,
+        "EMAIL_PORT": port,
+        "EMAIL_HOST_USER": unquote(parts.username or ""),
+        "EMAIL_HOST_PASSWORD": unquote(parts.password or ""),
+        "EMAIL_USE_TLS": scheme == "smtp+tls" or query.get("tls", "").lower() in _TRUE,
+        "EMAIL_USE_SSL": scheme == "smtps",
+        "EMAIL_TIMEOUT": timeout,
+    }

@@ -1,0 +1,1 @@
+"""Prometheus metrics at /metrics for the people who run reviewqueue (README: "Metrics")."""
