@@ -12,6 +12,7 @@ from dotenv import load_dotenv
 
 from reviewqueue import embedded
 from reviewqueue.accounts.oidc_config import parse_role_map, parse_two_factor_policy
+from reviewqueue.email_url import email_settings
 from reviewqueue.env import (
     database_from_url,
     env_bool,
@@ -118,6 +119,17 @@ CONTEXT_MAX_AGE = env_int("CONTEXT_MAX_AGE", 60, minimum=0)
 # addresses, and use http, only with this on: local development and tests (reviewqueue/outbound.py).
 CALLBACK_ALLOW_PRIVATE_NETWORKS = env_bool("CALLBACK_ALLOW_PRIVATE_NETWORKS", False)
 
+# --- Mail, metrics (README: "Metrics", "Digests") ----------------------------------------------
+# EMAIL_URL (reviewqueue/email_url.py): smtp://user:password@host:port, smtp+tls://, smtps://, or
+# file:///dir (caught, listed at /mail/ while DEBUG: what `make run` uses); unset, no mail is sent.
+_EMAIL = email_settings(env_str("EMAIL_URL", ""))
+EMAIL_CONFIGURED = _EMAIL.pop("EMAIL_CONFIGURED")
+MAIL_CATCHER_DIR = _EMAIL.pop("MAIL_CATCHER_DIR")
+globals().update(_EMAIL)  # EMAIL_BACKEND, EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_*
+DEFAULT_FROM_EMAIL = env_str("EMAIL_FROM", "reviewqueue <reviewqueue@localhost>")
+# /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`; unset, it is off (404).
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+
 # --- Django ------------------------------------------------------------------------------------
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -140,6 +152,7 @@ INSTALLED_APPS = [
     "reviewqueue.integrations.intercom",
     "reviewqueue.sandbox",
     "reviewqueue.oversight",
+    "reviewqueue.digests",
 ]
 
 MIDDLEWARE = [
@@ -348,6 +361,8 @@ CELERY_BEAT_SCHEDULE["review-outbox-sweep"] = {"task": "review.outbox_sweep", "s
 CELERY_BEAT_SCHEDULE["callbacks-sweep"] = {"task": "callbacks.sweep", "schedule": 15.0}
 # Routing: keep the mailbox list as MultiMail has it (the mailboxes page also has "sync now").
 CELERY_BEAT_SCHEDULE["routing-mailboxes-sync"] = {"task": "routing.mailboxes_sync", "schedule": 300.0}
+# Digests: each person's digest once its period has begun (once per period: digests/models.py DigestRun).
+CELERY_BEAT_SCHEDULE["digests-send-due"] = {"task": "digests.send_due", "schedule": 60.0}
 # Oversight: the evidence page's daily rollups (today and yesterday again, and days new decisions landed in).
 CELERY_BEAT_SCHEDULE["oversight-rollups-refresh"] = {"task": "oversight.rollups_refresh", "schedule": 300.0}
 # SLA: overdue drafts escalated once, expired ones rejected, lost escalation messages re-driven.
