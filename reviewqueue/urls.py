@@ -2,6 +2,7 @@ from django.urls import include, path
 
 from reviewqueue import health
 from reviewqueue.accounts import views as account_views
+from reviewqueue.metrics.views import metrics_view
 
 urlpatterns = [
     path("", account_views.home, name="home"),
@@ -16,4 +17,6 @@ urlpatterns = [
     path("webhooks/intercom", include("reviewqueue.integrations.intercom.urls")),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics_view, name="metrics"),  # off (404) unless METRICS_TOKEN is set
+    path("", include("reviewqueue.digests.urls")),  # digests/preference; mail/ (caught mail, local only)
 ]
