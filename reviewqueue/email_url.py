@@ -1,4 +1,4 @@
-"""EMAIL_URL → Django's EMAIL_* settings (README: "Configuration"). Pure: settings.py calls it.
+"""EMAIL_URL → Django's MAILERS["default"] (README: "Configuration"). Pure: settings.py calls it.
 
     smtp://user:password@host:25          plain SMTP (add ?tls=1 for STARTTLS)
     smtp+tls://user:password@host:587     STARTTLS
@@ -10,6 +10,7 @@ The user name and password are percent-decoded (a "@" in a password is written %
 Empty: mail is not sent (the dummy backend), and the digest settings say so.
 """
 
+from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
@@ -24,26 +25,35 @@ _SMTP_PORTS = {"smtp": 25, "smtp+tls": 587, "smtps": 465}
 _TRUE = {"1", "true", "yes", "on"}
 
 
-def email_settings(url: str) -> dict:
-    """The EMAIL_* settings for `url`; ImproperlyConfigured naming what is wrong."""
+@dataclass(frozen=True)
+class EmailConfig:
+    mailer: dict  # MAILERS["default"]: {"BACKEND", "OPTIONS"}
+    configured: bool  # False: EMAIL_URL unset, mail goes nowhere
+    catcher_dir: str = ""  # file://: where caught mail is kept
+
+
+def email_settings(url: str) -> EmailConfig:
+    """The default mailer for `url`; ImproperlyConfigured naming what is wrong."""
     if not url:
-        return {"EMAIL_BACKEND": _SIMPLE["dummy"], "EMAIL_CONFIGURED": False, "MAIL_CATCHER_DIR": ""}
+        return EmailConfig({"BACKEND": _SIMPLE["dummy"]}, configured=False)
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme in _SIMPLE:
-        return {"EMAIL_BACKEND": _SIMPLE[scheme], "EMAIL_CONFIGURED": True, "MAIL_CATCHER_DIR": ""}
+        return EmailConfig({"BACKEND": _SIMPLE[scheme]}, configured=True)
     if scheme == "file":
         if not parts.path.startswith("/"):
             raise ImproperlyConfigured(f"EMAIL_URL file:// needs an absolute directory, e.g. file:///tmp/mail: {url!r}")
-        return {"EMAIL_BACKEND": CATCHING_BACKEND, "EMAIL_CONFIGURED": True, "MAIL_CATCHER_DIR": unquote(parts.path)}
+        directory = unquote(parts.path)
+        mailer = {"BACKEND": CATCHING_BACKEND, "OPTIONS": {"directory": directory}}
+        return EmailConfig(mailer, configured=True, catcher_dir=directory)
     if scheme not in _SMTP_PORTS:
         raise ImproperlyConfigured(
             f"EMAIL_URL scheme {parts.scheme!r} is not one of smtp, smtp+tls, smtps, file, console, locmem, dummy"
         )
-    return _smtp_settings(url, parts, scheme)
+    return EmailConfig(_smtp_mailer(parts, scheme), configured=True)
 
 
-def _smtp_settings(url: str, parts, scheme: str) -> dict:
+def _smtp_mailer(parts, scheme: str) -> dict:
     if not parts.hostname:
         raise ImproperlyConfigured("EMAIL_URL names no mail server host (smtp://user:password@host:port)")
     try:
@@ -55,15 +65,13 @@ def _smtp_settings(url: str, parts, scheme: str) -> dict:
         timeout = int(query.get("timeout", "10"))
     except ValueError:
         raise ImproperlyConfigured(f"EMAIL_URL timeout must be whole seconds, not {query['timeout']!r}") from None
-    return {
-        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-        "EMAIL_CONFIGURED": True,
-        "MAIL_CATCHER_DIR": "",
-        "EMAIL_HOST": parts.hostname,
-        "EMAIL_PORT": port,
-        "EMAIL_HOST_USER": unquote(parts.username or ""),
-        "EMAIL_HOST_PASSWORD": unquote(parts.password or ""),
-        "EMAIL_USE_TLS": scheme == "smtp+tls" or query.get("tls", "").lower() in _TRUE,
-        "EMAIL_USE_SSL": scheme == "smtps",
-        "EMAIL_TIMEOUT": timeout,
+    options = {
+        "host": parts.hostname,
+        "port": port,
+        "username": unquote(parts.username or ""),
+        "password": unquote(parts.password or ""),
+        "use_tls": scheme == "smtp+tls" or query.get("tls", "").lower() in _TRUE,
+        "use_ssl": scheme == "smtps",
+        "timeout": timeout,
     }
+    return {"BACKEND": "django.core.mail.backends.smtp.EmailBackend", "OPTIONS": options}

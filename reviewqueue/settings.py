@@ -123,9 +123,9 @@ CALLBACK_ALLOW_PRIVATE_NETWORKS = env_bool("CALLBACK_ALLOW_PRIVATE_NETWORKS", Fa
 # EMAIL_URL (reviewqueue/email_url.py): smtp://user:password@host:port, smtp+tls://, smtps://, or
 # file:///dir (caught, listed at /mail/ while DEBUG: what `make run` uses); unset, no mail is sent.
 _EMAIL = email_settings(env_str("EMAIL_URL", ""))
-EMAIL_CONFIGURED = _EMAIL.pop("EMAIL_CONFIGURED")
-MAIL_CATCHER_DIR = _EMAIL.pop("MAIL_CATCHER_DIR")
-globals().update(_EMAIL)  # EMAIL_BACKEND, EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_*
+MAILERS = {"default": _EMAIL.mailer}
+EMAIL_CONFIGURED = _EMAIL.configured
+MAIL_CATCHER_DIR = _EMAIL.catcher_dir
 DEFAULT_FROM_EMAIL = env_str("EMAIL_FROM", "reviewqueue <reviewqueue@localhost>")
 # /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`; unset, it is off (404).
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")

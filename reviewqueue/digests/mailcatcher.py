@@ -15,8 +15,12 @@ from django.core.mail.backends.base import BaseEmailBackend
 
 
 class CatchingEmailBackend(BaseEmailBackend):
+    def __init__(self, *, directory: str, **kwargs):
+        super().__init__(**kwargs)
+        self.directory = directory
+
     def send_messages(self, email_messages) -> int:
-        directory = Path(settings.MAIL_CATCHER_DIR)
+        directory = Path(self.directory)
         directory.mkdir(parents=True, exist_ok=True)
         for message in email_messages:
             name = f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}.eml"
