@@ -11,6 +11,7 @@ urlpatterns = [
     path("audit/oversight/", include("reviewqueue.oversight.urls")),
     path("audit/", include("reviewqueue.audit.urls")),
     path("manage/sla/", include("reviewqueue.sla.urls")),
+    path("manage/callbacks/", include("reviewqueue.callbacks.urls")),
     path("manage/", include("reviewqueue.routing.urls")),
     path("api/v1/oversight/", include("reviewqueue.oversight.api_urls")),
     path("api/v1/", include("reviewqueue.review.api_urls")),
