@@ -29,17 +29,22 @@ class QueueFilterForm(FormErrorsMixin, forms.Form):
     mailbox = forms.CharField(required=False, max_length=128)
     flag = forms.ChoiceField(required=False, choices=[("", "Any"), *FLAG_LABELS.items()])
     mine = forms.BooleanField(required=False, label="Claimed by me")
+    overdue = forms.BooleanField(required=False, label="Overdue")  # past the mailbox's decision target (sla)
     page = forms.IntegerField(required=False, min_value=1, max_value=1_000_000)
 
     def filters(self) -> selectors.QueueFilters:
         data = self.cleaned_data
-        return selectors.QueueFilters(mailbox_id=data["mailbox"], flag=data["flag"], claimed_by_me=data["mine"])
+        return selectors.QueueFilters(
+            mailbox_id=data["mailbox"], flag=data["flag"], claimed_by_me=data["mine"], overdue=data["overdue"]
+        )
 
     def query_string(self, **overrides) -> str:
         """The filters as a query string (for shareable links, paging and polling); empty ones left out."""
         data = {"mailbox": self.cleaned_data["mailbox"], "flag": self.cleaned_data["flag"]}
         if self.cleaned_data["mine"]:
             data["mine"] = "1"
+        if self.cleaned_data["overdue"]:
+            data["overdue"] = "1"
         data.update(overrides)
         return urlencode({key: value for key, value in data.items() if value not in ("", None)})
 

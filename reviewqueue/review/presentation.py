@@ -136,6 +136,8 @@ class QueueRow:
     age: str
     claimed_by: str  # "", "you" or the holder's name
     badges: list[Badge]
+    target: str = ""  # time to the mailbox's decision target (sla/selectors.py queue_rows_marked), "" for none
+    target_tone: str = ""  # ok, warn (the last 20%) or bad (overdue)
 
 
 def age_text(since: datetime, now: datetime) -> str:
@@ -193,6 +195,7 @@ def queue_rows_html(rows: list[QueueRow]) -> SafeString:
 def _queue_row_html(row: QueueRow) -> str:
     e = html.escape
     claimed = e(row.claimed_by) if row.claimed_by else '<span class="muted">—</span>'
+    target = f'<span class="badge {e(row.target_tone)}" data-target>{e(row.target)}</span>' if row.target else "—"
     badges = "".join(
         f'<span class="badge {e(b.tone)}" data-flag="{e(b.flag)}" title="{e(b.title)}">{e(b.label)}</span>'
         for b in row.badges
@@ -207,6 +210,7 @@ def _queue_row_html(row: QueueRow) -> str:
         f"\n        <td>{e(row.mailbox)}</td>"
         f"\n        <td>{e(row.recipients or '—')}</td>"
         f'\n        <td><time datetime="{e(row.waiting_iso)}" title="{e(row.waiting_title)}">{e(row.age)}</time></td>'
+        f"\n        <td>{target}</td>"
         f"\n        <td>{claimed}</td>"
         f'\n        <td><span class="badges">{badges}</span></td>'
         "\n      </tr>"

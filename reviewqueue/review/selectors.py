@@ -7,6 +7,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from reviewqueue.review.models import Claim, Decision, Draft, OutboxItem
+from reviewqueue.sla.selectors import overdue_q
 
 FLAG_NAMES = ("customer_replied", "recipient_not_contact", "spam", "attachments", "unknown_links")
 # What a queue page's drafts carry: the queue table, its poll version and the API's draft summary read
@@ -25,6 +26,7 @@ class QueueFilters:
     mailbox_id: str = ""
     flag: str = ""  # one of FLAG_NAMES, or ""
     claimed_by_me: bool = False
+    overdue: bool = False  # past the mailbox's decision target (sla/selectors.py overdue_q)
 
     def __post_init__(self):
         if self.flag and self.flag not in FLAG_NAMES:
@@ -61,6 +63,8 @@ def pending_drafts(*, user, filters: QueueFilters) -> QuerySet:
         drafts = drafts.filter(**{f"flag_{filters.flag}": True})
     if filters.claimed_by_me:
         drafts = drafts.filter(claim__holder=user, claim__expires_at__gt=timezone.now())
+    if filters.overdue:
+        drafts = drafts.filter(overdue_q(timezone.now()))
     return drafts.order_by("waiting_since", "id")
 
 

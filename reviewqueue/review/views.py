@@ -33,6 +33,7 @@ from reviewqueue.review.presentation import conversation_view, draft_flag_badges
 from reviewqueue.review.reasons import PRESET_REJECT_REASONS
 from reviewqueue.review.rendering import render_markdown
 from reviewqueue.sla.errors import AwaitingSecondApproval, SameApproverTwice
+from reviewqueue.sla.selectors import queue_rows_marked
 
 QUEUE_POLL_SECONDS = 5
 
@@ -55,7 +56,9 @@ def queue(request):
             return HttpResponse(status=204)  # polled and nothing changed: htmx keeps the table as it is
     page = selectors.queue_page(user=request.user, filters=filters, page=number)
     version = _queue_version(selectors.QueueState.of(page))
-    rows = queue_rows(page.drafts, viewer_id=request.user.pk, draft_url_prefix=_draft_url_prefix(), now=timezone.now())
+    now = timezone.now()
+    rows = queue_rows(page.drafts, viewer_id=request.user.pk, draft_url_prefix=_draft_url_prefix(), now=now)
+    rows = queue_rows_marked(rows, page.drafts, now)  # time to target, "needs a second approval" (sla)
     context = {
         "form": form,
         "page": page,

@@ -1,11 +1,11 @@
 """Reads the pages share: a mailbox's escalation problems, the queue's time to target and four-eyes marks."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from django.db.models import Exists, OuterRef, Q, Value
 
-from reviewqueue.review.presentation import age_text
+from reviewqueue.review.presentation import Badge, age_text
 from reviewqueue.sla.models import EscalationDelivery, FirstApproval, MailboxPolicy
 
 AMBER_SHARE = 0.2  # amber in the last 20% of the target
@@ -72,3 +72,23 @@ def time_to_target(waiting_since: datetime, target, now: datetime) -> tuple[str,
 def _span(span: timedelta, now: datetime) -> str:
     text = age_text(now - span, now)
     return "<1 min" if text == "just now" else text
+
+
+FOUR_EYES_BADGE_FLAG = "needs_second_approval"
+
+
+def queue_rows_marked(rows: list, drafts, now: datetime) -> list:
+    """The queue's rows (review.presentation.QueueRow) with their time to target and four-eyes mark."""
+    marks = sla_marks(drafts, now)
+    marked = []
+    for row in rows:
+        mark = marks.get(row.draft_id)
+        if mark is None:
+            marked.append(row)
+            continue
+        badges = list(row.badges)
+        if mark.first_approver:
+            title = f"First approval by {mark.first_approver}; a different person's approval sends it"
+            badges.insert(0, Badge(FOUR_EYES_BADGE_FLAG, "needs a second approval", "warn", title))
+        marked.append(replace(row, target=mark.target_text, target_tone=mark.tone, badges=badges))
+    return marked
