@@ -19,10 +19,10 @@ from django.utils import timezone
 from reviewqueue.audit.services import Actor, AuditEntry, RequestOrigin, audit_record, audit_record_many
 from reviewqueue.integrations.intercom.services import snapshot_latest, snapshot_refresh
 from reviewqueue.routing.followups import enqueue_followup
+from reviewqueue.routing.intake_cache import IntakeReads, intake_reads
 from reviewqueue.routing.intake_payload import IntakeInvalid, IntakePayload
-from reviewqueue.routing.models import IntakeRecord, IntakeToken, Mailbox, RoutingRuleSet, oversight_rank
-from reviewqueue.routing.rules import DraftFacts, RuleSet, recipient_domains, route
-from reviewqueue.routing.selectors import ruleset_active
+from reviewqueue.routing.models import IntakeRecord, IntakeToken, RoutingRuleSet, oversight_rank
+from reviewqueue.routing.rules import DraftFacts, recipient_domains, route
 
 logger = logging.getLogger(__name__)
 
@@ -89,14 +89,22 @@ def _conversation_team_and_tags(conversation_id: str, *, fetch: bool) -> tuple[s
         return "", frozenset()
 
 
-def intake_submit(*, token: IntakeToken, payload: IntakePayload, origin: RequestOrigin | None = None) -> IntakeResult:
+def intake_submit(
+    *,
+    token: IntakeToken,
+    payload: IntakePayload,
+    origin: RequestOrigin | None = None,
+    reads: IntakeReads | None = None,
+) -> IntakeResult:
     """Route, send and queue the draft. Raises IntakeInvalid (a kind the token may not submit),
-    IntakeUnroutable (no routing rules yet) and IntakeRefused (audited: see _oversight_check)."""
+    IntakeUnroutable (no routing rules yet) and IntakeRefused (audited: see _oversight_check).
+    `reads`: the rule set and mailbox modes as of this request (intake_cache.py; read now if not given)."""
     _kind_check(token, payload.kind)
     _revision_check(token, payload)
-    ruleset = ruleset_active()
-    if ruleset is None:
+    reads = reads or intake_reads()
+    if reads.ruleset() is None:
         raise IntakeUnroutable("no routing rules yet: an admin must choose a default mailbox on /manage/routing/")
+    ruleset, _ = reads.ruleset()
     facts = draft_facts(
         kind=payload.kind,
         conversation_id=payload.intercom_conversation_id,
@@ -104,7 +112,7 @@ def intake_submit(*, token: IntakeToken, payload: IntakePayload, origin: Request
         fetch_conversation=ruleset_reads_conversation(ruleset),
     )
     try:
-        return _submit(token=token, payload=payload, ruleset=ruleset, facts=facts, origin=origin)
+        return _submit(token=token, payload=payload, reads=reads, facts=facts, origin=origin)
     except IntakeRefused as refused:
         # _submit's transaction rolled back (no record, nothing sent); the refusal is kept on its own.
         _refusal_record(refused, token=token, payload=payload, origin=origin)
@@ -132,14 +140,14 @@ def _revision_check(token: IntakeToken, payload: IntakePayload):
 
 @transaction.atomic
 def _submit(
-    *, token: IntakeToken, payload: IntakePayload, ruleset, facts: DraftFacts, origin: RequestOrigin | None
+    *, token: IntakeToken, payload: IntakePayload, reads: IntakeReads, facts: DraftFacts, origin: RequestOrigin | None
 ) -> IntakeResult:
     key, request_hash = intake_key(token=token, payload=payload)
     record = _record_claim(key=key, request_hash=request_hash, token=token, payload=payload, facts=facts)
     if record.draft_id is not None:
         return _result(record, created=False)
     if not record.email_id:
-        _route_and_send(record, payload, ruleset)
+        _route_and_send(record, payload, reads)
     actor = Actor.token(token)
     draft, draft_created, received = _draft_receive(record, actor)
     if payload.revision_of is not None and draft_created:
@@ -261,11 +269,12 @@ def _record_complete(record: IntakeRecord) -> None:
         )
 
 
-def _route_and_send(record: IntakeRecord, payload: IntakePayload, ruleset) -> None:
+def _route_and_send(record: IntakeRecord, payload: IntakePayload, reads: IntakeReads) -> None:
     from reviewqueue.integrations.multimail.client import get_multimail_client
 
-    mailbox_id = route(DraftFacts.from_json(record.facts), RuleSet.from_model(ruleset))
-    _oversight_check(mailbox_id, ruleset)
+    ruleset, rules = reads.ruleset()
+    mailbox_id = route(DraftFacts.from_json(record.facts), rules)
+    _oversight_check(mailbox_id, ruleset, mode=reads.mailbox_mode(mailbox_id))
     sent = get_multimail_client().send(
         mailbox_id=mailbox_id,
         to=list(payload.to),
@@ -277,11 +286,10 @@ def _route_and_send(record: IntakeRecord, payload: IntakePayload, ruleset) -> No
     record.email_id, record.mailbox_id, record.routing_version = sent.id, mailbox_id, ruleset
 
 
-def _oversight_check(mailbox_id: str, ruleset: RoutingRuleSet) -> None:
+def _oversight_check(mailbox_id: str, ruleset: RoutingRuleSet, *, mode: str) -> None:
     """Raise IntakeRefused when the mailbox's mode, as last mirrored from MultiMail, is looser than the
     routing rules were saved against. This is what keeps a draft under review whatever the agent put in
     it: its kind, recipients and conversation (team, tags) all steer routing."""
-    mode = Mailbox.objects.filter(mailbox_id=mailbox_id).values_list("oversight_mode", flat=True).first() or ""
     saved_mode = ruleset.saved_mode(mailbox_id)
     if oversight_rank(mode) > oversight_rank(saved_mode):
         raise IntakeRefused(mailbox_id=mailbox_id, mode=mode, saved_mode=saved_mode, ruleset=ruleset)

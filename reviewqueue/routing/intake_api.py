@@ -5,10 +5,9 @@ import logging
 from django.http import JsonResponse
 
 from reviewqueue.accounts.http import request_origin
-from reviewqueue.accounts.tokens import authenticate_bearer
 from reviewqueue.routing.intake import IntakeRefused, IntakeUnroutable, intake_submit
+from reviewqueue.routing.intake_cache import intake_reads, intake_token_authenticate
 from reviewqueue.routing.intake_payload import IntakeInvalid, intake_parse
-from reviewqueue.routing.models import IntakeToken
 
 logger = logging.getLogger(__name__)
 
@@ -17,7 +16,8 @@ def intake_draft(request) -> JsonResponse:
     """POST /api/v1/drafts (dispatched here by the review API's collection view)."""
     if request.method != "POST":
         return JsonResponse({"error": "intake takes POST"}, status=405, headers={"Allow": "POST"})
-    token = authenticate_bearer(request, IntakeToken.objects.all())
+    reads = intake_reads()
+    token = intake_token_authenticate(request, reads)
     if token is None:
         response = JsonResponse({"error": "a valid intake token is required (Authorization: Bearer …)"}, status=401)
         response["WWW-Authenticate"] = 'Bearer realm="reviewqueue-intake"'
@@ -27,7 +27,7 @@ def intake_draft(request) -> JsonResponse:
     except IntakeInvalid as invalid:
         return JsonResponse(invalid.body(), status=invalid.status)
     try:
-        result = intake_submit(token=token, payload=payload, origin=request_origin(request))
+        result = intake_submit(token=token, payload=payload, origin=request_origin(request), reads=reads)
     except IntakeInvalid as invalid:
         return JsonResponse(invalid.body(), status=invalid.status)
     except IntakeRefused as refused:
