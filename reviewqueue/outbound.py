@@ -60,19 +60,20 @@ def embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
 
 
 def address_refusal(address: IPAddress) -> str | None:
-    """Why `address` may not be called ("" never), or None when it is a global unicast address."""
+    """What kind of address `address` is when it may not be called ("a loopback address"), or None
+    when it is a global unicast address."""
     inner = embedded_ipv4(address)
     if inner is not None:
-        why = address_refusal(inner)
-        return f"{why} (inside {address})" if why else None
+        kind = address_refusal(inner)
+        return f"{inner} in IPv6 form, {kind}" if kind else None
     if address.is_loopback:
-        return f"{address} is a loopback address"
+        return "a loopback address"
     if address.is_link_local:
-        return f"{address} is a link-local address"
+        return "a link-local address"
     if address.is_multicast:
-        return f"{address} is a multicast address"
+        return "a multicast address"
     if address.is_private or not address.is_global:
-        return f"{address} is a private or reserved address"
+        return "a private or reserved address"
     return None
 
 
@@ -80,12 +81,23 @@ def check_address(address: str | IPAddress, *, host: str) -> None:
     """Raise OutboundURLRefused unless `address` (one that `host` resolved to) may be called."""
     if private_networks_allowed():
         return
-    why = address_refusal(ipaddress.ip_address(address))
-    if why:
+    address = ipaddress.ip_address(address)
+    kind = address_refusal(address)
+    if kind:
+        literal = host.strip("[]") == str(address) or _is_ip_literal(host)
+        what = f"{address} is {kind}" if literal else f"{host} resolves to {address}, {kind}"
         raise OutboundURLRefused(
-            f"{host} resolves to {why}; callbacks go only to public addresses "
+            f"{what}; requests go only to public addresses "
             "(CALLBACK_ALLOW_PRIVATE_NETWORKS=1 lifts this for local development)"
         )
+
+
+def _is_ip_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
 
 
 def resolve(host: str, port: int) -> list[str]:

@@ -62,7 +62,7 @@ def test_changing_the_url_keeps_the_secret(admin_client_, lenient):
         ("http://agent.example.com/hook", "must start with https://"),
         ("https://127.0.0.1/hook", "127.0.0.1 is a loopback address"),
         ("https://169.254.169.254/latest/meta-data", "169.254.169.254 is a link-local address"),
-        ("https://[::ffff:10.0.0.1]/hook", "10.0.0.1 is a private or reserved address"),
+        ("https://[::ffff:10.0.0.1]/hook", "::ffff:a00:1 is 10.0.0.1 in IPv6 form, a private or reserved address"),
         ("not a url", "must start with https://"),
     ],
 )

@@ -133,7 +133,7 @@ def test_a_name_rebound_to_a_private_address_is_refused_at_delivery_time(setting
     answer["agent.example.com"] = "127.0.0.1"
     assert run(item) == "failed"
     item.refresh_from_db()
-    assert "agent.example.com resolves to 127.0.0.1 is a loopback address" in item.last_error
+    assert "agent.example.com resolves to 127.0.0.1, a loopback address" in item.last_error
     assert receiver.requests == []
 
 
