@@ -41,7 +41,7 @@ def email_settings(url: str) -> EmailConfig:
     if scheme in _SIMPLE:
         return EmailConfig({"BACKEND": _SIMPLE[scheme]}, configured=True)
     if scheme == "file":
-        if not parts.path.startswith("/"):
+        if parts.netloc not in ("", "localhost") or not parts.path.startswith("/"):
             raise ImproperlyConfigured(f"EMAIL_URL file:// needs an absolute directory, e.g. file:///tmp/mail: {url!r}")
         directory = unquote(parts.path)
         mailer = {"BACKEND": CATCHING_BACKEND, "OPTIONS": {"directory": directory}}

@@ -50,7 +50,7 @@ def caught_mail(*, limit: int = 50) -> list[CaughtMail]:
         found.append(
             CaughtMail(
                 name=path.name,
-                sent_at=datetime.strptime(path.name[:22], "%Y%m%dT%H%M%S%f").replace(tzinfo=UTC),
+                sent_at=datetime.strptime(path.name.split("-")[0], "%Y%m%dT%H%M%S%f").replace(tzinfo=UTC),
                 sender=str(message["From"] or ""),
                 to=str(message["To"] or ""),
                 subject=str(message["Subject"] or ""),
