@@ -57,6 +57,8 @@ def prepare_environment() -> None:
         # The local default: a development server with the sandboxes standing in for the vendors.
         os.environ.setdefault("DEBUG", "1")
         os.environ.setdefault("REVIEWQUEUE_SANDBOX", "1")
+        # Mail (digests, escalations) is caught under var/mail and listed at /mail/, never sent.
+        os.environ.setdefault("EMAIL_URL", f"file://{(embedded.VAR_DIR / 'mail').resolve()}")
         # The sandbox traffic agent receives its callbacks on 127.0.0.1 over http (reviewqueue/outbound.py).
         os.environ.setdefault("CALLBACK_ALLOW_PRIVATE_NETWORKS", "1")
     import django
