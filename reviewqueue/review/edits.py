@@ -167,7 +167,12 @@ def _send_edited(edit: DraftEdit, decision: Decision, draft: Draft, multimail) -
         markdown=edit.edited_markdown,
         idempotency_key=edit.idempotency_key,
     )
-    tags = {**draft.tags, EDIT_OF_TAG: draft.email_id, "review_decision_id": str(decision.pk)}
+    tags = {
+        **draft.tags,
+        EDIT_OF_TAG: draft.email_id,
+        "reviewed_by": decision.reviewer_username,
+        "review_decision_id": str(decision.pk),
+    }
     if draft.thread_id:  # MultiMail's send takes no thread: the original's is kept as a tag
         tags["reviewqueue_original_thread_id"] = draft.thread_id
     add_tags(multimail, mailbox_id=draft.mailbox_id, email_id=sent.id, tags=tags)

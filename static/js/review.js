@@ -5,7 +5,8 @@
  *
  * The pages declare what each key does with data attributes, so this file knows no URLs:
  *   data-key="a"  on a button   → pressing "a" clicks it (approve, claim, skip, …)
- *   data-key="r"  on a field    → pressing "r" focuses it (the reject reason)
+ *   data-key="r"  on a field    → pressing "r" focuses it (the reject reason; "f" the feedback)
+ *   data-key="e"  on a <summary> → pressing "e" opens the edit panel; its body field takes the focus
  *   [data-queue-row]            → rows of the queue; j/k move the selection, Enter/o opens it
  *   #keyboard-help (<dialog>)   → "?" opens it, Esc closes it
  *   [data-bulk-select] checkboxes → "x" ticks the selected row's, shift-click ticks a range; the ticks
@@ -257,7 +258,16 @@
     Array.prototype.forEach.call(document.querySelectorAll("select[data-reason-preset]"), requireReasonText);
   }
 
+  // "e" opens the edit panel (a <details>): put the cursor in the body, where most edits are.
+  function onToggle(event) {
+    var panel = event.target;
+    if (!panel.matches || !panel.matches("details[data-edit-panel]") || !panel.open) return;
+    var body = panel.querySelector("textarea");
+    if (body) body.focus();
+  }
+
   document.addEventListener("keydown", onKeydown);
+  document.addEventListener("toggle", onToggle, true); // toggle does not bubble: listen while capturing
   document.addEventListener("change", onChange);
   document.addEventListener("htmx:afterSwap", restoreSelection);
   document.addEventListener("htmx:afterSwap", initReasons);

@@ -1,0 +1,43 @@
+"""The draft page's edit panel, a revision's place in its chain, and an edited decision's redline.
+
+Inclusion tags, so the draft page's view (review/views.py) needs no knowledge of edits or revisions.
+"""
+
+from django import template
+
+from reviewqueue.review.redline import edit_summary, redline_html
+from reviewqueue.review.revisions import revision_view
+
+register = template.Library()
+
+
+@register.filter
+def redline(parts) -> str:
+    """A diff's [[op, text], ...] as <del>[-…-]</del> / <ins>{+…+}</ins>."""
+    return redline_html(parts or [])
+
+
+@register.inclusion_tag("review/_edit_panel.html", takes_context=True)
+def edit_panel(context, draft, shown_snapshot_id):
+    """The edit form, filled with what the reviewer typed when a refused edit brought them back here."""
+    request = context.get("request")
+    posted = request.POST if request is not None and request.method == "POST" else {}
+    return {
+        "draft": draft,
+        "shown_snapshot_id": shown_snapshot_id,
+        "csrf_token": context.get("csrf_token"),
+        "subject": posted.get("edit_subject") or draft.subject,
+        "markdown": posted.get("edit_markdown") or draft.markdown,
+        "open": "edit_markdown" in posted,
+    }
+
+
+@register.inclusion_tag("review/_revision_panel.html")
+def revision_panel(draft):
+    return {"revision": revision_view(draft)}
+
+
+@register.inclusion_tag("review/_decision_edit.html")
+def decision_edit(decision):
+    edit = decision.edit if decision is not None and decision.is_edited else None
+    return {"edit": edit, "summary": edit_summary(edit.diff) if edit else ""}
