@@ -9,6 +9,7 @@ GET /api/v1/drafts?status=pending&mailbox=<id>&flag=<flag>&page=1&per_page=50
     spam | attachments | unknown_links.
 GET /api/v1/drafts/<id>
     200 DraftDetail; 404 {"error"}
+    With an intake token instead: the agent's view of a draft it submitted (callbacks/api.py).
 POST /api/v1/drafts/<id>/decision
     body {"action": "approve"|"reject"|"request_changes", "reason": str, "snapshot_id": int|null,
           "confirm_changed": bool, "edit": {"subject"?: str, "markdown"?: str}|null}
@@ -220,8 +221,17 @@ def drafts_list(request):
 
 @csrf_exempt
 @require_GET
-@api_role_required("reviewer")
 def draft_get(request, draft_id: int):
+    """A reviewer's view (personal token); an agent's view of a draft it submitted (intake token)."""
+    from reviewqueue.callbacks.api import agent_draft_get, is_agent_request
+
+    if is_agent_request(request):
+        return agent_draft_get(request, draft_id)
+    return _draft_get_for_reviewer(request, draft_id)
+
+
+@api_role_required("reviewer")
+def _draft_get_for_reviewer(request, draft_id: int):
     detail = selectors.draft_detail(draft_id=draft_id)
     if detail is None:
         return _error(404, f"no draft {draft_id}")

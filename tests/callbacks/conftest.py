@@ -47,3 +47,7 @@ def with_callback(token, url: str) -> str:
 def receiver():
     with Receiver() as running:
         yield running
+
+
+# The review tests' fakes of MultiMail and Intercom (at the HTTP boundary), for decisions carried out.
+from tests.review.conftest import intercom, multimail, use_fakes  # noqa: E402, F401
