@@ -48,7 +48,7 @@ def counter_values(name: str) -> list[tuple[dict[str, str], int]]:
     except redis.RedisError as error:
         log.warning("metrics counters unreadable", extra={"counter": name, "error": repr(error)})
         return []
-    return sorted((json.loads(field), int(value)) for field, value in raw.items())
+    return [(json.loads(field), int(value)) for field, value in sorted(raw.items())]
 
 
 def counters_reset() -> None:

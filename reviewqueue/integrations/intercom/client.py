@@ -41,6 +41,7 @@ from reviewqueue.integrations.intercom.types import (
     Tag,
     _listed,
 )
+from reviewqueue.metrics.counters import counted_vendor_errors
 from reviewqueue.text import make_storable_json
 
 __all__ = [
@@ -227,6 +228,7 @@ class IntercomClient:
 
     # --- transport -----------------------------------------------------------------------------
 
+    @counted_vendor_errors("intercom", IntercomError, prefix="Intercom")  # /metrics: errors by kind
     def _call(self, method: str, path: str, *, json: dict | None = None, safe: bool = False) -> dict:
         request = self._http.build_request(method, path, json=json, timeout=self._request_timeout)
         try:

@@ -21,6 +21,7 @@ from reviewqueue.integrations.intercom.notifications import (
 from reviewqueue.integrations.intercom.signature import verify_signature
 from reviewqueue.integrations.intercom.tasks import intercom_webhook_handle, intercom_webhooks_fan_out
 from reviewqueue.jsonbody import JsonBodyInvalid, json_body_parse
+from reviewqueue.metrics.counters import counted_webhook
 
 # Handling is published off the request thread (see integrations/background.py).
 PUBLISHER = BackgroundPublisher(
@@ -57,6 +58,7 @@ def _error(status: int, message: str) -> JsonResponse:
 
 @csrf_exempt
 @require_http_methods(["POST", "HEAD"])
+@counted_webhook("intercom")  # /metrics: deliveries received and refused (POSTs only)
 def intercom_webhook(request):
     if request.method == "HEAD":  # Intercom validates the URL with a HEAD request
         return HttpResponse(status=200)

@@ -17,8 +17,14 @@ from typing import Literal
 import httpx
 
 from reviewqueue.integrations.http import RetryPolicy, default_timeout, seconds_from_retry_after, send_with_retries
-from reviewqueue.integrations.multimail.errors import MultiMailNotConfigured, MultiMailUnavailable, error_for
+from reviewqueue.integrations.multimail.errors import (
+    MultiMailError,
+    MultiMailNotConfigured,
+    MultiMailUnavailable,
+    error_for,
+)
 from reviewqueue.integrations.multimail.parsing import Malformed
+from reviewqueue.metrics.counters import counted_vendor_errors
 from reviewqueue.text import make_storable_json
 
 Scope = Literal["oversight", "send", "admin", "read"]
@@ -90,6 +96,7 @@ class MultiMailConnection:
             raise MultiMailNotConfigured(KEY_VARIABLES[scope], SCOPE_PURPOSE[scope])
         return key
 
+    @counted_vendor_errors("multimail", MultiMailError, prefix="MultiMail")  # /metrics: errors by kind
     def _call(
         self,
         method: str,

@@ -29,6 +29,7 @@ from reviewqueue.integrations.multimail.events import PayloadError, envelope_mai
 from reviewqueue.integrations.multimail.signature import HEADER, verify_signature
 from reviewqueue.integrations.multimail.tasks import multimail_webhook_handle
 from reviewqueue.jsonbody import JsonBodyInvalid, json_body_parse
+from reviewqueue.metrics.counters import counted_webhook
 from reviewqueue.routing.crypto import SecretUnreadable, secret_decrypt
 from reviewqueue.routing.models import Mailbox
 
@@ -88,6 +89,7 @@ def _timestamp_problem(payload: dict) -> str | None:
 
 @csrf_exempt
 @require_POST
+@counted_webhook("multimail")  # /metrics: deliveries received and refused
 def multimail_webhook(request):
     raw = request.body
     try:
