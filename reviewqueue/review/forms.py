@@ -17,6 +17,7 @@ FLAG_LABELS = {
     "spam": "Spam verdict not clean",
     "attachments": "Has attachments",
     "unknown_links": "Links to unseen domains",
+    "edit_mismatch": "Not the edit that was approved",
 }
 
 

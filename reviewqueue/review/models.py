@@ -112,6 +112,7 @@ class Draft(models.Model):
         "flag_spam",
         "flag_attachments",
         "flag_unknown_links",
+        "flag_edit_mismatch",
     )
 
     class Meta:

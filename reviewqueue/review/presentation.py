@@ -33,6 +33,12 @@ def draft_flag_badges(draft) -> list[Badge]:
     if draft.flag_unknown_links:
         domains = ", ".join(draft.unknown_link_domains or [])
         badges.append(Badge("unknown_links", "unseen link domains", "warn", f"Links to {domains}" if domains else ""))
+    if draft.flag_edit_mismatch:
+        title = "Claims to be an edited version, but its content is not the edit that was approved"
+        badges.append(Badge("edit_mismatch", "not the approved edit", "bad", title))
+    if draft.revision_number > 1:
+        title = "The agent's revision after a reviewer requested changes"
+        badges.append(Badge("revision", f"revision {draft.revision_number}", "", title))
     return badges
 
 

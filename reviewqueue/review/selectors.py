@@ -9,13 +9,13 @@ from django.utils import timezone
 from reviewqueue.review.models import Claim, Decision, Draft, OutboxItem
 from reviewqueue.sla.selectors import overdue_q
 
-FLAG_NAMES = ("customer_replied", "recipient_not_contact", "spam", "attachments", "unknown_links")
+FLAG_NAMES = ("customer_replied", "recipient_not_contact", "spam", "attachments", "unknown_links", "edit_mismatch")
 # What a queue page's drafts carry: the queue table, its poll version and the API's draft summary read
 # nothing else, and every further column of 50 drafts costs CPU to decode and set (about a fifth more).
 QUEUE_FIELDS = (
     "id", "email_id", "mailbox_id", "mailbox_address", "status", "from_address", "to", "cc", "subject",
     "received_at", "waiting_since", "updated_at", "conversation_id", "conversation_link", "spam_verdict",
-    "unknown_link_domains", *(f"flag_{name}" for name in FLAG_NAMES),
+    "unknown_link_domains", "revision_number", *(f"flag_{name}" for name in FLAG_NAMES),
 )  # fmt: skip
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200

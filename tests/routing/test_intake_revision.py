@@ -114,3 +114,19 @@ def test_a_draft_is_revised_once(client, routed, reviewer):
     response = post(client, revision(first.pk, markdown="A third try at the same version."), raw)
     assert response.status_code == 400
     assert "revised already" in response.json()["fields"]["revision_of"]
+
+
+def test_a_revisions_page_shows_its_place_in_the_chain_the_feedback_and_a_redline(client, routed, reviewer):
+    from django.urls import reverse
+
+    from tests.conftest import logged_in_client
+
+    _, raw = intake_token(kinds=())
+    first = submitted(client, raw)
+    changes_requested(first, reviewer)
+    second = submitted(client, raw, revision(first.pk))
+    page = logged_in_client(reviewer).get(reverse("review:draft", args=[second.pk])).content.decode()
+    assert "Revision 2 of 2" in page
+    assert "The refund is 45 EUR, not 50." in page
+    assert "[-50-]" in page and "{+45+}" in page
+    assert 'data-flag="revision"' in page
