@@ -11,6 +11,7 @@ fixtures drive Playwright's sync API directly.
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import redis
@@ -19,6 +20,7 @@ from django.db import connection
 
 from tests.conftest import PASSWORD, make_user
 from tests.livesystem import LiveSystem, database_url
+from tests.two_factor import code_for_key, key_from_manual_entry, next_code
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -171,6 +173,23 @@ def log_in(page, username: str, password: str = PASSWORD) -> None:
     page.fill("#id_password", password)
     page.click("button[type=submit]")
     page.wait_for_load_state("load")
+    pass_two_factor(page, username)
+
+
+def pass_two_factor(page, username: str) -> None:
+    """When the password asks for a second factor (admins), give it as a person with an authenticator app
+    would: enrolling with the key the page shows, or with a code of the device enrolled before."""
+    path = urlsplit(page.url).path
+    if path == "/accounts/two-factor/setup/":
+        page.fill("#id_code", code_for_key(key_from_manual_entry(page.locator("code.secret").inner_text())))
+        with page.expect_navigation():
+            page.click("button[type=submit]")
+        with page.expect_navigation():
+            page.get_by_role("link", name="I have saved them: continue").click()
+    elif path == "/accounts/two-factor/":
+        page.fill("#id_code", next_code(username))
+        with page.expect_navigation():
+            page.click("button[type=submit]")
 
 
 def assert_no_template_syntax(page) -> None:

@@ -17,7 +17,7 @@ from reviewqueue.review.models import Decision, Draft
 from reviewqueue.routing.models import RoutingRuleSet
 from reviewqueue.routing.services import mailboxes_sync, ruleset_save
 from reviewqueue.sandbox.multimail import defaults
-from tests.browser.conftest import PASSWORD, assert_no_template_syntax
+from tests.browser.conftest import PASSWORD, assert_no_template_syntax, pass_two_factor
 from tests.flow import Driver
 from tests.livesystem import wait_for
 
@@ -56,6 +56,7 @@ def _keyboard_login(page, username: str) -> None:
     page.keyboard.type(PASSWORD)
     with page.expect_navigation():
         page.keyboard.press("Enter")
+    pass_two_factor(page, username)  # admins: a code after the password
 
 
 def _current_draft_id(page) -> int:
