@@ -115,8 +115,17 @@ def decision_record(request, decision_id: str):
         "draft_html": render_markdown(str(draft.get("markdown") or "")),  # the review app's one sanitising policy
         "snapshot": _snapshot(payload.get("snapshot_id")),
         "later_events": selectors.events_after_decision(decided),
+        "edit": _edit(payload),
     }
     return render(request, "audit/decision.html", context)
+
+
+def _edit(payload: dict) -> dict | None:
+    """An approval with edits keeps both texts, both hashes and the word-level diff in its audit event."""
+    edit = payload.get("edit")
+    if not isinstance(edit, dict) or not isinstance(edit.get("diff"), dict):
+        return None
+    return edit
 
 
 def _snapshot(snapshot_id) -> dict:

@@ -212,3 +212,36 @@ def test_the_page_refuses_an_edit_that_changes_nothing(broker, linked, reviewer)
     )
     assert response.status_code == 400
     assert "the edit changes nothing" in response.content.decode().lower()
+
+
+# --- the audit trail ------------------------------------------------------------------------------
+
+
+def test_auditors_see_the_redline_and_verify_audit_catches_a_rewritten_edit(broker, linked, reviewer, auditor):
+    from django.db import connection
+
+    from reviewqueue.audit.models import AuditEvent
+    from reviewqueue.audit.verify import verify_chain
+    from tests.audit.chain_helpers import drop_triggers
+
+    decision = draft_decide(
+        draft=linked,
+        reviewer=reviewer,
+        action="approve",
+        reason="",
+        origin="web",
+        edit={"markdown": "Hello, your refund of 45 EUR is on its way."},
+    )
+    page = logged_in_client(auditor).get(reverse("audit:decision", args=[decision.pk])).content.decode()
+    assert 'id="audit-redline"' in page and "[-50-]" in page and "{+45+}" in page
+    assert verify_chain().intact
+    event = AuditEvent.objects.get(action="draft.decided")
+    drop_triggers()
+    with connection.cursor() as cursor:  # someone rewrites the edit the reviewer approved
+        cursor.execute(
+            "UPDATE audit_auditevent SET payload = jsonb_set(payload, '{edit,edited,markdown}', '\"Pay us\"')"
+            " WHERE seq = %s",
+            [event.seq],
+        )
+    result = verify_chain()
+    assert not result.intact and result.first_bad_seq == event.seq

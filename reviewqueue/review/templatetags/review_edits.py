@@ -13,8 +13,12 @@ register = template.Library()
 
 @register.filter
 def redline(parts) -> str:
-    """A diff's [[op, text], ...] as <del>[-…-]</del> / <ins>{+…+}</ins>."""
-    return redline_html(parts or [])
+    """A diff's [[op, text], ...] as <del>[-…-]</del> / <ins>{+…+}</ins> (parts of any other shape are left out)."""
+    if not isinstance(parts, list):
+        return redline_html([])
+    return redline_html(
+        [p for p in parts if isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p)]
+    )
 
 
 @register.inclusion_tag("review/_edit_panel.html", takes_context=True)
