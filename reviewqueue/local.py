@@ -15,6 +15,7 @@ from pathlib import Path
 
 from reviewqueue import embedded
 from reviewqueue.sandbox.local import sandbox_processes
+from reviewqueue.sandbox.oidc import defaults as oidc_sandbox
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -91,6 +92,13 @@ def create_demo_users() -> None:
     print("\nDemo users (local default only):")
     for username, role in DEMO_USERS.items():
         print(f"  {role:9} log in as {username!r} with password '{username}-demo-pass'")
+    print("  (admins signing in with a password add an authenticator app at their first sign-in)")
+    from django.conf import settings
+
+    if settings.OIDC_ISSUER == oidc_sandbox.ISSUER:
+        print(f"\nOr 'Sign in with {oidc_sandbox.PROVIDER_NAME}' (the local OIDC provider) as:")
+        for name, (_, groups) in oidc_sandbox.DEMO_USERS.items():
+            print(f"  {name:9} groups {', '.join(groups):26} password '{oidc_sandbox.demo_password(name)}'")
 
 
 def seed_demo_intake(var_dir: Path) -> str:

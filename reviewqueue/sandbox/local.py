@@ -9,6 +9,7 @@ import os
 from reviewqueue.embedded import VAR_DIR
 from reviewqueue.sandbox.intercom import defaults as intercom
 from reviewqueue.sandbox.multimail import defaults as multimail
+from reviewqueue.sandbox.oidc import defaults as oidc
 
 STATE_DIR = VAR_DIR / "sandbox"
 WEB_URL = "http://" + os.environ.get("REVIEWQUEUE_ADDRESS", "127.0.0.1:8000")
@@ -48,4 +49,16 @@ def sandbox_processes(python: str) -> dict[str, list[str]]:
         # Gently: a newcomer sees drafts arrive, and the demo's morning (sandbox/demo.py) stays its size.
         traffic = ["--interval", "90", "--max-conversations", "6", "--intake-url", f"{WEB_URL}/api/v1/drafts"]
         processes["traffic"] = [python, "-m", "reviewqueue.sandbox.traffic", *traffic]
+    if settings.OIDC_ISSUER == oidc.ISSUER:  # a real identity provider configured: no sandbox for it
+        processes["oidc-sandbox"] = [
+            python,
+            "-m",
+            "reviewqueue.sandbox.oidc",
+            "--port",
+            str(oidc.PORT),
+            "--state-dir",
+            str(STATE_DIR / "oidc"),
+            "--redirect-uri",
+            f"{WEB_URL}/accounts/oidc/callback/",
+        ]
     return processes
