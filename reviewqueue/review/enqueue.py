@@ -8,8 +8,13 @@ its own (no CELERY_TASK_ROUTES, no `queue=`), so sending by name is what `.delay
 from reviewqueue.celery import app
 
 
-def draft_fetch(draft_id: int, refresh: bool = False) -> None:
-    app.send_task("review.draft_fetch", args=(draft_id, refresh))
+def draft_fetch(draft_id: int, refresh: bool = False, *, producer=None) -> None:
+    app.send_task("review.draft_fetch", args=(draft_id, refresh), producer=producer)
+
+
+def publishing():
+    """One broker producer for many sends (`producer=`), instead of one taken from the pool per send."""
+    return app.producer_or_acquire()
 
 
 def outbox_run(item_id: int, *, countdown: float | None = None) -> None:

@@ -302,3 +302,42 @@ def test_intercom_failing_routes_without_the_conversation(client, db, multimail,
     response = post(client, {**GOOD, "intercom_conversation_id": "404404"}, intake_token()[1])
     assert response.status_code == 202
     assert response.json()["mailbox_id"] == "mb_support"
+
+
+def test_the_batch_sets_the_tag_of_a_draft_it_made_and_nobody_fetched_without_reading_first(
+    client, routed, multimail, broker, django_capture_on_commit_callbacks
+):
+    """Nobody here has seen that email before its send (which takes no tags) and no decision can have
+    tagged it before its fetch: one PUT, no GET."""
+    with django_capture_on_commit_callbacks(execute=True):
+        draft_id = post(client, GOOD, intake_token()[1]).json()["id"]
+    email_id = IntakeRecord.objects.get().email_id
+    assert intake_followups() == 1
+    assert multimail.emails[email_id]["tags"] == {"intercom_conversation_id": "215467"}
+    assert (multimail.count("GET", email_id), multimail.count("PUT", "/tags")) == (0, 1)
+    assert broker.queued()[1:] == [("review.draft_fetch", [draft_id, False])]
+
+
+@pytest.mark.parametrize("seen_before", ["fetched", "polled"])
+def test_the_batch_keeps_the_tags_of_an_email_seen_before(
+    seen_before, client, routed, multimail, broker, django_capture_on_commit_callbacks
+):
+    """A draft fetched already (so perhaps decided and tagged by the outbox), or one the poll saw first:
+    its email's other tags are read and kept."""
+    from django.utils import timezone
+
+    from reviewqueue.review.ingest import draft_receive
+
+    raw = intake_token()[1]
+    if seen_before == "polled":
+        multimail.ids = itertools.count(500)
+        draft_receive(email_id="em_500", mailbox_id="mb_refunds", source="poll", actor=Actor.system("t"), fetch=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        post(client, GOOD, raw)
+    record = IntakeRecord.objects.get()
+    if seen_before == "fetched":
+        Draft.objects.filter(pk=record.draft_id).update(fetched_at=timezone.now())
+    multimail.emails[record.email_id]["tags"] = {"decision": "approved"}
+    assert intake_followups() == 1
+    assert multimail.emails[record.email_id]["tags"] == {"decision": "approved", "intercom_conversation_id": "215467"}
+    assert multimail.count("GET", record.email_id) == 1
