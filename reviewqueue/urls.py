@@ -17,6 +17,7 @@ urlpatterns = [
     path("api/v1/", include("reviewqueue.review.api_urls")),
     path("webhooks/multimail", include("reviewqueue.integrations.multimail.urls")),
     path("webhooks/intercom", include("reviewqueue.integrations.intercom.urls")),
+    path("integrations/intercom/canvas/", include("reviewqueue.inbox.urls")),  # the Intercom Inbox app
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics_view, name="metrics"),  # off (404) unless METRICS_TOKEN is set
