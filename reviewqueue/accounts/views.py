@@ -20,7 +20,7 @@ from reviewqueue.accounts.http import client_ip, request_origin
 from reviewqueue.accounts.mfa import two_factor_enrolled, two_factor_needed
 from reviewqueue.accounts.models import ApiToken, ApiTokenPolicy, UserSession
 from reviewqueue.accounts.roles import user_roles
-from reviewqueue.accounts.selectors import api_tokens_listed
+from reviewqueue.accounts.selectors import api_tokens_listed, person_security
 from reviewqueue.accounts.services import api_token_issue, api_token_revoke
 from reviewqueue.accounts.sessions import session_forget
 from reviewqueue.accounts.signin import complete_login, password_sign_in_refused, pending_start, redirect_next
@@ -127,7 +127,7 @@ def profile(request):
     """The person's own page: their personal API tokens, which only they can issue."""
     policy = ApiTokenPolicy.current()
     form = PersonalTokenForm(request.POST or None, policy=policy)
-    context = {"form": form, "tokens": api_tokens_listed(request.user)}
+    context = {"form": form, "tokens": api_tokens_listed(request.user), "security": person_security(request.user)}
     if request.method == "POST":
         if not form.is_valid():
             return render(request, "accounts/profile.html", context, status=400)

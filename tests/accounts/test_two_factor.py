@@ -166,3 +166,18 @@ def test_reviewers_cannot_reset_anyones_two_factor(reviewer_client, admin_user):
     enrol(Client(), "ada")
     assert reviewer_client.post(reverse("person_two_factor_reset", args=[admin_user.pk])).status_code == 403
     assert TOTPDevice.objects.filter(user=admin_user).exists()
+
+
+def test_the_profile_offers_two_factor_and_renews_recovery_codes(reviewer):
+    client = Client()
+    client.force_login(reviewer)
+    assert b"Set up two-factor" in client.get(reverse("profile")).content
+    page = client.get(reverse("two_factor_setup")).content.decode()
+    key = key_from_manual_entry(re.search(r'<code class="secret">([A-Z2-7 ]+)</code>', page).group(1))
+    old = CODE_PATTERN.findall(client.post(reverse("two_factor_setup"), {"code": code_for_key(key)}).content.decode())
+    assert b"10 recovery codes left" in client.get(reverse("profile")).content
+
+    new = CODE_PATTERN.findall(client.post(reverse("recovery_codes_new")).content.decode())
+    assert len(new) == 10 and not set(new) & set(old)
+    stored = set(RecoveryCode.objects.filter(user=reviewer).values_list("code_hash", flat=True))
+    assert stored == {_code_hash(code) for code in new}
