@@ -106,7 +106,16 @@ def draft_decide(
             )  # fmt: skip
             if gate.first_approval is None:
                 decision = _decision_write(
-                    locked, reviewer, action, gate.reason, origin, evidence, request_origin, at or timezone.now(), plan
+                    locked,
+                    reviewer,
+                    action,
+                    gate.reason,
+                    origin,
+                    evidence,
+                    request_origin,
+                    at or timezone.now(),
+                    plan,
+                    replayed=at is not None,
                 )
     except IntegrityError:  # the unique constraint caught a race the lock did not (defence in depth)
         raise DraftAlreadyDecided(Decision.objects.get(draft_id=draft.pk)) from None
@@ -196,7 +205,17 @@ def decision_reason_text(decision: Decision) -> str:
 
 
 def _decision_write(
-    draft, reviewer, action, reason, origin, evidence: _Evidence, request_origin, now, plan: EditPlan | None = None
+    draft,
+    reviewer,
+    action,
+    reason,
+    origin,
+    evidence: _Evidence,
+    request_origin,
+    now,
+    plan: EditPlan | None = None,
+    *,
+    replayed: bool = False,
 ) -> Decision:
     decision = Decision.objects.create(
         draft=draft,
@@ -227,7 +246,10 @@ def _decision_write(
         target_id=draft.pk,
         payload=_decided_payload(decision, draft, edit),
         origin=request_origin,
-        at=now,
+        # The log's own clock, read under its lock: `now` was read before it, and an event another
+        # process appended meanwhile (a worker carrying out an earlier decision) made a decision
+        # stamped `now` fail as "before the log's last event". Only a replay keeps its given time.
+        at=now if replayed else None,
     )
     transaction.on_commit(lambda: _enqueue_outbox(decision.pk))
     transaction.on_commit(
