@@ -16,6 +16,7 @@ from reviewqueue.sla.models import FirstApproval, MailboxPolicy
 from tests.conftest import make_user
 from tests.review.conftest import received_draft
 from tests.review.test_api_drafts import api, post_decision
+from tests.routing.test_openapi import conforms
 
 pytestmark = pytest.mark.django_db
 
@@ -86,13 +87,14 @@ def test_a_one_approval_mailbox_decides_at_once(broker, reviewer):
 
 def test_the_api_answers_the_first_approval_202_and_the_repeat_409(broker, four_eyes_draft, reviewer, vera):
     client = api(reviewer)
+    path = "/api/v1/drafts/{id}/decision"
     first = post_decision(client, four_eyes_draft.pk, {"action": "approve", "snapshot_id": None})
     assert first.status_code == 202, first.content
-    body = first.json()
+    body = conforms(first, "POST", path)  # the OpenAPI document describes it
     assert body["status"] == "awaiting_second_approval"
     assert body["first_approval"]["approver"]["username"] == "rita"
     again = post_decision(client, four_eyes_draft.pk, {"action": "approve"})
-    assert again.status_code == 409 and again.json()["conflict"] == "same_approver"
+    assert again.status_code == 409 and conforms(again, "POST", path)["conflict"] == "same_approver"
     assert "two different people" in again.json()["error"]
     second = post_decision(api(vera), four_eyes_draft.pk, {"action": "approve"})
     assert second.status_code == 201
