@@ -91,7 +91,7 @@ def _decided_drafts(conversation_id: str) -> list[Draft]:
         Draft.objects.filter(
             conversation_id=conversation_id, status__in=[Draft.Status.DECIDED, Draft.Status.DECIDED_ELSEWHERE]
         )
-        .select_related("decision")
+        .select_related("decision__edit")  # the decision's verb says whether it was approved with edits
         .order_by("-updated_at", "-pk")[:DECIDED_SHOWN]
     )
 

@@ -137,3 +137,25 @@ def test_an_auditor_sees_the_drafts_without_buttons(client, held, auditor):
     assert no_buttons(answer)
     assert texts(answer, "header") == [canvas.plain(held.subject)]
     assert "that needs the reviewer role" in texts(answer, "muted")[0]
+
+
+def test_the_panels_queries_do_not_grow_with_the_drafts_it_lists(client, db, reviewer, broker):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            panel(client)
+        return len(captured.captured_queries)
+
+    def decided_draft(n: int) -> None:
+        draft = received_draft(f"em_d{n}", conversation_id="c_7")
+        draft_decide(draft=draft, reviewer=reviewer, action="approve", reason="", origin="web")
+
+    received_draft("em_h0", conversation_id="c_7")
+    decided_draft(0)
+    few = queries()
+    for n in range(1, 5):
+        received_draft(f"em_h{n}", conversation_id="c_7")
+        decided_draft(n)
+    assert queries() == few
