@@ -5,8 +5,8 @@ from django.views.decorators.http import require_GET
 
 from reviewqueue.accounts.decorators import api_role_required
 from reviewqueue.oversight.forms import EvidenceFilterForm
-from reviewqueue.oversight.readiness import policy_current, readiness_verdict
-from reviewqueue.oversight.selectors import evidence, known_choices
+from reviewqueue.oversight.readiness import policy_current, readiness_verdicts
+from reviewqueue.oversight.selectors import Reader, evidence, known_choices
 
 
 @require_GET
@@ -18,7 +18,8 @@ def readiness(request):
             {"error": "invalid filters", "fields": {k: list(v) for k, v in form.errors.items()}}, status=400
         )
     selection = form.selection()
-    found = evidence(selection)
+    reader = Reader()
+    found = evidence(selection, reader)
     policy = policy_current()
     mailboxes = [selection.mailbox_id] if selection.mailbox_id else known_choices(found)[0]
     return JsonResponse(
@@ -31,6 +32,6 @@ def readiness(request):
                 {"mailbox_id": mailbox, "kind": kind, **figures.as_dict()} for mailbox, kind, figures in found.by_cell
             ],
             "weeks": [{"week_start": week.isoformat(), **figures.as_dict()} for week, figures in found.weeks],
-            "readiness": [readiness_verdict(m, policy=policy).as_dict() for m in mailboxes],
+            "readiness": [verdict.as_dict() for verdict in readiness_verdicts(mailboxes, policy=policy, reader=reader)],
         }
     )

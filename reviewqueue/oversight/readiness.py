@@ -12,7 +12,7 @@ from decimal import Decimal
 from reviewqueue.audit.models import AuditVerification
 from reviewqueue.oversight.models import ReadinessPolicy
 from reviewqueue.oversight.rollups import Cell
-from reviewqueue.oversight.selectors import Selection, day_cells, mailbox_history, today_utc
+from reviewqueue.oversight.selectors import Reader, Selection, mailbox_histories
 
 # A rejection reason naming one of these words blocks as the policy's listed reasons do.
 BLOCKING_WORDS = re.compile(r"\b(safety|unsafe|policy|legal|compliance)\b", re.IGNORECASE)
@@ -62,25 +62,38 @@ def is_blocking_reason(reason: str, policy: ReadinessPolicy) -> bool:
     return reason.strip().casefold() in listed or bool(BLOCKING_WORDS.search(reason))
 
 
-def readiness_verdict(mailbox_id: str, *, policy: ReadinessPolicy | None = None, kind: str = "") -> Verdict:
-    policy = policy or policy_current()
-    today = today_utc()
-    first_day, decisions = mailbox_history(mailbox_id)
-    recent = Cell()
-    window = Selection(since=today - timedelta(days=policy.recent_days - 1), until=today, mailbox_id=mailbox_id,
-                       kind=kind)  # fmt: skip
-    for cell in day_cells(window).values():
-        recent.add(cell)
-    return Verdict(
-        mailbox_id,
-        [
-            _volume(decisions, policy),
-            _history(first_day, today, policy),
-            _unedited(recent, policy),
-            _no_blocking_rejection(recent, policy),
-            *([_audit_verified()] if policy.require_verified_audit else []),
-        ],
-    )
+def readiness_verdict(mailbox_id: str, *, policy: ReadinessPolicy | None = None) -> Verdict:
+    return readiness_verdicts([mailbox_id], policy=policy)[0]
+
+
+def readiness_verdicts(
+    mailbox_ids: list[str], *, policy: ReadinessPolicy | None = None, reader: Reader | None = None
+) -> list[Verdict]:
+    """One verdict per mailbox, in a handful of queries whatever the number of mailboxes."""
+    if not mailbox_ids:
+        return []
+    policy, reader = policy or policy_current(), reader or Reader()
+    today = reader.today
+    histories = mailbox_histories(mailbox_ids, reader)
+    window = Selection(since=today - timedelta(days=policy.recent_days - 1), until=today)
+    recent = {mailbox_id: Cell() for mailbox_id in mailbox_ids}
+    for (_, mailbox, _), cell in reader.week_cells(window).items():
+        if mailbox in recent:
+            recent[mailbox].add(cell)
+    audit = [_audit_verified()] if policy.require_verified_audit else []
+    return [
+        Verdict(
+            mailbox_id,
+            [
+                _volume(histories[mailbox_id][1], policy),
+                _history(histories[mailbox_id][0], today, policy),
+                _unedited(recent[mailbox_id], policy),
+                _no_blocking_rejection(recent[mailbox_id], policy),
+                *audit,
+            ],
+        )
+        for mailbox_id in mailbox_ids
+    ]
 
 
 def _volume(decisions: int, policy) -> Criterion:

@@ -40,16 +40,21 @@ class Cell:
 
 
 def _add_counts(into: dict, counts: dict) -> None:
+    # Keys are strings throughout (as JSON gives them back), so stored and live cells merge.
     for key, count in counts.items():
-        into[str(key)] = into.get(str(key), 0) + count
+        into[key] = into.get(key, 0) + count
 
 
 CellKey = tuple[date, str, str]  # (day, mailbox_id, kind)
 
+# The kind is intake's: the intake record of the draft. It is joined through the conversation as well,
+# the one indexed column the record shares with its draft (intake names the draft's conversation), so a
+# day's few decisions find their records by index instead of hashing every intake record there is.
+
 _FROM = """
     FROM review_decision d
     JOIN review_draft dr ON dr.id = d.draft_id
-    LEFT JOIN routing_intakerecord ir ON ir.draft_id = dr.id
+    LEFT JOIN routing_intakerecord ir ON ir.conversation_id = dr.conversation_id AND ir.draft_id = dr.id
     WHERE d.decided_at >= %s AND d.decided_at < %s
 """
 _KEY = "(d.decided_at AT TIME ZONE 'UTC')::date, dr.mailbox_id, coalesce(nullif(ir.kind, ''), %s)"
@@ -70,7 +75,7 @@ def cells_compute(since: datetime, until: datetime, *, mailbox_id: str = "") -> 
             cell.decisions += count
             cell.outcomes[outcome] = cell.outcomes.get(outcome, 0) + count
             cell.stale_catches += count if stale else 0
-            _add_counts(cell.wait_histogram, {bucket: count})
+            _add_counts(cell.wait_histogram, {str(bucket): count})
         cursor.execute(
             f"SELECT {_KEY}, left(d.reason, {REASON_LENGTH}), count(*) {_FROM} {mailbox_sql} "
             f"AND d.action = 'reject' AND d.origin <> 'system' GROUP BY 1, 2, 3, 4",

@@ -5,11 +5,12 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, timedelta
 
+from django.db import connection
 from django.db.models import Min, Sum
 from django.utils import timezone
 
 from reviewqueue.oversight.models import DailyRollup, RollupState
-from reviewqueue.oversight.outcomes import OUTCOME_LABELS, OUTCOMES, histogram_percentile
+from reviewqueue.oversight.outcomes import OUTCOMES, histogram_percentile
 from reviewqueue.oversight.rollups import STATE_NAME, Cell, cells_compute, day_start
 
 WEEKS_SHOWN = 12
@@ -49,35 +50,65 @@ def live_from() -> date:
     return min(state.refreshed_at.astimezone(UTC).date(), today_utc())
 
 
-def day_cells(selection: Selection) -> dict[tuple[date, str, str], Cell]:
-    """{(day, mailbox, kind): Cell} for the selection: stored rollups, then live days over them."""
-    cells: dict[tuple[date, str, str], Cell] = {}
-    boundary = live_from()
-    stored = DailyRollup.objects.filter(day__gte=selection.since, day__lte=selection.until, day__lt=boundary)
-    if selection.mailbox_id:
-        stored = stored.filter(mailbox_id=selection.mailbox_id)
-    if selection.kind:
-        stored = stored.filter(kind=selection.kind)
-    fields = [
-        "day",
-        "mailbox_id",
-        "kind",
-        "decisions",
-        "stale_catches",
-        "wait_histogram",
-        "rejection_reasons",
-        *OUTCOMES,
-    ]
-    for row in stored.values_list(*fields):
-        day, mailbox, kind, decisions, stale, histogram, reasons, *outcome_counts = row
-        cells[(day, mailbox, kind)] = Cell(decisions, dict(zip(OUTCOMES, outcome_counts, strict=True)), stale,
-                                           histogram, reasons)  # fmt: skip
-    if selection.until >= boundary:
-        live_since = max(selection.since, boundary)
-        live = cells_compute(day_start(live_since), day_start(selection.until + timedelta(days=1)),
-                             mailbox_id=selection.mailbox_id)  # fmt: skip
-        cells.update({key: cell for key, cell in live.items() if selection.matches(key[1], key[2])})
-    return cells
+CellKey = tuple[date, str, str]  # (week start, mailbox, kind)
+
+_SUMS = ", ".join(f"sum({column})" for column in ("decisions", "stale_catches", *OUTCOMES))
+_STORED = "SELECT date_trunc('week', r.day)::date, r.mailbox_id, r.kind, {columns} FROM oversight_dailyrollup r {join} "
+_JSON_EACH = ", jsonb_each_text(r.{column}) AS j"
+
+
+class Reader:
+    """One request's reading of the evidence: the live days (those since the last rollup refresh) are
+    computed once, for every mailbox, and shared by the page's figures and its verdicts."""
+
+    def __init__(self):
+        self.boundary = live_from()
+        self.today = today_utc()
+        self._live: dict | None = None
+
+    def live_days(self) -> dict:
+        """{(day, mailbox, kind): Cell} of the days not rolled up for certain (two queries, once)."""
+        if self._live is None:
+            self._live = cells_compute(day_start(self.boundary), day_start(self.today + timedelta(days=1)))
+        return self._live
+
+    def week_cells(self, selection: Selection) -> dict[CellKey, Cell]:
+        """{(week start, mailbox, kind): Cell} for the selection: rollups summed by PostgreSQL per week, then
+        the live days added."""
+        cells: dict[CellKey, Cell] = defaultdict(Cell)
+        if selection.since < self.boundary:
+            self._stored(selection, cells)
+        if selection.until >= self.boundary:
+            for (day, mailbox, kind), cell in self.live_days().items():
+                if selection.since <= day <= selection.until and selection.matches(mailbox, kind):
+                    cells[(week_start(day), mailbox, kind)].add(cell)
+        return cells
+
+    def _stored(self, selection: Selection, cells: dict) -> None:
+        where = "WHERE r.day >= %s AND r.day <= %s AND r.day < %s"
+        params = [selection.since, selection.until, self.boundary]
+        if selection.mailbox_id:
+            where, params = where + " AND r.mailbox_id = %s", [*params, selection.mailbox_id]
+        if selection.kind:
+            where, params = where + " AND r.kind = %s", [*params, selection.kind]
+        with connection.cursor() as cursor:
+            cursor.execute(_STORED.format(columns=_SUMS, join="") + where + " GROUP BY 1, 2, 3", params)
+            for week, mailbox, kind, decisions, stale, *outcome_counts in cursor.fetchall():
+                cell = cells[(week, mailbox, kind)]
+                cell.decisions += decisions
+                cell.stale_catches += stale
+                for name, count in zip(OUTCOMES, outcome_counts, strict=True):
+                    cell.outcomes[name] += count
+            for column in ("wait_histogram", "rejection_reasons"):
+                cursor.execute(
+                    _STORED.format(columns="j.key, sum(j.value::bigint)::bigint", join=_JSON_EACH.format(column=column))
+                    + where
+                    + " GROUP BY 1, 2, 3, 4",
+                    params,
+                )
+                for week, mailbox, kind, key, count in cursor.fetchall():
+                    counts = getattr(cells[(week, mailbox, kind)], column)
+                    counts[key] = counts.get(key, 0) + count
 
 
 @dataclass(frozen=True)
@@ -127,15 +158,17 @@ class Evidence:
     total: Figures
     by_cell: list[tuple[str, str, Figures]]  # (mailbox, kind, figures), most decisions first
     weeks: list[tuple[date, Figures]]  # oldest first, every week of the selection (empty ones too)
+    week_cells: dict  # {(week start, mailbox, kind): Cell}, for the CSV
 
 
-def evidence(selection: Selection) -> Evidence:
-    cells = day_cells(selection)
+def evidence(selection: Selection, reader: Reader | None = None) -> Evidence:
+    week_cells = (reader or Reader()).week_cells(selection)
     total, by_cell, by_week = Cell(), defaultdict(Cell), defaultdict(Cell)
-    for (day, mailbox, kind), cell in cells.items():
-        total.add(cell)
+    for (week, mailbox, kind), cell in week_cells.items():
         by_cell[(mailbox, kind)].add(cell)
-        by_week[week_start(day)].add(cell)
+        by_week[week].add(cell)
+    for cell in by_cell.values():
+        total.add(cell)
     weeks, week = [], week_start(selection.since)
     while week <= selection.until:
         weeks.append((week, Figures.of(by_week.get(week, Cell()))))
@@ -144,31 +177,34 @@ def evidence(selection: Selection) -> Evidence:
         ((mailbox, kind, Figures.of(cell)) for (mailbox, kind), cell in by_cell.items()),
         key=lambda item: (-item[2].decisions, item[0], item[1]),
     )
-    return Evidence(selection, Figures.of(total), cell_figures, weeks)
+    return Evidence(selection, Figures.of(total), cell_figures, weeks, dict(week_cells))
 
 
-def weekly_cells(selection: Selection) -> list[tuple[str, str, str, Figures]]:
+def weekly_cells(found: Evidence) -> list[tuple[str, str, str, Figures]]:
     """(week start, mailbox, kind, figures) for every week x mailbox x kind with decisions, for the CSV."""
-    grouped: dict[tuple[date, str, str], Cell] = defaultdict(Cell)
-    for (day, mailbox, kind), cell in day_cells(selection).items():
-        grouped[(week_start(day), mailbox, kind)].add(cell)
     return [
-        (week.isoformat(), mailbox, kind, Figures.of(cell)) for (week, mailbox, kind), cell in sorted(grouped.items())
+        (week.isoformat(), mailbox, kind, Figures.of(cell))
+        for (week, mailbox, kind), cell in sorted(found.week_cells.items())
     ]
 
 
-def mailbox_history(mailbox_id: str) -> tuple[date | None, int]:
-    """(the day of the mailbox's first decision, its number of decisions), over all time."""
-    boundary = live_from()
-    stored = DailyRollup.objects.filter(mailbox_id=mailbox_id, day__lt=boundary).aggregate(
-        first=Min("day"), decisions=Sum("decisions")
+def mailbox_histories(mailbox_ids: list[str], reader: Reader) -> dict[str, tuple[date | None, int]]:
+    """{mailbox: (the day of its first decision, its number of decisions)} over all time, in one query
+    (and the reader's live days) whatever the number of mailboxes."""
+    histories: dict[str, tuple[date | None, int]] = dict.fromkeys(mailbox_ids, (None, 0))
+    stored = (
+        DailyRollup.objects.filter(mailbox_id__in=mailbox_ids, day__lt=reader.boundary)
+        .values("mailbox_id")
+        .annotate(first=Min("day"), decisions=Sum("decisions"))
+        .order_by()
     )
-    first, decisions = stored["first"], stored["decisions"] or 0
-    live = cells_compute(day_start(boundary), day_start(today_utc() + timedelta(days=1)), mailbox_id=mailbox_id)
-    for (day, _, _), cell in live.items():
-        decisions += cell.decisions
-        first = day if first is None or day < first else first
-    return first, decisions
+    for row in stored:
+        histories[row["mailbox_id"]] = (row["first"], row["decisions"] or 0)
+    for (day, mailbox, _), cell in reader.live_days().items():
+        if mailbox in histories:
+            first, decisions = histories[mailbox]
+            histories[mailbox] = (day if first is None or day < first else first, decisions + cell.decisions)
+    return histories
 
 
 def known_choices(found: Evidence | None = None) -> tuple[list[str], list[str]]:
@@ -179,6 +215,3 @@ def known_choices(found: Evidence | None = None) -> tuple[list[str], list[str]]:
         mailboxes.add(mailbox)
         kinds.add(kind)
     return sorted(mailboxes), sorted(kinds)
-
-
-__all__ = ["OUTCOME_LABELS", "Evidence", "Figures", "Selection", "evidence", "mailbox_history"]

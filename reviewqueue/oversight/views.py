@@ -14,8 +14,8 @@ from reviewqueue.oversight.csv_export import evidence_csv
 from reviewqueue.oversight.forms import EvidenceFilterForm, ReadinessPolicyForm
 from reviewqueue.oversight.outcomes import OUTCOME_LABELS, OUTCOMES
 from reviewqueue.oversight.presentation import duration_text, evidence_charts
-from reviewqueue.oversight.readiness import policy_current, readiness_verdict
-from reviewqueue.oversight.selectors import evidence, known_choices, weekly_cells
+from reviewqueue.oversight.readiness import policy_current, readiness_verdicts
+from reviewqueue.oversight.selectors import Reader, evidence, known_choices, weekly_cells
 
 
 def _form_errors(form) -> str:
@@ -36,7 +36,8 @@ def evidence_page(request):
         context["mailboxes"], context["kinds"] = known_choices()
         return render(request, "oversight/evidence.html", context, status=400)
     selection = form.selection()
-    found = evidence(selection)
+    reader = Reader()
+    found = evidence(selection, reader)
     mailboxes, kinds = known_choices(found)
     policy = policy_current()
     context.update(
@@ -47,7 +48,7 @@ def evidence_page(request):
         charts=evidence_charts(found),
         cells=[_cell_row(mailbox, kind, figures) for mailbox, kind, figures in found.by_cell],
         total=_cell_row("All selected", "", found.total),
-        verdicts=[readiness_verdict(m, policy=policy) for m in verdict_mailboxes(selection, mailboxes)],
+        verdicts=readiness_verdicts(verdict_mailboxes(selection, mailboxes), policy=policy, reader=reader),
         policy=policy,
         is_admin=user_has_role(request.user, "admin"),
         query=request.GET.urlencode(),
@@ -74,8 +75,8 @@ def evidence_export(request):
     form = EvidenceFilterForm(request.GET)
     if not form.is_valid():
         return HttpResponseBadRequest("Invalid filters: " + _form_errors(form), content_type="text/plain")
-    selection = form.selection()
-    body = evidence_csv(weekly_cells(selection), evidence(selection).total)
+    found = evidence(form.selection())
+    body = evidence_csv(weekly_cells(found), found.total)
     response = HttpResponse(body, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="oversight-evidence.csv"'
     return response

@@ -45,6 +45,7 @@ def seed_decision(
         received_at=decided_at - waited,
         created_at=decided_at - waited,
         flag_customer_replied=customer_replied,
+        conversation_id=f"conv_{number}",
     )
     if kind:
         IntakeRecord.objects.create(
