@@ -33,6 +33,7 @@ from reviewqueue.review.errors import (
     ReviewError,
 )
 from reviewqueue.review.models import Decision, Draft
+from reviewqueue.sla.errors import AwaitingSecondApproval, SameApproverTwice
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,8 @@ class Result:
     CONTEXT_CHANGED = "context_changed"  # the conversation changed after the snapshot shown
     CONTENT_NOT_IN = "content_not_in"
     NOT_PENDING = "not_pending"  # decided elsewhere, failed to load
+    AWAITING_SECOND_APPROVAL = "awaiting_second_approval"  # four-eyes: a first approval, recorded
+    SAME_APPROVER = "same_approver"  # four-eyes: you gave its first approval
     FLAGGED = "flagged"  # bulk approval is for drafts with no flags
     NOT_HELD = "not_held"  # release: you held no claim on it
     NOT_FOUND = "not_found"
@@ -100,6 +103,10 @@ def _refusal(draft: Draft, error: ReviewError) -> BulkOutcome:
         return BulkOutcome(draft.pk, Result.CONTENT_NOT_IN, str(error), draft)
     if isinstance(error, DraftNotPending):
         return BulkOutcome(draft.pk, Result.NOT_PENDING, str(error), draft)
+    if isinstance(error, AwaitingSecondApproval):
+        return BulkOutcome(draft.pk, Result.AWAITING_SECOND_APPROVAL, str(error), draft)
+    if isinstance(error, SameApproverTwice):
+        return BulkOutcome(draft.pk, Result.SAME_APPROVER, str(error), draft)
     return BulkOutcome(draft.pk, Result.FAILED, str(error), draft)
 
 

@@ -4,7 +4,8 @@ body {"ids": [int, …] (1..100), "action": "reject"|"approve", "reason": str,
       "snapshot_ids": {"<id>": int}?  (approve: each draft's latest_snapshot_id as read)}
 200 {"action", "done": int, "not_done": int, "results": [BulkResult]} in the order of the ids
     BulkResult {id, status: "done"|"already_decided"|"claimed"|"context_changed"|"content_not_in"|
-                "not_pending"|"flagged"|"not_found"|"failed", error?: str, decision?: Decision,
+                "not_pending"|"awaiting_second_approval"|"same_approver"|"flagged"|"not_found"|"failed",
+                error?: str, decision?: Decision,
                 claimed_by?: Person, expires_at?}
     status "done" carries the new decision; "already_decided" the one that won.
 400 {"error", "fields"?}: not JSON, no ids, more than 100 ids (the message says so), an id that is

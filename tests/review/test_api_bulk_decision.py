@@ -116,3 +116,16 @@ def test_bulk_approval_skips_flagged_drafts_and_approves_on_the_snapshot_sent(br
     statuses = {r["id"]: r["status"] for r in body["results"]}
     assert statuses == {clean.pk: "done", flagged.pk: "flagged", unseen.pk: "context_changed"}
     assert list(Decision.objects.values_list("draft_id", "action")) == [(clean.pk, "approve")]
+
+
+def test_a_bulk_approval_in_a_four_eyes_mailbox_records_first_approvals_and_refuses_the_same_approver(broker, reviewer):
+    from reviewqueue.sla.models import MailboxPolicy
+
+    MailboxPolicy.objects.create(mailbox_id="mbx_strict", approvals_required=2)
+    strict = received_draft("em_strict", mailbox_id="mbx_strict")
+    body = {"ids": [strict.pk], "action": "approve"}
+    first = conforms(post_bulk(api(reviewer), body), "POST", URL)
+    assert [r["status"] for r in first["results"]] == ["awaiting_second_approval"]
+    again = conforms(post_bulk(api(reviewer), body), "POST", URL)
+    assert [r["status"] for r in again["results"]] == ["same_approver"]
+    assert not Decision.objects.exists()
