@@ -183,7 +183,12 @@ def main() -> int:
         from django.conf import settings
 
         if settings.SANDBOX:
-            os.environ["REVIEWQUEUE_TRAFFIC_INTAKE_TOKEN"] = seed_demo_intake(embedded.VAR_DIR)
+            from reviewqueue.sandbox.traffic_agent import seed_callback
+
+            token = seed_demo_intake(embedded.VAR_DIR)
+            os.environ["REVIEWQUEUE_TRAFFIC_INTAKE_TOKEN"] = token
+            # The traffic bot hears its drafts' outcomes and answers changes requests with revisions.
+            os.environ["REVIEWQUEUE_TRAFFIC_CALLBACK_SECRET"] = seed_callback(token)
     return run_all()
 
 

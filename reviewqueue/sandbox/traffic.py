@@ -6,7 +6,9 @@ Every few seconds a customer writes in (a conversation in the Intercom sandbox),
 a follow-up email for it: through our intake API (POST /api/v1/drafts) when an intake token is
 given in REVIEWQUEUE_TRAFFIC_INTAKE_TOKEN, otherwise straight into the MultiMail sandbox's gated
 mailbox, tagged with the conversation id. Some customers write again while their draft waits,
-which is what the review queue's "conversation changed since written" flag is for.
+which is what the review queue's "conversation changed since written" flag is for. With
+REVIEWQUEUE_TRAFFIC_CALLBACK_SECRET too, the bot listens for its token's signed callbacks on
+127.0.0.1:--callback-port and answers "changes requested" with a revision (sandbox/traffic_agent.py).
 
 Gentle and bounded: one conversation per interval, at most --max-conversations, then it idles (a
 child of `make run` that exits would stop the rest). Errors (a service still starting) are printed
@@ -28,6 +30,7 @@ import httpx
 
 from reviewqueue.sandbox.intercom import defaults as intercom_defaults
 from reviewqueue.sandbox.multimail import defaults as multimail_defaults
+from reviewqueue.sandbox.traffic_agent import CALLBACK_PORT, CallbackListener, RevisingAgent, Submitted
 
 CUSTOMERS = [
     ("Dana Reyes", "dana.reyes@example.com"),
@@ -98,6 +101,8 @@ class Config:
     reply_after: float
     fin_chance: float
     seed: int | None
+    callback_port: int = CALLBACK_PORT
+    callback_secret: str = ""
 
 
 @dataclass
@@ -128,8 +133,22 @@ class Traffic:
         )
         self.web = httpx.Client(timeout=15)
         self.contacts: dict[str, str] = {}  # email → Intercom contact id
+        self.agent = self._revising_agent()
+
+    def _revising_agent(self) -> RevisingAgent | None:
+        if not (self.config.intake_token and self.config.callback_secret):
+            return None
+        listener = CallbackListener(port=self.config.callback_port, secret=self.config.callback_secret).start()
+        return RevisingAgent(listener, self.post_intake)
+
+    def post_intake(self, body: dict) -> httpx.Response:
+        return self.web.post(
+            self.config.intake_url, headers={"Authorization": f"Bearer {self.config.intake_token}"}, json=body
+        )
 
     def close(self) -> None:
+        if self.agent is not None:
+            self.agent.stop()
         for client in (self.intercom, self.multimail, self.web):
             client.close()
 
@@ -176,18 +195,18 @@ class Traffic:
 
     def bot_drafts(self, conversation_id: str, email: str, subject: str, markdown: str) -> str:
         if self.config.intake_token:
-            response = self.web.post(
-                self.config.intake_url,
-                headers={"Authorization": f"Bearer {self.config.intake_token}"},
-                json={
+            response = self.post_intake(
+                {
                     "intercom_conversation_id": conversation_id,
                     "to": [email],
                     "subject": subject,
                     "markdown": markdown,
                     "kind": "follow_up",
-                },
+                }
             )
             response.raise_for_status()
+            if self.agent is not None:  # kept to revise it if a reviewer asks for changes
+                self.agent.remember(response.json()["id"], Submitted(conversation_id, email, subject, markdown))
             return "through the intake API"
         mailbox = self.config.mailbox_id
         sent = self.multimail.post(
@@ -225,6 +244,8 @@ class Traffic:
     # --- the loop --------------------------------------------------------------------------------
     def tick(self) -> None:
         try:
+            if self.agent is not None:
+                self.agent.answer()
             self.customers_reply()
             if self.created < self.config.max_conversations:
                 self.customer_writes_in()
@@ -267,6 +288,7 @@ def parse_config(argv=None) -> Config:
     parser.add_argument("--reply-after", type=_positive(float), default=20.0, help="seconds before they do")
     parser.add_argument("--fin-chance", type=float, default=0.3, help="chance Fin answers the customer first")
     parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--callback-port", type=_positive(int), default=CALLBACK_PORT, help="where callbacks come")
     args = parser.parse_args(argv)
     if not 0 <= args.reply_chance <= 1 or not 0 <= args.fin_chance <= 1:
         parser.error("--reply-chance and --fin-chance must be between 0 and 1")
@@ -284,6 +306,8 @@ def parse_config(argv=None) -> Config:
         reply_after=args.reply_after,
         fin_chance=args.fin_chance,
         seed=args.seed,
+        callback_port=args.callback_port,
+        callback_secret=env.get("REVIEWQUEUE_TRAFFIC_CALLBACK_SECRET", ""),
     )
 
 
@@ -293,6 +317,8 @@ def main(argv=None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: traffic.stop.set())
     via = "the intake API" if config.intake_token else f"MultiMail mailbox {config.mailbox_id}"
     print(f"traffic: a customer every ~{config.interval:g}s, drafts via {via}", flush=True)
+    if traffic.agent is not None:
+        print(f"traffic: the bot listens for callbacks on 127.0.0.1:{config.callback_port}", flush=True)
     try:
         traffic.run()
     except KeyboardInterrupt:
