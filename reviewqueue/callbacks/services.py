@@ -9,6 +9,7 @@ For other engineers
 - `callback_queue(draft_id=, event=, happened_at=)`: called by receivers.py; at most one delivery per
   (draft, event), only for drafts submitted through intake by a token with a callback.
 - `delivery_redeliver(delivery=, actor=)`: an admin's "send it again", same webhook-id.
+- `callback_secrets_reencrypt(actor=)`: `manage.py rotate_keys`, after a key change.
 """
 
 from datetime import datetime, timedelta
@@ -21,7 +22,13 @@ from reviewqueue.audit.services import Actor, RequestOrigin, audit_record
 from reviewqueue.callbacks import enqueue, payloads, signing
 from reviewqueue.callbacks.models import CallbackDelivery, CallbackEndpoint
 from reviewqueue.review.models import Draft
-from reviewqueue.routing.crypto import secret_decrypt, secret_encrypt
+from reviewqueue.routing.crypto import (
+    SecretsRotation,
+    SecretUnreadable,
+    secret_decrypt,
+    secret_encrypt,
+    secret_reencrypt,
+)
 from reviewqueue.routing.models import IntakeRecord, IntakeToken
 
 # Retries go on, with exponential backoff, until the first failure this long after the event (or
@@ -158,3 +165,25 @@ def delivery_redeliver(*, delivery: CallbackDelivery, actor: Actor, origin: Requ
     )
     transaction.on_commit(lambda: enqueue.delivery_run(delivery.pk))
     return True
+
+
+def callback_secrets_reencrypt(*, actor: Actor) -> SecretsRotation:
+    """`manage.py rotate_keys`: every callback secret under the current field-encryption key, audited.
+    A secret no key we hold opens is left as it is and reported (by token name): rotate it on the
+    token's callback page and give the agent the new one."""
+    reencrypted, unreadable = [], []
+    with transaction.atomic():
+        for endpoint in CallbackEndpoint.objects.select_for_update().select_related("token").order_by("pk"):
+            try:
+                stored = secret_reencrypt(endpoint.secret_encrypted)
+            except SecretUnreadable:
+                unreadable.append(endpoint.token.name)
+                continue
+            CallbackEndpoint.objects.filter(pk=endpoint.pk).update(secret_encrypted=stored)
+            reencrypted.append(endpoint.token.name)
+        audit_record(
+            actor=actor,
+            action="keys.callback_secrets_reencrypted",
+            payload={"reencrypted": reencrypted, "unreadable": unreadable},
+        )
+    return SecretsRotation(reencrypted, unreadable)
