@@ -9,6 +9,7 @@ from reviewqueue.accounts.models import ApiToken, UserSession
 from reviewqueue.accounts.services import api_token_issue
 from reviewqueue.audit.models import AuditEvent
 from reviewqueue.audit.services import Actor
+from tests.accounts.test_two_factor import enrol
 from tests.conftest import PASSWORD, make_user
 from tests.two_factor import next_code
 
@@ -90,8 +91,6 @@ def test_oidc_only_refuses_passwords_but_the_break_glass_admins(oidc_only, revie
     glass = make_user(django_user_model, "glass", "admin")
     page = Client().get(reverse("login")).content
     assert b"Sign in with Fernhill ID (sandbox)" in page and b"break-glass" in page
-
-    from tests.accounts.test_two_factor import enrol
 
     client = Client()
     enrol(client, "glass")  # an admin with a password: two-factor too

@@ -138,6 +138,14 @@ def test_a_setting_requires_it_of_everyone(reviewer, settings):
     assert not signed_in(client)
 
 
+def test_the_page_asked_for_before_signing_in_opens_after_the_code(admin_user):
+    enrol(Client(), "ada")
+    client = Client()
+    client.post(reverse("login") + "?next=/manage/health/", {"username": "ada", "password": PASSWORD})
+    response = client.post(reverse("two_factor_verify"), {"code": next_code("ada")})
+    assert response["Location"] == "/manage/health/"
+
+
 def test_another_admin_resets_a_lost_device_audited_and_nobody_resets_their_own(admin_user, django_user_model):
     from tests.conftest import make_user
 
