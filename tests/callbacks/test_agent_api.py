@@ -11,6 +11,7 @@ from reviewqueue.callbacks.services import callback_queue
 from reviewqueue.review.decisions import draft_decide
 from reviewqueue.routing.services import intake_token_issue, intake_token_revoke
 from tests.callbacks.conftest import submitted_draft, with_callback
+from tests.routing.test_openapi import conforms
 
 pytestmark = pytest.mark.django_db
 
@@ -87,3 +88,16 @@ def test_sent_at_is_known_once_multimail_said_so(broker, lenient):
     draft = submitted_draft(token)
     delivery = callback_queue(draft_id=draft.pk, event=CallbackDelivery.Event.SENT)
     assert client.get(f"/api/v1/drafts/{draft.pk}").json()["email"]["sent_at"] == delivery.created_at.isoformat()
+
+
+def test_the_agents_answers_match_the_openapi_document(broker, reviewer):
+    token, client = agent()
+    draft = submitted_draft(token)
+    path = f"/api/v1/drafts/{draft.pk}"
+    pending = conforms(client.get(path), "GET", path)
+    assert pending["decision"] is None
+    draft_decide(draft=draft, reviewer=reviewer, action="reject", reason="No", origin="api")
+    assert conforms(client.get(path), "GET", path)["decision"]["action"] == "reject"
+    _, stranger = agent("stranger")
+    conforms(stranger.get(path), "GET", path)  # 404
+    conforms(Client(HTTP_AUTHORIZATION="Bearer rqi_nope").get(path), "GET", path)  # 401
