@@ -107,7 +107,7 @@ def seed(total: int) -> None:
                    CASE WHEN i %% 10 < 7 THEN 'intake' ELSE 'webhook' END, 'decided', t - w, t - w, t - w,
                    i %% 97 = 0, 'Re: order ' || i, '["customer@example.org"]'::jsonb, 'conv_' || i, {placeholders}
             FROM (SELECT i, now() - make_interval(secs => (%s - i) * 31536000.0 / %s) AS t,
-                         make_interval(secs => 60 + (i * 7919) %% 21600) AS w
+                         make_interval(secs => 60 + (i::bigint * 7919) %% 21600) AS w
                   FROM generate_series(1, %s) AS i) s
             """,
             [*values, total, total, total],

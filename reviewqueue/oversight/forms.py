@@ -51,3 +51,34 @@ class ReadinessPolicyForm(forms.Form):
     def clean_blocking_reasons(self) -> list[str]:
         lines = [line.strip() for line in self.cleaned_data["blocking_reasons"].splitlines()]
         return [line[:200] for line in lines if line]
+
+
+MAX_EMAIL_BYTES = 5 * 1024 * 1024
+
+
+class SentCheckForm(forms.Form):
+    """An email as a .eml file, or its headers and body pasted (one of the two)."""
+
+    eml = forms.FileField(required=False, label="Upload a .eml file")
+    pasted = forms.CharField(
+        required=False,
+        max_length=MAX_EMAIL_BYTES,
+        widget=forms.Textarea(attrs={"rows": 10, "spellcheck": "false"}),
+        label="Or paste the headers and body",
+        help_text="all the headers (the email client's \u201cshow original\u201d), an empty line, then the body",
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        upload, pasted = cleaned.get("eml"), (cleaned.get("pasted") or "").strip()
+        if not upload and not pasted:
+            raise forms.ValidationError("Upload a .eml file or paste the email.")
+        if upload and upload.size > MAX_EMAIL_BYTES:
+            raise forms.ValidationError("The file is larger than 5 MB.")
+        return cleaned
+
+    def raw_email(self) -> bytes:
+        upload = self.cleaned_data.get("eml")
+        if upload:
+            return upload.read()
+        return self.cleaned_data["pasted"].strip().replace("\r\n", "\n").encode("utf-8")

@@ -40,3 +40,26 @@ def policy_update(*, user, changes: dict, origin: RequestOrigin | None = None) -
             origin=origin,
         )
     return policy
+
+
+def sent_check_record(*, user, check, origin: RequestOrigin | None = None) -> None:
+    """Audit one 'did we send this?' check: what was checked (its hash, not its text) and the verdict."""
+    email = check.email
+    audit_record(
+        actor=Actor.person(user),
+        action="oversight.sent_check",
+        target_type="email",
+        target_id=email.message_id[:128],
+        payload={
+            "verdict": check.verdict,
+            "problem": check.claim.problem or check.key_problem,
+            "claim": check.claim.claim,
+            "email_sha256": email.sha256,
+            "from": email.sender,
+            "to": email.recipients,
+            "subject": email.subject,
+            "sent_at": email.sent_at.isoformat() if email.sent_at else None,
+            "decision_ids": [decision.pk for decision in check.decisions],
+        },
+        origin=origin,
+    )

@@ -7,4 +7,5 @@ urlpatterns = [
     path("", views.evidence_page, name="evidence"),
     path("export.csv", views.evidence_export, name="export"),
     path("policy/", views.policy_edit, name="policy"),
+    path("sent-check/", views.sent_check_page, name="sent_check"),
 ]

@@ -11,11 +11,12 @@ from reviewqueue.accounts.http import request_origin
 from reviewqueue.accounts.roles import user_has_role
 from reviewqueue.oversight import services
 from reviewqueue.oversight.csv_export import evidence_csv
-from reviewqueue.oversight.forms import EvidenceFilterForm, ReadinessPolicyForm
+from reviewqueue.oversight.forms import EvidenceFilterForm, ReadinessPolicyForm, SentCheckForm
 from reviewqueue.oversight.outcomes import OUTCOME_LABELS, OUTCOMES
 from reviewqueue.oversight.presentation import duration_text, evidence_charts
 from reviewqueue.oversight.readiness import policy_current, readiness_verdicts
 from reviewqueue.oversight.selectors import Reader, evidence, known_choices, weekly_cells
+from reviewqueue.oversight.sent_check import EmailUnreadable, sent_check
 
 
 def _form_errors(form) -> str:
@@ -102,4 +103,26 @@ def policy_edit(request):
         })  # fmt: skip
     return render(
         request, "oversight/policy.html", {"form": form, "policy": policy}, status=400 if form.errors else 200
+    )
+
+
+@role_required("auditor", "admin")
+@require_http_methods(["GET", "POST"])
+def sent_check_page(request):
+    """Did we send this? An uploaded or pasted email, its identity claim verified and matched to decisions."""
+    if request.method == "GET":
+        return render(request, "oversight/sent_check.html", {"form": SentCheckForm()})
+    form = SentCheckForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return render(request, "oversight/sent_check.html", {"form": form}, status=400)
+    try:
+        check = sent_check(form.raw_email())
+    except EmailUnreadable as exc:
+        form.add_error(None, f"This email cannot be read: {exc}.")
+        return render(request, "oversight/sent_check.html", {"form": form}, status=400)
+    with transaction.atomic():
+        services.sent_check_record(user=request.user, check=check, origin=request_origin(request))
+    claim_fields = sorted(check.claim.claim.items())
+    return render(
+        request, "oversight/sent_check.html", {"form": SentCheckForm(), "check": check, "claim_fields": claim_fields}
     )

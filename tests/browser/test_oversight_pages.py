@@ -3,9 +3,11 @@ chart (bounding boxes), the tables under them hold the numbers."""
 
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 
 from tests.browser.conftest import assert_no_template_syntax, log_in
+from tests.livesystem import wait_for
 from tests.oversight.factories import seed_decision
 
 # The boxes of every text of every chart, and of the chart, in page coordinates.
@@ -66,4 +68,46 @@ def test_evidence_charts_are_drawn_with_no_label_clipped_or_overlapping(page, pa
     page.click("button:has-text('Show')")
     page.wait_for_url("**/audit/oversight/?*kind=refund*")
     assert page.locator("table.cells tbody tr").count() == 1
+    assert page_watch.console_errors == [] and page_watch.page_errors == []
+
+
+@pytest.mark.browser
+def test_an_auditor_uploads_a_sent_email_and_sees_the_decision_behind_it(
+    page, page_watch, person, live_system, tmp_path
+):
+    from reviewqueue.integrations.multimail.client import MultiMailClient
+    from reviewqueue.sandbox.multimail import defaults
+
+    reviewer = person("rita", "reviewer")
+    person("aldo", "auditor")
+    markdown = "Hi Ana,\n\nYour refund of **42 EUR** is on its way.\n\nBest,\nFernhill"
+    decision = seed_decision(reviewer, to="ana@example.org", subject="Your refund", markdown=markdown)
+    client = MultiMailClient(base_url=live_system.multimail_url, api_key=defaults.OVERSIGHT_KEY,
+                             send_api_key=defaults.SEND_KEY, admin_api_key=defaults.ADMIN_KEY)  # fmt: skip
+    mailbox = client.create_mailbox(address_local="refunds", display_name="Refunds")
+    sent = client.send(mailbox_id=mailbox.id, to=["ana@example.org"], subject="Your refund", markdown=markdown)
+    wait_for(lambda: client.get_email(mailbox_id=mailbox.id, email_id=sent.id).status == "pending_send_approval",
+             timeout=10, what="the sandbox's scan")  # fmt: skip
+    client.decide(email_id=sent.id, action="approve", reason="approved by rita")
+    eml = httpx.get(f"{live_system.multimail_url}/_sandbox/emails/{sent.id}.eml", timeout=10)
+    path = tmp_path / "forwarded.eml"
+    path.write_bytes(eml.content)
+
+    log_in(page, "aldo")
+    page.goto("/audit/oversight/sent-check/")
+    page.set_input_files("#id_eml", str(path))
+    page.click("button:has-text('Check')")
+    verdict = page.locator("[data-verdict]")
+    verdict.wait_for()
+    assert verdict.get_attribute("data-verdict") == "matched"
+    assert "Signed by MultiMail" in verdict.inner_text()
+    assert page.locator("table.claim-fields").inner_text().count("multimail") >= 1
+    link = page.locator(f"ul.matched-decisions a[href='/audit/decisions/{decision.pk}/']")
+    assert "approved by rita" in page.locator("ul.matched-decisions li").first.inner_text().lower()
+    assert link.count() == 1
+
+    page.fill("#id_pasted", "From: support@fernhill.example\nTo: ana@example.org\nSubject: Your refund\n\nHello")
+    page.click("button:has-text('Check')")
+    page.locator("[data-verdict='no_claim']").wait_for()
+    assert_no_template_syntax(page)
     assert page_watch.console_errors == [] and page_watch.page_errors == []

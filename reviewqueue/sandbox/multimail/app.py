@@ -133,6 +133,8 @@ class MultiMailSandbox:
             ("/_sandbox/knobs", "POST", "knobs_set"),
             ("/_sandbox/inbound", "POST", "inbound"),
             ("/_sandbox/approval-codes", "GET", "approval_codes"),
+            ("/.well-known/multimail-signing-key", "GET", "signing_key"),
+            ("/_sandbox/emails/<email_id>.eml", "GET", "email_eml"),
         ]
         self.url_map = Map([Rule(path, methods=[method], endpoint=name) for path, method, name in rules])
 
@@ -336,6 +338,14 @@ class MultiMailSandbox:
         if not isinstance(mailbox_id, str):
             raise SandboxError(400, "mailbox_id is required")
         return _json(self.state.inbound(mailbox_id=mailbox_id, body=body), 201)
+
+    def on_signing_key(self, request):
+        return _json(self.state.public_key_document())
+
+    def on_email_eml(self, request, email_id):
+        eml = self.state.email_eml(email_id=email_id)
+        headers = {"Content-Disposition": f'attachment; filename="{email_id}.eml"'}
+        return Response(eml, headers=headers, mimetype="message/rfc822")
 
     def on_approval_codes(self, request):
         with self.state.lock:

@@ -211,6 +211,7 @@ class Sending:
     def _leave(self, email: dict) -> None:
         email["status"] = "approved_and_sent"
         email["postmark_message_id"] = f"pm-{secrets.token_hex(8)}"
+        self.identity_stamp(email)  # the signed X-MultiMail-Identity claim (identity.py)
         email["deliver_due"] = self.clock() + self.delivery_seconds
         self._wake_at(email)
         self._event("message.sent", email)

@@ -32,6 +32,7 @@ from reviewqueue.sandbox.multimail.common import (
     newest_first_page,
 )
 from reviewqueue.sandbox.multimail.emails import Emails
+from reviewqueue.sandbox.multimail.identity import Identity
 from reviewqueue.sandbox.multimail.sending import Sending
 from reviewqueue.sandbox.multimail.subscriptions import Subscriptions
 
@@ -50,7 +51,7 @@ def _empty() -> dict:
     }
 
 
-class SandboxState(Sending, Emails, Subscriptions):
+class SandboxState(Sending, Emails, Subscriptions, Identity):
     """All sandbox data. Every public method takes the lock; mutations save the file."""
 
     def __init__(self, path: str | os.PathLike | None = None, *, clock=time.time):
