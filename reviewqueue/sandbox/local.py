@@ -60,5 +60,8 @@ def sandbox_processes(python: str) -> dict[str, list[str]]:
             str(STATE_DIR / "oidc"),
             "--redirect-uri",
             f"{WEB_URL}/accounts/oidc/callback/",
+            # The same app opened as localhost: the callback is built from the address in the browser.
+            "--redirect-uri",
+            f"{WEB_URL.replace('://127.0.0.1:', '://localhost:')}/accounts/oidc/callback/",
         ]
     return processes
