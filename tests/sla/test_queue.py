@@ -39,12 +39,13 @@ def target_cell(page: str, draft_id: int) -> str:
 
 def test_the_queue_shows_time_to_target_and_filters_overdue_drafts(reviewer, broker):
     MailboxPolicy.objects.create(mailbox_id="mbx_1", target=timedelta(minutes=30))
-    late = received_draft(email_id="em_late", subject="Late one", waiting_since=NOW - timedelta(minutes=50))
+    now = timezone.now()  # not the module's NOW: the page must be read within a minute of these times
+    late = received_draft(email_id="em_late", subject="Late one", waiting_since=now - timedelta(minutes=50, seconds=30))
     fresh = received_draft(
         email_id="em_fresh", subject="Fresh one", waiting_since=timezone.now() - timedelta(minutes=4, seconds=30)
     )
     other = received_draft(
-        email_id="em_nopolicy", mailbox_id="mbx_2", subject="No policy", waiting_since=NOW - timedelta(days=1)
+        email_id="em_nopolicy", mailbox_id="mbx_2", subject="No policy", waiting_since=now - timedelta(days=1)
     )
     client = logged_in_client(reviewer)
     page = client.get("/queue/").content.decode()
