@@ -31,6 +31,9 @@ PAGE_LIMIT = 100
 MAX_PAGES = 100
 GRACE = timedelta(minutes=15)  # decide calls leave through the outbox; give them time to land
 LOOKBACK = timedelta(days=7)  # how far back our own decisions are checked each run
+# Our events naming an email MultiMail should record a decision on: a decision, and the edited
+# version of an approval with edits (review/edits.py), written before its approval leaves.
+OUR_DECISION_ACTIONS = ("draft.decided", "edit.sent")
 
 
 @dataclass(frozen=True)
@@ -132,7 +135,7 @@ def _store_decisions(entries) -> int:
 def _our_decided_email_ids(email_ids) -> set[str]:
     return set(
         AuditEvent.objects.annotate(email=KT("payload__email_id"))
-        .filter(action="draft.decided", email__in=list(email_ids))
+        .filter(action__in=OUR_DECISION_ACTIONS, email__in=list(email_ids))
         .values_list("email", flat=True)
     )
 
@@ -171,7 +174,10 @@ def _find_unrecorded_decisions(now: datetime, grace: timedelta, *, since: dateti
     window_start = max(since, now - LOOKBACK) if since else now - LOOKBACK
     ours = (
         AuditEvent.objects.annotate(email=KT("payload__email_id"))
-        .filter(action="draft.decided", created_at__gt=window_start, created_at__lte=now - grace)
+        .filter(action__in=OUR_DECISION_ACTIONS, created_at__gt=window_start, created_at__lte=now - grace)
+        # An approval with edits is carried out on the edited email (its edit.sent event), not on
+        # the original, which is cancelled (or rejected, which MultiMail records as a decision anyway).
+        .exclude(action="draft.decided", payload__contains={"edited": True})  # @>: never NULL for old payloads
         .values_list("seq", "email", "payload")
     )
     already = ReconciliationFinding.objects.filter(kind=ReconciliationFinding.Kind.NOT_AT_MULTIMAIL)

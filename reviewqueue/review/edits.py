@@ -28,6 +28,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from reviewqueue.audit.services import Actor, audit_record
 from reviewqueue.integrations.multimail import statuses
 from reviewqueue.review.errors import InvalidDecision
 from reviewqueue.review.flags import content_hash
@@ -180,6 +181,21 @@ def _send_edited(edit: DraftEdit, decision: Decision, draft: Draft, multimail) -
         DraftEdit.objects.filter(pk=edit.pk).update(edited_email_id=sent.id)
         # The webhook may have brought the edited email in before its id was known here.
         _mark_edited_version(Draft.objects.filter(email_id=sent.id, edit_of__isnull=True), edit, draft)
+        # Before the approval leaves: reconciliation (audit/reconcile.py) then knows the edited
+        # email's approval at MultiMail as ours, and expects it.
+        audit_record(
+            actor=Actor.system("review.outbox"),
+            action="edit.sent",
+            target_type="draft",
+            target_id=draft.pk,
+            payload={
+                "decision_id": decision.pk,
+                "action": "approve",
+                "email_id": sent.id,
+                "original_email_id": draft.email_id,
+                "content_hash": edit.edited_content_hash,
+            },
+        )
     edit.edited_email_id = sent.id
 
 

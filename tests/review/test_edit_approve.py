@@ -237,3 +237,17 @@ def test_an_edit_that_changes_nothing_is_refused(sandboxes, held, reviewer):
         approve_with_edit(held, reviewer, {"subject": held.subject, "markdown": held.markdown})
     assert not Decision.objects.exists()
     assert Draft.objects.get(pk=held.pk).status == Draft.Status.PENDING
+
+
+def test_reconciliation_knows_the_edited_emails_approval_as_ours_and_expects_no_decision_on_the_original(
+    sandboxes, held, reviewer
+):
+    from reviewqueue.audit.models import ReconciliationFinding
+    from reviewqueue.audit.reconcile import reconciliation_run
+
+    decision = approve_with_edit(held, reviewer)
+    assert outbox_run(item_id=decide_item(decision).pk) == "done"
+    reconciliation_run()
+    reconciliation_run(now=timezone.now() + timedelta(minutes=20))  # past the grace period
+    assert list(ReconciliationFinding.objects.values_list("kind", "email_id", "detail")) == []
+    assert AuditEvent.objects.filter(action="edit.sent", target_id=str(held.pk)).count() == 1
