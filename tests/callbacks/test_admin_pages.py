@@ -135,3 +135,12 @@ def test_a_delivery_still_being_tried_is_not_redelivered(admin_client_, lenient,
 def test_an_unknown_status_filter_shows_everything(admin_client_):
     token = issued_token()
     assert admin_client_.get(page(token) + "?status=nonsense").status_code == 200
+
+
+def test_the_log_shows_the_exact_body_sent(admin_client_, lenient):
+    token = issued_token()
+    with_callback(token, "http://127.0.0.1:9/hook")
+    queued = services.callback_queue(draft_id=submitted_draft(token).pk, event="draft.approved")
+    html = admin_client_.get(page(token)).content.decode()
+    assert html.count("<summary>body</summary>") == 1
+    assert queued.body.replace('"', "&quot;") in html  # escaped, never markup
