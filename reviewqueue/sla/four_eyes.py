@@ -44,12 +44,10 @@ def four_eyes_gate(
 ) -> Gate:
     """Call with the draft row locked. Raises SameApproverTwice when the first approver approves again
     (with an edit or without), FirstApprovalWithEdit when the first of two approvals carries an edit."""
-    if action != Decision.Action.APPROVE:
-        return Gate(reason)
+    if action != Decision.Action.APPROVE or approvals_required(draft.mailbox_id) < 2:
+        return Gate(reason)  # a first approval left over from a 2-approval policy since relaxed is moot
     first = FirstApproval.objects.filter(draft_id=draft.pk).first()
     if first is None:
-        if approvals_required(draft.mailbox_id) < 2:
-            return Gate(reason)
         if edited:
             raise FirstApprovalWithEdit()
         return Gate(reason, _first_approval_record(draft, reviewer, origin, shown_snapshot_id, request_origin))

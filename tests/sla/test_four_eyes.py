@@ -160,3 +160,10 @@ def test_an_edit_counts_as_the_second_approval_but_not_as_the_first(broker, four
         draft=four_eyes_draft, reviewer=vera, action="approve", reason="", origin="web", edit={"markdown": "Hi"}
     )
     assert decision.reviewer == vera and "first approval by rita" in decision.reason
+
+
+def test_a_policy_relaxed_to_one_approval_lets_the_first_approver_decide(broker, four_eyes_draft, reviewer):
+    with pytest.raises(AwaitingSecondApproval):
+        approve(four_eyes_draft, reviewer)
+    MailboxPolicy.objects.filter(mailbox_id="mbx_1").update(approvals_required=1)
+    assert approve(four_eyes_draft, reviewer).reviewer == reviewer
