@@ -158,8 +158,6 @@ def edit_carry_out(decision: Decision, draft: Draft, multimail) -> dict:
 
 
 def _send_edited(edit: DraftEdit, decision: Decision, draft: Draft, multimail) -> None:
-    from reviewqueue.integrations.multimail.client import add_tags
-
     sent = multimail.send(
         mailbox_id=draft.mailbox_id,
         to=list(draft.to),
@@ -176,7 +174,8 @@ def _send_edited(edit: DraftEdit, decision: Decision, draft: Draft, multimail) -
     }
     if draft.thread_id:  # MultiMail's send takes no thread: the original's is kept as a tag
         tags["reviewqueue_original_thread_id"] = draft.thread_id
-    add_tags(multimail, mailbox_id=draft.mailbox_id, email_id=sent.id, tags=tags)
+    # A new email has no tags but ours: set them whole (PUT, safe to repeat), without reading them first.
+    multimail.set_tags(mailbox_id=draft.mailbox_id, email_id=sent.id, tags=tags)
     with transaction.atomic():
         DraftEdit.objects.filter(pk=edit.pk).update(edited_email_id=sent.id)
         # The webhook may have brought the edited email in before its id was known here.
