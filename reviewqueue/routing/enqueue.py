@@ -8,5 +8,5 @@ of its own (no CELERY_TASK_ROUTES, no `queue=`), so sending by name is what `.de
 from reviewqueue.celery import app
 
 
-def intake_followups() -> None:
-    app.send_task("routing.intake_followups")
+def intake_followups(*, countdown: float | None = None) -> None:
+    app.send_task("routing.intake_followups", countdown=countdown)

@@ -4,6 +4,8 @@ Tagging (a second call: MultiMail's send takes no tags) is not needed for intake
 happens after commit, in a task. Intakes hand their follow-ups over in batches: each pushes its
 record onto a Redis list, and only the first since the last batch started publishes the task that
 takes the list (intake_followups), so a busy intake costs one task per batch, not one per draft.
+That task starts FOLLOWUPS_DELAY after it is queued, so a batch gathers what arrives meanwhile
+rather than the one or two intakes a quick worker would otherwise find.
 """
 
 import logging
@@ -25,6 +27,9 @@ FOLLOWUPS_PENDING = "routing:intake-followups"
 FOLLOWUPS_SCHEDULED = "routing:intake-followups:scheduled"
 FOLLOWUPS_SCHEDULED_TTL = 60
 FOLLOWUPS_BATCH = 100
+# Seconds a batch waits to gather intakes: the tag and the fetch of a draft come this much later at most
+# (a reviewer sees a draft once fetched), and a busy intake pays one task per second, not per draft or two.
+FOLLOWUPS_DELAY = 1.0
 
 
 @cache
@@ -42,7 +47,7 @@ def enqueue_followup(record_id: int, *, refresh: bool) -> None:
     pipeline.set(FOLLOWUPS_SCHEDULED, 1, nx=True, ex=FOLLOWUPS_SCHEDULED_TTL)
     _, scheduled_now = pipeline.execute()
     if scheduled_now:
-        enqueue.intake_followups()
+        enqueue.intake_followups(countdown=FOLLOWUPS_DELAY)
 
 
 def intake_followups() -> int:

@@ -3,6 +3,7 @@
 import itertools
 import json
 import threading
+from datetime import UTC
 
 import pytest
 from django.db import connection
@@ -341,3 +342,18 @@ def test_the_batch_keeps_the_tags_of_an_email_seen_before(
     assert intake_followups() == 1
     assert multimail.emails[record.email_id]["tags"] == {"decision": "approved", "intercom_conversation_id": "215467"}
     assert multimail.count("GET", record.email_id) == 1
+
+
+def test_the_batch_task_waits_a_moment_to_gather_the_intakes_that_follow(
+    client, routed, multimail, broker, django_capture_on_commit_callbacks
+):
+    from datetime import datetime, timedelta
+
+    from reviewqueue.routing.followups import FOLLOWUPS_DELAY
+
+    before = datetime.now(UTC)
+    with django_capture_on_commit_callbacks(execute=True):
+        post(client, GOOD, intake_token()[1])
+    (raw,) = broker.redis.lrange("celery", 0, -1)
+    eta = datetime.fromisoformat(json.loads(raw)["headers"]["eta"])
+    assert before + timedelta(seconds=FOLLOWUPS_DELAY) <= eta <= datetime.now(UTC) + timedelta(seconds=FOLLOWUPS_DELAY)
