@@ -9,7 +9,7 @@ from django.utils import timezone
 from reviewqueue.sla.errors import AwaitingSecondApproval
 from reviewqueue.sla.models import MailboxPolicy
 from reviewqueue.sla.selectors import time_to_target
-from tests.conftest import logged_in_client
+from tests.conftest import logged_in_client, make_user
 from tests.review.conftest import received_draft
 from tests.sla.test_four_eyes import approve
 
@@ -78,3 +78,15 @@ def test_the_web_form_records_a_first_approval_and_moves_on(reviewer, broker):
     assert "First approval by rita recorded" in response.content.decode()
     again = client.post(f"/queue/drafts/{draft.pk}/decision", {"action": "approve"})
     assert again.status_code == 409 and "two different people" in again.content.decode()
+
+
+def test_the_draft_page_names_the_first_approver_and_asks_for_a_second(reviewer, broker, django_user_model):
+    MailboxPolicy.objects.create(mailbox_id="mbx_1", approvals_required=2)
+    draft = received_draft()
+    with pytest.raises(AwaitingSecondApproval):
+        approve(draft, reviewer)
+    mine = logged_in_client(reviewer).get(f"/queue/drafts/{draft.pk}/").content.decode()
+    assert "Needs a second approval." in mine and "First approval by rita" in mine and "someone else must" in mine
+    other = make_user(django_user_model, "vera", "reviewer")
+    theirs = logged_in_client(other).get(f"/queue/drafts/{draft.pk}/").content.decode()
+    assert "Approving it sends it" in theirs

@@ -3,6 +3,7 @@
 from django import template
 
 from reviewqueue.sla.forms import MailboxPolicyForm
+from reviewqueue.sla.models import FirstApproval
 from reviewqueue.sla.policy import policy_of
 from reviewqueue.sla.selectors import delivery_problems
 
@@ -19,3 +20,11 @@ def mailbox_policy_card(context, mailbox, form=None):
         "problems": delivery_problems(mailbox.mailbox_id),
         "csrf_token": context.get("csrf_token"),
     }
+
+
+@register.inclusion_tag("sla/_four_eyes_notice.html", takes_context=True)
+def four_eyes_notice(context, draft):
+    """On the draft page of a pending draft with a first approval: who gave it, and that a second is needed."""
+    first = FirstApproval.objects.filter(draft_id=draft.pk).first() if draft.is_pending else None
+    user = getattr(context.get("request"), "user", None)
+    return {"first": first, "mine": first is not None and user is not None and first.approver_id == user.pk}
