@@ -44,6 +44,8 @@ def sandbox_processes(python: str) -> dict[str, list[str]]:
             str(STATE_DIR / "intercom.json"),
             "--webhook-url",
             f"{WEB_URL}/webhooks/intercom",
+            "--inbox-app-url",  # each conversation's page shows reviewqueue's Inbox app (inbox/)
+            f"{WEB_URL}/integrations/intercom/canvas",
         ]
     if len(processes) == 2:  # traffic needs both vendors local
         # Gently: a newcomer sees drafts arrive, and the demo's morning (sandbox/demo.py) stays its size.

@@ -17,6 +17,7 @@ def test_sandbox_mode_starts_the_intercom_sandbox_and_traffic(settings):
     assert argv[argv.index("--port") + 1] == "8026"
     assert argv[argv.index("--state") + 1].endswith("var/sandbox/intercom.json")
     assert argv[argv.index("--webhook-url") + 1].endswith("/webhooks/intercom")
+    assert argv[argv.index("--inbox-app-url") + 1].endswith("/integrations/intercom/canvas")
     assert processes["traffic"][:3] == [sys.executable, "-m", "reviewqueue.sandbox.traffic"]
 
 

@@ -1,5 +1,7 @@
 """python -m reviewqueue.sandbox.intercom --port 8026 --state var/sandbox/intercom.json --webhook-url URL
 
+With --inbox-app-url, each conversation's page shows that Inbox app's panel (sandbox/intercom/inbox_app.py).
+
 The access token and client secret are the sandbox's fixed local values unless
 INTERCOM_ACCESS_TOKEN / INTERCOM_CLIENT_SECRET are set (both sides read the same variables).
 """
@@ -36,6 +38,11 @@ def main(argv=None) -> int:
     parser.add_argument("--port", type=int, default=defaults.PORT)
     parser.add_argument("--state", help="JSON file the sandbox keeps its data in (default: memory only)")
     parser.add_argument("--webhook-url", default="", help="where conversation changes are posted, signed")
+    parser.add_argument(
+        "--inbox-app-url",
+        default="",
+        help="an installed Inbox app's canvas URL (<url>/initialize, /submit), shown beside each conversation",
+    )
     parser.add_argument("--rate", type=_non_negative(int), default=0, help="API calls per 10 s before 429 (0: none)")
     parser.add_argument("--latency", type=_non_negative(float), default=0.0, help="seconds added to each API call")
     parser.add_argument("--error-rate", type=_fraction, default=0.0, help="fraction of API calls answered 500")
@@ -68,6 +75,7 @@ def main(argv=None) -> int:
         webhook_duplicates=args.webhook_duplicates,
         webhook_reorder=args.webhook_reorder,
         webhook_retry_delay=args.webhook_retry_delay,
+        inbox_app_url=args.inbox_app_url,
     )
     app = make_app(
         state_path=args.state,

@@ -32,6 +32,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from reviewqueue.sandbox.intercom import defaults
+from reviewqueue.sandbox.intercom.inbox_app import DEFAULT_TEAMMATE, InboxApp, canvas_html, input_values, teammate_form
 from reviewqueue.sandbox.intercom.search import matches, page
 from reviewqueue.sandbox.intercom.state import SandboxError, SandboxState
 from reviewqueue.sandbox.intercom.webhooks import WebhookSender
@@ -54,6 +55,7 @@ class Knobs:
     webhook_duplicates: float = 0.0  # fraction of webhooks delivered twice (same notification id)
     webhook_reorder: float = 0.0  # fraction of webhooks held back so later ones overtake them
     webhook_retry_delay: float = 60.0  # seconds before a failed delivery is tried again (Intercom: about a minute)
+    inbox_app_url: str = ""  # an installed Inbox app's canvas URLs (<url>/initialize, /submit); empty = none
 
     FRACTIONS = ("error_rate", "webhook_duplicates", "webhook_reorder")
 
@@ -111,8 +113,10 @@ class IntercomSandbox:
         knobs: Knobs | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        inbox_transport=None,
     ):
         self.state = SandboxState(state_path, clock=clock)
+        self.inbox_app = InboxApp(client_secret=client_secret, transport=inbox_transport)
         self.access_token = access_token
         self.knobs = knobs or Knobs()
         self.clock = clock
@@ -126,6 +130,7 @@ class IntercomSandbox:
                 Rule("/_sandbox/knobs", endpoint="knobs", methods=["GET", "POST"]),
                 Rule("/_sandbox/state", endpoint="state_dump", methods=["GET"]),
                 Rule("/a/inbox/<app_id>/inbox/conversation/<conversation_id>", endpoint="inbox", methods=["GET"]),
+                Rule("/a/inbox/<app_id>/inbox/conversation/<conversation_id>", endpoint="inbox_app", methods=["POST"]),
                 Rule("/me", endpoint="me", methods=["GET"]),
                 Rule("/admins", endpoint="admins", methods=["GET"]),
                 Rule("/contacts", endpoint="contacts", methods=["GET", "POST"]),
@@ -159,7 +164,7 @@ class IntercomSandbox:
             return _error(405, "method_not_allowed", f"{request.method} is not allowed here")
         except HTTPException as exc:
             return _error(exc.code or 400, "parameter_invalid", exc.description or "bad request")
-        if endpoint in ("healthz", "knobs", "state_dump", "inbox"):  # sandbox-only and browser pages: no auth
+        if endpoint in ("healthz", "knobs", "state_dump", "inbox", "inbox_app"):  # sandbox-only, browser pages: no auth
             try:
                 return getattr(self, f"view_{endpoint}")(request, **args)
             except SandboxError as error:
@@ -244,8 +249,33 @@ class IntercomSandbox:
             return _json({**self.state.data, "webhooks_sent": self.webhooks.sent_count()})
 
     def view_inbox(self, request, app_id, conversation_id):
-        """What a teammate sees on opening the conversation link (escaped: the content is untrusted)."""
+        """What a teammate sees on opening the conversation link, with the Inbox app's panel if one is installed."""
         conversation = self.state.conversation(conversation_id)
+        panel = ""
+        if self.knobs.inbox_app_url:
+            teammate = request.args.get("as") or DEFAULT_TEAMMATE
+            canvas, problem = self.inbox_app.initialize(self.knobs.inbox_app_url, conversation, teammate)
+            panel = teammate_form(teammate) + canvas_html(canvas, problem, action=request.path, teammate=teammate)
+        return self._inbox_page(conversation_id, conversation, panel)
+
+    def view_inbox_app(self, request, app_id, conversation_id):
+        """A click in the Inbox app's panel: Intercom posts the app's submit URL and shows its answer."""
+        conversation = self.state.conversation(conversation_id)
+        if not self.knobs.inbox_app_url:
+            return _error(404, "not_found", "no Inbox app is installed (inbox_app_url)")
+        teammate = request.form.get("as") or DEFAULT_TEAMMATE
+        canvas, problem = self.inbox_app.submit(
+            self.knobs.inbox_app_url,
+            conversation,
+            teammate,
+            request.form.get("component_id", ""),
+            input_values(request.form),
+        )
+        panel = teammate_form(teammate) + canvas_html(canvas, problem, action=request.path, teammate=teammate)
+        return self._inbox_page(conversation_id, conversation, panel)
+
+    def _inbox_page(self, conversation_id: str, conversation: dict, panel: str) -> Response:
+        """The conversation (escaped: the content is untrusted), the app's panel beside it."""
         rows = [
             f"<li><b>{html.escape(p['author'].get('name') or p['author']['type'])}</b> "
             f"({html.escape(p['part_type'])}): {html.escape(p['body'] or '')}</li>"
@@ -256,7 +286,7 @@ class IntercomSandbox:
             f"<!doctype html><title>Conversation {html.escape(conversation_id)}</title>"
             f"<h1>Intercom sandbox: conversation {html.escape(conversation_id)} ({conversation['state']})</h1>"
             f"<p><b>{html.escape(source['author'].get('name') or '')}</b>: {html.escape(source['body'])}</p>"
-            f"<ul>{''.join(rows)}</ul>"
+            f"<ul>{''.join(rows)}</ul>{panel}"
         )
         return Response(page_html, mimetype="text/html")
 
@@ -370,6 +400,7 @@ def make_app(
     knobs: Knobs | None = None,
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
+    inbox_transport=None,
 ) -> IntercomSandbox:
     knobs = knobs or Knobs()
     if webhook_url:
@@ -381,4 +412,5 @@ def make_app(
         knobs=knobs,
         clock=clock,
         sleep=sleep,
+        inbox_transport=inbox_transport,
     )
