@@ -6,7 +6,7 @@ GET /api/v1/drafts?status=pending&mailbox=<id>&flag=<flag>&page=1&per_page=50
     200 {"drafts": [DraftSummary], "page": int, "per_page": int (≤ 200), "total": int, "has_next": bool}
     status: pending (default; queue order: the longest-waiting customer first) | decided |
     decided_elsewhere | failed (newest first). flag: customer_replied | recipient_not_contact |
-    spam | attachments | unknown_links.
+    spam | attachments | unknown_links. overdue=1: only pending drafts past their mailbox's decision target.
 GET /api/v1/drafts/<id>
     200 DraftDetail; 404 {"error"}
     With an intake token instead: the agent's view of a draft it submitted (callbacks/api.py).
@@ -193,6 +193,13 @@ def _positive_int(value: str | None, default: int, name: str) -> int:
     return number
 
 
+def _overdue(request) -> bool:
+    value = request.GET.get("overdue", "")
+    if value not in ("", "0", "1", "false", "true"):
+        raise ValueError("overdue must be 1 or 0 (true or false)")
+    return value in ("1", "true")
+
+
 @api_role_required("reviewer")
 def drafts_list(request):
     status = request.GET.get("status", Draft.Status.PENDING)
@@ -201,7 +208,9 @@ def drafts_list(request):
     try:
         page = _positive_int(request.GET.get("page"), 1, "page")
         per_page = min(_positive_int(request.GET.get("per_page"), selectors.DEFAULT_PAGE_SIZE, "per_page"), 200)
-        filters = selectors.QueueFilters(mailbox_id=request.GET.get("mailbox", ""), flag=request.GET.get("flag", ""))
+        filters = selectors.QueueFilters(
+            mailbox_id=request.GET.get("mailbox", ""), flag=request.GET.get("flag", ""), overdue=_overdue(request)
+        )
     except ValueError as error:
         return _error(400, str(error))
     if status == Draft.Status.PENDING:

@@ -90,3 +90,16 @@ def test_the_draft_page_names_the_first_approver_and_asks_for_a_second(reviewer,
     other = make_user(django_user_model, "vera", "reviewer")
     theirs = logged_in_client(other).get(f"/queue/drafts/{draft.pk}/").content.decode()
     assert "Approving it sends it" in theirs
+
+
+def test_the_api_lists_overdue_drafts(reviewer, broker):
+    from tests.review.test_api_drafts import api
+
+    MailboxPolicy.objects.create(mailbox_id="mbx_1", target=timedelta(minutes=30))
+    late = received_draft(email_id="em_late", waiting_since=timezone.now() - timedelta(hours=1))
+    received_draft(email_id="em_fresh")
+    client = api(reviewer)
+    listed = client.get("/api/v1/drafts?overdue=1").json()["drafts"]
+    assert [d["id"] for d in listed] == [late.pk]
+    assert len(client.get("/api/v1/drafts?overdue=0").json()["drafts"]) == 2
+    assert client.get("/api/v1/drafts?overdue=maybe").status_code == 400
