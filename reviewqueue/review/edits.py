@@ -144,6 +144,8 @@ def edit_carry_out(decision: Decision, draft: Draft, multimail) -> dict:
         _send_edited(edit, decision, draft, multimail)
     if not edit.original_outcome:
         _supersede_original(edit, decision, draft, multimail)
+    if edit.edited_outcome == DraftEdit.EditedOutcome.MISMATCH:  # an admin's retry cannot make it the edit
+        raise EditRefused(f"the edited email {edit.edited_email_id} is not the edit that was approved")
     if not edit.edited_outcome:
         status = _approve_edited(edit, decision, draft, multimail)
     else:
@@ -229,6 +231,7 @@ def _reject_original(decision: Decision, draft: Draft, multimail) -> str:
             email = multimail.get_email(mailbox_id=draft.mailbox_id, email_id=draft.email_id)
     if email.status in statuses.REJECTED:
         return DraftEdit.OriginalOutcome.REJECTED
+    _edited_back_to_queue(draft, f"the original email was {email.status!r} at MultiMail before the edit superseded it")
     raise EditRefused(
         f"the original email is {email.status!r} at MultiMail: it could be neither cancelled nor rejected"
     )
@@ -307,6 +310,13 @@ def _edited_mismatch(edit: DraftEdit, draft: Draft) -> None:
         Draft.objects.filter(email_id=edit.edited_email_id).update(
             status=Draft.Status.PENDING, edit_of=draft, flag_edit_mismatch=True, updated_at=timezone.now()
         )
+
+
+def _edited_back_to_queue(draft: Draft, why: str) -> None:
+    """The edit cannot stand (the original went out another way): a person decides the edited version."""
+    Draft.objects.filter(edit_of=draft, status=Draft.Status.EDITED_VERSION).update(
+        status=Draft.Status.PENDING, status_detail=why[:2000], updated_at=timezone.now()
+    )
 
 
 def _mark_edited_version(drafts, edit: DraftEdit, original: Draft) -> None:

@@ -20,6 +20,7 @@ from reviewqueue.review.errors import InvalidDecision
 from reviewqueue.review.ingest import draft_fetch, draft_receive
 from reviewqueue.review.models import Decision, Draft, DraftEdit, OutboxItem
 from reviewqueue.review.outbox import outbox_run
+from reviewqueue.review.outbox_admin import outbox_retry
 from reviewqueue.sandbox.multimail import defaults as mm_defaults
 from tests.review.live import Sandboxes
 
@@ -199,6 +200,9 @@ def test_a_tampered_edited_email_is_not_approved_and_waits_flagged_in_the_queue(
     assert sandbox_audit(sandboxes, "oversight.", edit.edited_email_id) == 0  # never approved
     assert DraftEdit.objects.get(pk=edit.pk).edited_outcome == DraftEdit.EditedOutcome.MISMATCH
     assert Draft.objects.filter(status=Draft.Status.PENDING, pk=arrived.pk).exists()
+    outbox_retry(item=OutboxItem.objects.get(pk=item.pk), actor=Actor.system("an admin"))
+    assert outbox_run(item_id=item.pk) == "failed"  # a retry cannot make it the edit
+    assert sandbox_audit(sandboxes, "oversight.", edit.edited_email_id) == 0
 
 
 def test_the_edited_version_arriving_never_becomes_a_draft_to_review(sandboxes, held, reviewer, monkeypatch):
