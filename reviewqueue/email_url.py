@@ -7,7 +7,7 @@
                                           while DEBUG is on (what `make run` uses)
     console://  locmem://  dummy://       Django's console, in-memory and do-nothing backends
 The user name and password are percent-decoded (a "@" in a password is written %40).
-Empty: mail is not sent (the dummy backend), and the digest settings say so.
+Empty: mail is not sent (each send fails saying EMAIL_URL is not set), and the digest settings say so.
 """
 
 from dataclasses import dataclass
@@ -16,6 +16,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from django.core.exceptions import ImproperlyConfigured
 
 CATCHING_BACKEND = "reviewqueue.digests.mailcatcher.CatchingEmailBackend"
+# Unset: every send fails saying so (an escalation email shows that on its mailbox page), and digests
+# are not attempted. Not Django's dummy backend, which drops mail silently (and `check --deploy` refuses).
+NOT_CONFIGURED_BACKEND = "reviewqueue.digests.mailcatcher.NotConfiguredEmailBackend"
 _SIMPLE = {
     "console": "django.core.mail.backends.console.EmailBackend",
     "locmem": "django.core.mail.backends.locmem.EmailBackend",
@@ -35,7 +38,7 @@ class EmailConfig:
 def email_settings(url: str) -> EmailConfig:
     """The default mailer for `url`; ImproperlyConfigured naming what is wrong."""
     if not url:
-        return EmailConfig({"BACKEND": _SIMPLE["dummy"]}, configured=False)
+        return EmailConfig({"BACKEND": NOT_CONFIGURED_BACKEND}, configured=False)
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme in _SIMPLE:

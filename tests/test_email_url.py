@@ -42,7 +42,10 @@ def test_file_catches_mail_in_a_directory_and_unset_sends_nothing():
     assert caught.catcher_dir == "/tmp/rq-mail"
     assert caught.mailer["OPTIONS"] == {"directory": "/tmp/rq-mail"}
     unset = email_settings("")
-    assert (unset.configured, unset.mailer["BACKEND"]) == (False, "django.core.mail.backends.dummy.EmailBackend")
+    assert (unset.configured, unset.mailer["BACKEND"]) == (
+        False,
+        "reviewqueue.digests.mailcatcher.NotConfiguredEmailBackend",
+    )
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 Each message is one .eml file in MAIL_CATCHER_DIR; /mail/ lists them while DEBUG is on.
 """
 
+import smtplib
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,6 +27,15 @@ class CatchingEmailBackend(BaseEmailBackend):
             name = f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}.eml"
             (directory / name).write_bytes(message.message().as_bytes())
         return len(email_messages)
+
+
+class NotConfiguredEmailBackend(BaseEmailBackend):
+    """EMAIL_URL is unset: refuse to send, saying so, rather than drop the message."""
+
+    def send_messages(self, email_messages) -> int:
+        if not email_messages:
+            return 0
+        raise smtplib.SMTPException("EMAIL_URL is not set: no mail can be sent (see README, Configuration)")
 
 
 @dataclass(frozen=True)

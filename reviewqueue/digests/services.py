@@ -153,6 +153,8 @@ def digests_send_due(*, now: datetime | None = None) -> DigestRunSummary:
     """Send every digest whose period has begun and that nobody has handled yet (see DigestRun)."""
     now = now or timezone.now()
     summary = DigestRunSummary()
+    if not settings.EMAIL_CONFIGURED:
+        return summary  # nothing could go out; the periods stay unhandled until EMAIL_URL is set
     preferences = DigestPreference.objects.exclude(frequency=DigestPreference.Frequency.OFF).select_related("user")
     for preference in preferences:
         moment = latest_moment(

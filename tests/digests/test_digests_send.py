@@ -149,3 +149,24 @@ def test_two_beat_processes_racing_send_one_digest(reviewer, settings, tmp_path)
         thread.join()
     assert sorted(results) == [[], [reviewer.pk]]
     assert len(list(tmp_path.glob("*.eml"))) == 1
+
+
+@pytest.mark.django_db
+def test_without_email_url_no_digest_is_attempted_and_its_period_waits(reviewer, settings):
+    settings.EMAIL_CONFIGURED = False
+    prefer(reviewer)
+    waiting("em_1")
+    summary = digests_send_due(now=BERLIN_EIGHT)
+    assert (summary.sent, summary.empty, summary.failed) == ([], [], [])
+    assert not DigestRun.objects.exists()
+
+
+def test_without_email_url_a_send_fails_saying_so():
+    import smtplib
+
+    from django.core.mail import EmailMessage
+
+    from reviewqueue.digests.mailcatcher import NotConfiguredEmailBackend
+
+    with pytest.raises(smtplib.SMTPException, match="EMAIL_URL is not set"):
+        EmailMessage("s", "b", to=["a@example.com"], connection=NotConfiguredEmailBackend()).send()
