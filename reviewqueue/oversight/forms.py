@@ -82,3 +82,14 @@ class SentCheckForm(forms.Form):
         if upload:
             return upload.read()
         return self.cleaned_data["pasted"].strip().replace("\r\n", "\n").encode("utf-8")
+
+
+class UpgradeRequestForm(forms.Form):
+    mailbox = forms.CharField(max_length=128)
+    target_mode = forms.ChoiceField(choices=[("monitored", "monitored"), ("autonomous", "autonomous")])
+    justification = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class UpgradeRedeemForm(forms.Form):
+    mailbox = forms.CharField(max_length=128)
+    code = forms.CharField(max_length=32, label="Code from MultiMail's email to the operator")

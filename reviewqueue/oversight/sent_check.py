@@ -14,7 +14,7 @@ from html.parser import HTMLParser
 from django.core.cache import cache
 from markdown_it import MarkdownIt
 
-from reviewqueue.integrations.multimail.client import get_multimail_client
+from reviewqueue.integrations.multimail import client as multimail
 from reviewqueue.integrations.multimail.errors import MultiMailError
 from reviewqueue.integrations.multimail.oversight_calls import signing_key_text
 from reviewqueue.oversight.identity import (
@@ -159,7 +159,7 @@ def _signing_key(*, fresh: bool):
     document = None if fresh else cache.get(KEY_CACHE)
     if document is not None:
         return public_key_from_document(document), True
-    document = signing_key_text(get_multimail_client())
+    document = signing_key_text(multimail.get_multimail_client())
     key = public_key_from_document(document)  # only a readable key is cached
     cache.set(KEY_CACHE, document, KEY_TTL)
     return key, False

@@ -1,22 +1,33 @@
-"""The evidence page (auditors and admins), its CSV, and the readiness policy (admins)."""
+"""The evidence page (auditors and admins), its CSV, the readiness policy and the upgrade flow (admins),
+and "did we send this?"."""
+
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.db import transaction
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_http_methods
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from reviewqueue.accounts.decorators import role_required
 from reviewqueue.accounts.http import request_origin
 from reviewqueue.accounts.roles import user_has_role
 from reviewqueue.oversight import services
 from reviewqueue.oversight.csv_export import evidence_csv
-from reviewqueue.oversight.forms import EvidenceFilterForm, ReadinessPolicyForm, SentCheckForm
+from reviewqueue.oversight.forms import (
+    EvidenceFilterForm,
+    ReadinessPolicyForm,
+    SentCheckForm,
+    UpgradeRedeemForm,
+    UpgradeRequestForm,
+)
 from reviewqueue.oversight.outcomes import OUTCOME_LABELS, OUTCOMES
 from reviewqueue.oversight.presentation import duration_text, evidence_charts
 from reviewqueue.oversight.readiness import policy_current, readiness_verdicts
 from reviewqueue.oversight.selectors import Reader, evidence, known_choices, weekly_cells
 from reviewqueue.oversight.sent_check import EmailUnreadable, sent_check
+from reviewqueue.oversight.upgrades import UpgradeRefused, upgrade_redeem, upgrade_request
 
 
 def _form_errors(form) -> str:
@@ -126,3 +137,42 @@ def sent_check_page(request):
     return render(
         request, "oversight/sent_check.html", {"form": SentCheckForm(), "check": check, "claim_fields": claim_fields}
     )
+
+
+def _back_to(mailbox_id: str):
+    return redirect(reverse("oversight:evidence") + "?" + urlencode({"mailbox": mailbox_id}))
+
+
+@role_required("admin")
+@require_POST
+def upgrade_request_view(request):
+    form = UpgradeRequestForm(request.POST)
+    if not form.is_valid():
+        return HttpResponseBadRequest("Invalid upgrade request: " + _form_errors(form), content_type="text/plain")
+    data = form.cleaned_data
+    try:
+        upgrade_request(user=request.user, mailbox_id=data["mailbox"], target_mode=data["target_mode"],
+                        justification=data["justification"], origin=request_origin(request))  # fmt: skip
+    except UpgradeRefused as refused:
+        messages.error(request, f"Not asked: {refused}")
+    else:
+        messages.success(request, f"MultiMail has emailed the operator a one-time code to move {data['mailbox']} "
+                         f"to {data['target_mode']}. Enter it below.")  # fmt: skip
+    return _back_to(data["mailbox"])
+
+
+@role_required("admin")
+@require_POST
+def upgrade_redeem_view(request):
+    form = UpgradeRedeemForm(request.POST)
+    if not form.is_valid():
+        return HttpResponseBadRequest("Invalid code: " + _form_errors(form), content_type="text/plain")
+    data = form.cleaned_data
+    try:
+        mode = upgrade_redeem(user=request.user, mailbox_id=data["mailbox"], code=data["code"],
+                              origin=request_origin(request))  # fmt: skip
+    except UpgradeRefused as refused:
+        messages.error(request, f"Not upgraded: {refused}")
+    else:
+        messages.success(request, f"{data['mailbox']} is now {mode}. Spot checks watch what it sends.")
+    return _back_to(data["mailbox"])

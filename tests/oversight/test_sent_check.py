@@ -45,7 +45,7 @@ def sandbox(monkeypatch):
         base_url="http://multimail.sandbox", api_key=defaults.OVERSIGHT_KEY, send_api_key=defaults.SEND_KEY,
         admin_api_key=defaults.ADMIN_KEY, transport=transport,
     )  # fmt: skip
-    monkeypatch.setattr("reviewqueue.oversight.sent_check.get_multimail_client", lambda: client)
+    monkeypatch.setattr("reviewqueue.integrations.multimail.client.get_multimail_client", lambda: client)
     cache.delete(KEY_CACHE)
     app.transport = transport
     app.client = client
@@ -155,6 +155,6 @@ def test_an_unreachable_key_says_so_instead_of_failing(sandbox, monkeypatch, rev
     raw = sent_email(sandbox)
     broken = MultiMailClient(base_url="http://multimail.sandbox", api_key="x",
                              transport=httpx.MockTransport(lambda r: httpx.Response(503)))  # fmt: skip
-    monkeypatch.setattr("reviewqueue.oversight.sent_check.get_multimail_client", lambda: broken)
+    monkeypatch.setattr("reviewqueue.integrations.multimail.client.get_multimail_client", lambda: broken)
     check = sent_check(raw)
     assert check.verdict == "unverifiable" and "503" in check.key_problem

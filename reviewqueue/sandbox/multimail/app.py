@@ -134,6 +134,9 @@ class MultiMailSandbox:
             ("/_sandbox/inbound", "POST", "inbound"),
             ("/_sandbox/approval-codes", "GET", "approval_codes"),
             ("/.well-known/multimail-signing-key", "GET", "signing_key"),
+            ("/v1/mailboxes/<mailbox_id>/request-upgrade", "POST", "upgrade_request"),
+            ("/v1/mailboxes/<mailbox_id>/upgrade", "POST", "upgrade_redeem"),
+            ("/_sandbox/upgrade-codes", "GET", "upgrade_codes"),
             ("/_sandbox/emails/<email_id>.eml", "GET", "email_eml"),
         ]
         self.url_map = Map([Rule(path, methods=[method], endpoint=name) for path, method, name in rules])
@@ -338,6 +341,18 @@ class MultiMailSandbox:
         if not isinstance(mailbox_id, str):
             raise SandboxError(400, "mailbox_id is required")
         return _json(self.state.inbound(mailbox_id=mailbox_id, body=body), 201)
+
+    def on_upgrade_request(self, request, mailbox_id):
+        key = self._key(request, "send")
+        target = self._body(request).get("target_mode")
+        return _json(self.state.upgrade_request(actor=key, mailbox_id=mailbox_id, target_mode=target))
+
+    def on_upgrade_redeem(self, request, mailbox_id):
+        key = self._key(request, "send")
+        return _json(self.state.upgrade_redeem(actor=key, mailbox_id=mailbox_id, code=self._body(request).get("code")))
+
+    def on_upgrade_codes(self, request):
+        return _json(self.state.upgrade_codes())
 
     def on_signing_key(self, request):
         return _json(self.state.public_key_document())

@@ -35,6 +35,7 @@ from reviewqueue.sandbox.multimail.emails import Emails
 from reviewqueue.sandbox.multimail.identity import Identity
 from reviewqueue.sandbox.multimail.sending import Sending
 from reviewqueue.sandbox.multimail.subscriptions import Subscriptions
+from reviewqueue.sandbox.multimail.upgrades import Upgrades
 
 
 def _empty() -> dict:
@@ -51,7 +52,7 @@ def _empty() -> dict:
     }
 
 
-class SandboxState(Sending, Emails, Subscriptions, Identity):
+class SandboxState(Sending, Emails, Subscriptions, Identity, Upgrades):
     """All sandbox data. Every public method takes the lock; mutations save the file."""
 
     def __init__(self, path: str | os.PathLike | None = None, *, clock=time.time):
