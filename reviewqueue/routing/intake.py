@@ -143,7 +143,9 @@ def _submit(
     *, token: IntakeToken, payload: IntakePayload, reads: IntakeReads, facts: DraftFacts, origin: RequestOrigin | None
 ) -> IntakeResult:
     key, request_hash = intake_key(token=token, payload=payload)
-    record = _record_claim(key=key, request_hash=request_hash, token=token, payload=payload, facts=facts)
+    ruleset, rules = reads.ruleset()
+    routed = (route(facts, rules), ruleset)
+    record = _record_claim(key=key, request_hash=request_hash, token=token, payload=payload, facts=facts, routed=routed)
     if record.draft_id is not None:
         return _result(record, created=False)
     if not record.email_id:
@@ -211,7 +213,13 @@ def _accepted_entry(
 
 
 def _record_claim(
-    *, key: str, request_hash: str, token: IntakeToken, payload: IntakePayload, facts: DraftFacts
+    *,
+    key: str,
+    request_hash: str,
+    token: IntakeToken,
+    payload: IntakePayload,
+    facts: DraftFacts,
+    routed: tuple[str, RoutingRuleSet],
 ) -> IntakeRecord:
     """This request's IntakeRecord, locked until the commit.
 
@@ -220,6 +228,10 @@ def _record_claim(
     row, locked, and finds its result) or rolls back (then the insert goes through and this call
     does the work). Written out rather than through the ORM, which cannot return the id of an
     insert that may do nothing: one statement instead of a savepoint, an INSERT and its release.
+
+    `routed`: the mailbox and the rule set that chose it, written now, so that completing the row
+    (_record_complete) changes no indexed column and PostgreSQL updates it in place (a HOT update)
+    rather than adding a new entry to each of its indexes.
     """
     record = IntakeRecord(
         idempotency_key=key,
@@ -228,11 +240,14 @@ def _record_claim(
         conversation_id=payload.intercom_conversation_id,
         kind=payload.kind,
         facts=facts.as_json(),
+        mailbox_id=routed[0],
+        routing_version=routed[1],
     )
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO routing_intakerecord (idempotency_key, request_hash, token_id, conversation_id, kind,"
-            " facts, mailbox_id, email_id, created_at) VALUES (%s, %s, %s, %s, %s, %s::jsonb, '', '', %s)"
+            " facts, mailbox_id, routing_version_id, email_id, created_at)"
+            " VALUES (%s, %s, %s, %s, %s, %s::jsonb, %s, %s, '', %s)"
             " ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
             [
                 record.idempotency_key,
@@ -241,6 +256,8 @@ def _record_claim(
                 record.conversation_id,
                 record.kind,
                 json.dumps(record.facts),
+                record.mailbox_id,
+                record.routing_version_id,
                 record.created_at,
             ],
         )
