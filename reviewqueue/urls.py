@@ -2,6 +2,7 @@ from django.urls import include, path
 
 from reviewqueue import health
 from reviewqueue.accounts import views as account_views
+from reviewqueue.inbox.admin_views import person_intercom_teammate
 from reviewqueue.metrics.views import metrics_view
 
 urlpatterns = [
@@ -9,9 +10,11 @@ urlpatterns = [
     path("accounts/", include("reviewqueue.accounts.urls")),
     path("queue/", include("reviewqueue.review.urls")),
     path("audit/oversight/", include("reviewqueue.oversight.urls")),
+    path("spot-checks/", include("reviewqueue.oversight.spot_urls")),
     path("audit/", include("reviewqueue.audit.urls")),
     path("manage/sla/", include("reviewqueue.sla.urls")),
     path("manage/callbacks/", include("reviewqueue.callbacks.urls")),
+    path("manage/people/<int:pk>/intercom", person_intercom_teammate, name="inbox_person_intercom_teammate"),
     path("manage/", include("reviewqueue.routing.urls")),
     path("api/v1/oversight/", include("reviewqueue.oversight.api_urls")),
     path("api/v1/", include("reviewqueue.review.api_urls")),

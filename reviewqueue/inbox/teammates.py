@@ -1,7 +1,9 @@
-"""Who the Intercom teammate is in reviewqueue: an active person with the teammate's email.
+"""Who the Intercom teammate is in reviewqueue: the person an admin mapped their admin id to, else
+the active person with the teammate's email.
 
-Intercom names the teammate in every request (`admin`: id, name, email). The email is matched
-case-insensitively to one active person; only the reviewer role may decide, an auditor sees the
+Intercom names the teammate in every request (`admin`: id, name, email). An explicit mapping
+(IntercomTeammate, set on the person's page) wins; otherwise the email is matched
+case-insensitively to one active person. Only the reviewer role may decide, an auditor sees the
 drafts. Two active people with the same email map to nobody: we cannot tell who is acting.
 """
 
@@ -10,6 +12,7 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 
 from reviewqueue.accounts.roles import user_roles
+from reviewqueue.inbox.models import IntercomTeammate
 
 
 @dataclass(frozen=True)
@@ -35,7 +38,7 @@ def teammate_for(admin: object) -> Teammate:
     admin = admin if isinstance(admin, dict) else {}
     email = admin.get("email") if isinstance(admin.get("email"), str) else ""
     admin_id = str(admin.get("id") or "")
-    person = _person_with_email(email.strip())
+    person = _person_mapped(admin_id) or _person_with_email(email.strip())
     roles = user_roles(person) if person is not None else []
     return Teammate(
         admin_id=admin_id,
@@ -44,6 +47,13 @@ def teammate_for(admin: object) -> Teammate:
         can_decide="reviewer" in roles,
         can_see_drafts="reviewer" in roles or "auditor" in roles,
     )
+
+
+def _person_mapped(admin_id: str):
+    if not admin_id:
+        return None
+    mapping = IntercomTeammate.objects.select_related("person").filter(admin_id=admin_id).first()
+    return mapping.person if mapping is not None and mapping.person.is_active else None
 
 
 def _person_with_email(email: str):
