@@ -184,8 +184,9 @@ def outbound_client(*, timeout: float | httpx.Timeout = 10.0) -> httpx.Client:
     return httpx.Client(transport=guarded_transport(), follow_redirects=False, trust_env=False, timeout=timeout)
 
 
-def send_checked(client: httpx.Client, request: httpx.Request) -> httpx.Response:
+def send_checked(client: httpx.Client, request: httpx.Request, *, stream: bool = False) -> httpx.Response:
     """Send `request` through `client` after the URL's shape check. OutboundURLRefused when refused
-    (by shape here, or by address when `client` is an `outbound_client`)."""
+    (by shape here, or by address when `client` is an `outbound_client`). With `stream`, the body is
+    not read: the caller reads what it needs and closes the response (a receiver's answer can be big)."""
     check_url_shape(str(request.url))
-    return client.send(request, follow_redirects=False)
+    return client.send(request, follow_redirects=False, stream=stream)

@@ -41,6 +41,7 @@ SHORT_DELAY = 60.0  # retries due sooner go to the broker with a countdown; late
 SWEEP_GRACE = timedelta(seconds=10)  # a due delivery not taken this long has lost its broker message
 SWEEP_BATCH = 500
 MAX_ERROR = 2000
+ANSWER_KEPT = 300  # bytes of a failed answer kept in last_error
 ABANDON_AFTER = timedelta(seconds=2 * BACKOFF_CAP)  # past retry_until, longer than any scheduled retry waits
 RETRY_STATUSES = frozenset({408, 429})
 USER_AGENT = "reviewqueue-callbacks/1"
@@ -86,7 +87,13 @@ def delivery_run(*, delivery_id: int, client: httpx.Client | None = None) -> str
         return _record(
             delivery, Outcome("failed", f"gave up: no attempt finished ({delivery.last_error or 'workers died'})")
         )
-    outcome = _attempt(delivery, client)
+    try:
+        outcome = _attempt(delivery, client)
+    except Exception as error:
+        # A bug, or something no branch foresaw: left RUNNING, the sweeper would hand it out every lease.
+        # Spent as an attempt instead, and retried with backoff until the window closes.
+        log.exception("callback attempt raised an unforeseen error", extra={"delivery": delivery.pk})
+        outcome = Outcome("retry", f"{type(error).__name__}: {error}")
     return _record(delivery, outcome)
 
 
@@ -109,7 +116,11 @@ def _attempt(delivery: CallbackDelivery, client: httpx.Client | None) -> Outcome
     client = client or outbound.outbound_client(timeout=TIMEOUT)
     try:
         request = client.build_request("POST", endpoint.url, content=delivery.body.encode(), headers=headers)
-        response = outbound.send_checked(client, request)
+        response = outbound.send_checked(client, request, stream=True)
+        try:
+            return _classify(response, _answer_start(response))
+        finally:
+            response.close()
     except outbound.OutboundHostUnresolved as error:
         return Outcome("retry", str(error))
     except outbound.OutboundURLRefused as error:
@@ -123,14 +134,25 @@ def _attempt(delivery: CallbackDelivery, client: httpx.Client | None) -> Outcome
     finally:
         if own_client:
             client.close()
-    return _classify(response)
 
 
-def _classify(response: httpx.Response) -> Outcome:
+def _answer_start(response: httpx.Response) -> str:
+    """The first ANSWER_KEPT bytes of the receiver's answer, for the log; the rest is never read."""
+    if 200 <= response.status_code < 300:
+        return ""
+    kept = b""
+    for chunk in response.iter_bytes():
+        kept += chunk
+        if len(kept) >= ANSWER_KEPT:
+            break
+    return kept[:ANSWER_KEPT].decode("utf-8", errors="replace")
+
+
+def _classify(response: httpx.Response, answer: str) -> Outcome:
     status = response.status_code
     if 200 <= status < 300:
         return Outcome("delivered", status_code=status)
-    snippet = response.text[:300].strip()
+    snippet = answer.strip()
     error = f"HTTP {status}" + (f": {snippet}" if snippet else "")
     if status >= 500 or status in RETRY_STATUSES:
         return Outcome("retry", error, status, _retry_after(response))

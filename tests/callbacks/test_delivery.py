@@ -248,3 +248,24 @@ def test_the_body_is_the_agents_view_of_its_draft(lenient, receiver):
     data = body["data"]
     assert data["draft_id"] == item.draft_id and data["email_id"] == "em_1" and data["conversation_id"] == "conv_1"
     assert data["decision"] is None and data["status"] == "pending"
+
+
+def test_only_the_start_of_a_failed_answer_is_read_and_kept(lenient):
+    with Receiver([Answer(500, body=b"E" * 2_000_000)]) as receiver:
+        item, _ = queued(receiver.url)
+        assert run(item) == "retry"
+    item.refresh_from_db()
+    assert item.last_error == "HTTP 500: " + "E" * delivery.ANSWER_KEPT
+
+
+def test_an_unforeseen_error_is_spent_as_an_attempt_and_retried(lenient, receiver, monkeypatch):
+    item, _ = queued(receiver.url)
+
+    def broken(**kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(signing, "signed_headers", broken)
+    assert run(item) == "retry"
+    item.refresh_from_db()
+    assert (item.status, item.attempts, item.last_error) == ("pending", 1, "RuntimeError: boom")
+    assert receiver.requests == []
