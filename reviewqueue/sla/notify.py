@@ -129,7 +129,8 @@ def deliveries_run(*, delivery_ids: list[int], http: httpx.Client | None = None)
 
 
 def delivery_run(*, delivery_id: int, http: httpx.Client | None = None) -> str:
-    """Send one delivery if it is due and nobody else sends it: "done", "retry", "failed" or "not taken"."""
+    """Send one delivery if it is due and nobody else sends it: "done", "retry", "failed", "skipped" (the draft
+    left the queue meanwhile) or "not taken"."""
     now = timezone.now()
     taken = EscalationDelivery.objects.filter(_due(now), pk=delivery_id).update(
         status=EscalationDelivery.Status.RUNNING, locked_until=now + LEASE, attempts=F("attempts") + 1
@@ -137,6 +138,10 @@ def delivery_run(*, delivery_id: int, http: httpx.Client | None = None) -> str:
     if not taken:
         return "not taken"
     delivery = EscalationDelivery.objects.select_related("escalation__draft").get(pk=delivery_id)
+    if not delivery.escalation.draft.is_pending:
+        # Decided (or gone) before the message went, or while it was being retried: nobody waits any more.
+        _done(delivery, action="sla.escalation_skipped", why="the draft left the queue before the message went")
+        return "skipped"
     try:
         _send(delivery, policy_of(delivery.mailbox_id), http, now)
     except DeliveryPermanent as error:
@@ -223,12 +228,12 @@ def _fail(delivery: EscalationDelivery, error: str) -> str:
     return "failed"
 
 
-def _done(delivery: EscalationDelivery) -> None:
+def _done(delivery: EscalationDelivery, *, action: str = "sla.escalation_sent", **extra) -> None:
     with transaction.atomic():
         EscalationDelivery.objects.filter(pk=delivery.pk).update(
             status=EscalationDelivery.Status.DONE, done_at=timezone.now(), locked_until=None, last_error=""
         )
-        _audit(delivery, "sla.escalation_sent")
+        _audit(delivery, action, **extra)
 
 
 def _audit(delivery: EscalationDelivery, action: str, **extra) -> None:

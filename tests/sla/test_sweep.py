@@ -195,3 +195,16 @@ def test_a_draft_whose_content_never_came_in_is_not_expired(broker, mailbox):
     set_policy(expiry=timedelta(hours=1))
     held(3, fetched_at=None)
     assert sla_sweep().expired == 0 and not Decision.objects.exists()
+
+
+def test_a_message_for_a_draft_decided_meanwhile_is_not_sent(broker, mailbox, slack_allowed, reviewer):
+    from reviewqueue.review.decisions import draft_decide
+
+    set_policy(target=timedelta(minutes=30), slack_webhook_url=SLACK_URL)
+    draft = waited(60)
+    sla_sweep()
+    draft_decide(draft=draft, reviewer=reviewer, action="reject", reason="Wrong tone", origin="web")
+    slack = Slack()
+    assert notify.delivery_run(delivery_id=EscalationDelivery.objects.get().pk, http=slack.client()) == "skipped"
+    assert slack.posts == [] and EscalationDelivery.objects.get().status == "done"
+    assert AuditEvent.objects.filter(action="sla.escalation_skipped").count() == 1
