@@ -45,7 +45,9 @@ def email_settings(url: str) -> EmailConfig:
         return EmailConfig({"BACKEND": _SIMPLE[scheme]}, configured=True)
     if scheme == "file":
         if parts.netloc not in ("", "localhost") or not parts.path.startswith("/"):
-            raise ImproperlyConfigured(f"EMAIL_URL file:// needs an absolute directory, e.g. file:///tmp/mail: {url!r}")
+            raise ImproperlyConfigured(
+                f"EMAIL_URL file:// needs an absolute directory, e.g. file:///srv/reviewqueue/mail: {url!r}"
+            )
         directory = unquote(parts.path)
         mailer = {"BACKEND": CATCHING_BACKEND, "OPTIONS": {"directory": directory}}
         return EmailConfig(mailer, configured=True, catcher_dir=directory)

@@ -38,9 +38,9 @@ def test_smtps_and_plain_smtp_ports():
 
 
 def test_file_catches_mail_in_a_directory_and_unset_sends_nothing():
-    caught = email_settings("file:///tmp/rq-mail")
-    assert caught.catcher_dir == "/tmp/rq-mail"
-    assert caught.mailer["OPTIONS"] == {"directory": "/tmp/rq-mail"}
+    caught = email_settings("file:///srv/reviewqueue/mail")
+    assert caught.catcher_dir == "/srv/reviewqueue/mail"
+    assert caught.mailer["OPTIONS"] == {"directory": "/srv/reviewqueue/mail"}
     unset = email_settings("")
     assert (unset.configured, unset.mailer["BACKEND"]) == (
         False,
