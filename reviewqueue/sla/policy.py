@@ -79,8 +79,8 @@ def policy_set(
         old = policy_view(policy)
         _apply(policy, checked)
         new = policy_view(policy)
-        if old == new and policy.pk is not None and not _slack_replaced(changes):
-            return policy
+        if old == new and not _slack_replaced(changes):
+            return policy  # nothing changed (a default policy is not stored until something differs)
         policy.updated_at = timezone.now()
         policy.save()
         audit_record(

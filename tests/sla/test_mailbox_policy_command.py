@@ -63,3 +63,9 @@ def test_a_bad_value_is_an_error_naming_it(mailbox, args, message):
 def test_an_unknown_mailbox_is_named(db):
     with pytest.raises(CommandError, match="no mailbox 'mbx_nope'"):
         run("mbx_nope", "--target", "30m")
+
+
+def test_the_command_without_options_prints_the_policy_and_changes_nothing(mailbox):
+    printed = run("mbx_1")
+    assert "decision target: off" in printed and "approvals required: 1" in printed
+    assert not MailboxPolicy.objects.exists() and not AuditEvent.objects.filter(action="sla.policy_changed").exists()
