@@ -31,6 +31,7 @@ from reviewqueue.review.models import Decision, Draft
 from reviewqueue.sla import enqueue
 from reviewqueue.sla.durations import format_duration
 from reviewqueue.sla.models import EscalationDelivery, MailboxPolicy
+from reviewqueue.sla.signals import send_draft_expired
 from reviewqueue.sla.system import system_reviewer
 
 log = logging.getLogger(__name__)
@@ -220,6 +221,7 @@ def draft_expire(*, draft_id: int, expiry: timedelta) -> Decision | None:
                     "reason": reason,
                 },
             )
+            transaction.on_commit(lambda: send_draft_expired(decision_id=decision.pk, draft_id=draft.pk))
     except (DraftAlreadyDecided, DraftClaimedByOther, DraftNotPending, DraftContentNotIn) as skipped:
         log.info("draft not expired", extra={"draft_id": draft_id, "why": str(skipped)})
         return None

@@ -166,8 +166,16 @@ def test_a_draft_past_its_expiry_is_rejected_by_the_system_through_the_outbox(
     set_policy(expiry=timedelta(hours=24))
     draft = held(25, conversation_id="77")
     held(2, email_id="em_young")
-    with django_capture_on_commit_callbacks(execute=True):
-        assert sla_sweep().expired == 1
+    from reviewqueue.sla.signals import draft_expired
+
+    heard = []
+    draft_expired.connect(lambda **kw: heard.append(kw), weak=False, dispatch_uid="test-expired")
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            assert sla_sweep().expired == 1
+    finally:
+        draft_expired.disconnect(dispatch_uid="test-expired")
+    assert [(h["draft_id"], h["event"]) for h in heard] == [(draft.pk, "draft.expired")]
     decision = Decision.objects.get()
     assert (decision.draft_id, decision.action, decision.origin) == (draft.pk, "reject", "system")
     assert decision.reason == "expired: no decision within 24h"
