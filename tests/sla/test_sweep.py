@@ -216,3 +216,11 @@ def test_a_message_for_a_draft_decided_meanwhile_is_not_sent(broker, mailbox, sl
     assert notify.delivery_run(delivery_id=EscalationDelivery.objects.get().pk, http=slack.client()) == "skipped"
     assert slack.posts == [] and EscalationDelivery.objects.get().status == "done"
     assert AuditEvent.objects.filter(action="sla.escalation_skipped").count() == 1
+
+
+def test_beat_runs_the_sweep_every_minute_and_the_worker_knows_its_tasks(settings):
+    from reviewqueue.celery import app
+
+    assert settings.CELERY_BEAT_SCHEDULE["sla-sweep"] == {"task": "sla.sweep", "schedule": 60.0}
+    app.loader.import_default_modules()  # what a worker does at start: autodiscover every app's tasks
+    assert {"sla.sweep", "sla.deliveries_run"} <= set(app.tasks)
