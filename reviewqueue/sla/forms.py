@@ -28,7 +28,13 @@ class MailboxPolicyForm(forms.Form):
         label="Slack incoming-webhook URL",
         help_text="https only; leave empty to keep the current one",
     )
-    remove_slack = forms.BooleanField(required=False, label="Remove the Slack webhook")
+    remove_slack = forms.TypedChoiceField(
+        required=False,
+        choices=[("", "keep it (or replace it with the URL above)"), ("1", "remove it")],
+        coerce=lambda value: value == "1",
+        empty_value=False,
+        label="The current Slack webhook",
+    )
     notify_emails = forms.CharField(
         required=False,
         max_length=4000,

@@ -38,6 +38,11 @@ def test_an_admin_sets_the_policy_on_the_mailbox_page(admin_user, mailbox, setti
     page = client.get(f"/manage/mailboxes/{mailbox.pk}/").content.decode()
     assert 'value="4h"' in page and 'value="2d"' in page and "https://127.0.0.1/…cret" in page
     assert "abcdsecret" not in page  # the URL is a secret: only its hint is shown
+    kept = post_policy(client, mailbox, target="4h", expiry="2d", approvals_required="2")
+    assert kept.status_code == 302 and MailboxPolicy.objects.get().has_slack  # empty URL: kept
+    post_policy(client, mailbox, target="4h", remove_slack="1")
+    assert not MailboxPolicy.objects.get().has_slack
+    assert AuditEvent.objects.filter(action="sla.policy_changed").last().payload["new"]["slack_webhook"] == ""
 
 
 def test_a_bad_value_is_a_400_naming_it_and_nothing_changes(admin_user, mailbox):
