@@ -143,3 +143,12 @@ def test_the_integration_layer_check_sees_function_local_and_package_imports(tmp
         "reviewqueue.integrations.x.package": ["reviewqueue.review"],
         "reviewqueue.integrations.x.by_name": ["reviewqueue.review.ingest"],
     }
+
+
+MAX_MODULE_LINES = 500  # issue 17: one module per concern; a module past this is split along its own seams
+
+
+def test_no_module_is_over_the_line_limit():
+    lines = {module: len(path.read_text().splitlines()) for module, path in _sources().items()}
+    long = {module: n for module, n in lines.items() if n > MAX_MODULE_LINES}
+    assert long == {}, f"modules over {MAX_MODULE_LINES} lines (split them along their seams): {long}"
