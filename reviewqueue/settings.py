@@ -366,6 +366,8 @@ CELERY_BEAT_SCHEDULE["routing-mailboxes-sync"] = {"task": "routing.mailboxes_syn
 CELERY_BEAT_SCHEDULE["digests-send-due"] = {"task": "digests.send_due", "schedule": 60.0}
 # Oversight: the evidence page's daily rollups (today and yesterday again, and days new decisions landed in).
 CELERY_BEAT_SCHEDULE["oversight-rollups-refresh"] = {"task": "oversight.rollups_refresh", "schedule": 300.0}
+# Oversight: what loosened mailboxes sent, sampled into spot checks; a tripped window tightens the mailbox.
+CELERY_BEAT_SCHEDULE["oversight-spot-checks"] = {"task": "oversight.spot_checks_sweep", "schedule": 60.0}
 # SLA: overdue drafts escalated once, expired ones rejected, lost escalation messages re-driven.
 CELERY_BEAT_SCHEDULE["sla-sweep"] = {"task": "sla.sweep", "schedule": 60.0}
 

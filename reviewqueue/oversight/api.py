@@ -7,6 +7,7 @@ from reviewqueue.accounts.decorators import api_role_required
 from reviewqueue.oversight.forms import EvidenceFilterForm
 from reviewqueue.oversight.readiness import policy_current, readiness_verdicts
 from reviewqueue.oversight.selectors import Reader, evidence, known_choices
+from reviewqueue.oversight.spot_checks import spot_summaries
 
 
 @require_GET
@@ -32,6 +33,9 @@ def readiness(request):
                 {"mailbox_id": mailbox, "kind": kind, **figures.as_dict()} for mailbox, kind, figures in found.by_cell
             ],
             "weeks": [{"week_start": week.isoformat(), **figures.as_dict()} for week, figures in found.weeks],
+            "spot_checks": [
+                s.as_dict() for s in spot_summaries([selection.mailbox_id] if selection.mailbox_id else None)
+            ],
             "readiness": [verdict.as_dict() for verdict in readiness_verdicts(mailboxes, policy=policy, reader=reader)],
         }
     )

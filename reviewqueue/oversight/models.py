@@ -73,3 +73,68 @@ class ReadinessPolicy(models.Model):
 
     def __str__(self) -> str:
         return "readiness policy"
+
+
+class MonitoredSend(models.Model):
+    """An email a loosened (monitored or autonomous) mailbox sent without waiting for a person, as the
+    spot-check sweep learned it; `sampled` ones wait in the spot-check queue for a reviewer's verdict."""
+
+    class Verdict(models.TextChoices):
+        PENDING = "", "not checked yet"
+        WOULD_APPROVE = "would_approve", "would approve"
+        WOULD_REJECT = "would_reject", "would reject"
+
+    email_id = models.CharField(max_length=128, unique=True)
+    mailbox_id = models.CharField(max_length=128)
+    to = models.JSONField(default=list)
+    subject = models.TextField(blank=True)
+    markdown = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    seen_at = models.DateTimeField(default=timezone.now)
+    sampled = models.BooleanField(default=False)
+    verdict = models.CharField(max_length=16, choices=Verdict.choices, blank=True, default="")
+    reason = models.TextField(blank=True)
+    checked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    checked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["sampled", "verdict", "seen_at"], name="oversight_spot_queue"),
+            models.Index(fields=["mailbox_id", "checked_at"], name="oversight_spot_window"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email_id} ({self.verdict or 'unchecked'})"
+
+
+class Tightening(models.Model):
+    """Spot checks tightened a mailbox back to gated_send. One row per trigger: the window's newest
+    check is part of the key, so two sweeps finding the same window race for one row and one tighten."""
+
+    mailbox_id = models.CharField(max_length=128)
+    last_check_id = models.BigIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+    figures = models.JSONField(default=dict)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["mailbox_id", "last_check_id"], name="oversight_tighten_once")]
+
+    def __str__(self) -> str:
+        return f"tightened {self.mailbox_id} at check {self.last_check_id}"
+
+
+class SpotCheckPolicy(models.Model):
+    """A mailbox's spot-check settings (a mailbox without a row has the defaults)."""
+
+    mailbox_id = models.CharField(max_length=128, unique=True)
+    sample_rate = models.DecimalField(max_digits=4, decimal_places=3, default=0.1, help_text="share of sent emails")
+    daily_minimum = models.PositiveIntegerField(default=5, help_text="spot checks a day at least")
+    window = models.PositiveIntegerField(default=50, help_text="the last N spot checks the threshold reads")
+    reject_share = models.DecimalField(
+        max_digits=4, decimal_places=3, default=0.05, help_text="a 'would reject' share above this tightens"
+    )
+
+    def __str__(self) -> str:
+        return f"spot checks of {self.mailbox_id}"

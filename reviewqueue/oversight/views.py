@@ -27,6 +27,7 @@ from reviewqueue.oversight.presentation import duration_text, evidence_charts
 from reviewqueue.oversight.readiness import policy_current, readiness_verdicts
 from reviewqueue.oversight.selectors import Reader, evidence, known_choices, weekly_cells
 from reviewqueue.oversight.sent_check import EmailUnreadable, sent_check
+from reviewqueue.oversight.spot_checks import spot_summaries
 from reviewqueue.oversight.upgrades import UpgradeRefused, upgrade_redeem, upgrade_request
 
 
@@ -62,6 +63,7 @@ def evidence_page(request):
         total=_cell_row("All selected", "", found.total),
         verdicts=readiness_verdicts(verdict_mailboxes(selection, mailboxes), policy=policy, reader=reader),
         policy=policy,
+        spot_checks=spot_summaries([selection.mailbox_id] if selection.mailbox_id else None),
         is_admin=user_has_role(request.user, "admin"),
         query=request.GET.urlencode(),
     )
