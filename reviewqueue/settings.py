@@ -27,6 +27,7 @@ from reviewqueue.env import (
 from reviewqueue.sandbox.intercom import defaults as intercom_sandbox
 from reviewqueue.sandbox.multimail import defaults as multimail_sandbox
 from reviewqueue.sandbox.oidc import defaults as oidc_sandbox
+from reviewqueue.sandbox.slack import defaults as slack_sandbox
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 load_dotenv(BASE_DIR / ".env", override=False)
@@ -105,7 +106,23 @@ _INTERCOM = vendor_env(
 INTERCOM_API_URL = _INTERCOM.values["INTERCOM_API_URL"]
 INTERCOM_ACCESS_TOKEN = _INTERCOM.values["INTERCOM_ACCESS_TOKEN"]
 INTERCOM_CLIENT_SECRET = _INTERCOM.values["INTERCOM_CLIENT_SECRET"]
-VENDORS_IN_USE = [_MULTIMAIL.describe(), _INTERCOM.describe()]
+# The Slack app (reviewqueue/slack/): a bot token (chat:write, users:read, users:read.email) and the
+# signing secret of its interactivity requests; SLACK_API_URL is Slack's Web API (the sandbox's locally).
+_SLACK = vendor_env(
+    "Slack",
+    sandbox=SANDBOX,
+    url=("SLACK_API_URL", "https://slack.com/api"),
+    schemes=("https", "http"),
+    sandbox_values={
+        "SLACK_API_URL": slack_sandbox.API_URL,
+        "SLACK_BOT_TOKEN": slack_sandbox.BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": slack_sandbox.SIGNING_SECRET,
+    },
+)
+SLACK_API_URL = _SLACK.values["SLACK_API_URL"]
+SLACK_BOT_TOKEN = _SLACK.values["SLACK_BOT_TOKEN"]
+SLACK_SIGNING_SECRET = _SLACK.values["SLACK_SIGNING_SECRET"]
+VENDORS_IN_USE = [_MULTIMAIL.describe(), _INTERCOM.describe(), _SLACK.describe()]
 INTERCOM_ADMIN_ID = env_str("INTERCOM_ADMIN_ID", "")  # empty: asked of GET /me
 INTERCOM_API_VERSION = env_str("INTERCOM_API_VERSION", "2.14")
 
@@ -148,6 +165,7 @@ INSTALLED_APPS = [
     "reviewqueue.callbacks",
     "reviewqueue.sla",
     "reviewqueue.inbox",
+    "reviewqueue.slack",
     "reviewqueue.integrations.inbound",
     "reviewqueue.integrations.multimail",
     "reviewqueue.integrations.intercom",
@@ -368,6 +386,8 @@ CELERY_BEAT_SCHEDULE["digests-send-due"] = {"task": "digests.send_due", "schedul
 CELERY_BEAT_SCHEDULE["oversight-rollups-refresh"] = {"task": "oversight.rollups_refresh", "schedule": 300.0}
 # Oversight: what loosened mailboxes sent, sampled into spot checks; a tripped window tightens the mailbox.
 CELERY_BEAT_SCHEDULE["oversight-spot-checks"] = {"task": "oversight.spot_checks_sweep", "schedule": 60.0}
+# Slack app: review requests a lost signal never queued, and deliveries a lost broker message left behind.
+CELERY_BEAT_SCHEDULE["slack-sweep"] = {"task": "slack.sweep", "schedule": 15.0}
 # SLA: overdue drafts escalated once, expired ones rejected, lost escalation messages re-driven.
 CELERY_BEAT_SCHEDULE["sla-sweep"] = {"task": "sla.sweep", "schedule": 60.0}
 

@@ -21,6 +21,7 @@ urlpatterns = [
     path("webhooks/multimail", include("reviewqueue.integrations.multimail.urls")),
     path("webhooks/intercom", include("reviewqueue.integrations.intercom.urls")),
     path("integrations/intercom/canvas/", include("reviewqueue.inbox.urls")),  # the Intercom Inbox app
+    path("integrations/slack/", include("reviewqueue.slack.urls")),  # the Slack app's interactivity URL
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics_view, name="metrics"),  # off (404) unless METRICS_TOKEN is set

@@ -23,6 +23,7 @@ from reviewqueue.review.edits import edit_nudge, edited_version_fields
 from reviewqueue.review.flags import content_hash, draft_flags
 from reviewqueue.review.models import Claim, Draft, multimail_status_to_store
 from reviewqueue.review.revisions import revision_waiting_since
+from reviewqueue.review.signals import send_draft_ready
 
 
 def draft_receive(
@@ -293,6 +294,7 @@ def _draft_write_fetch(fetched: _Fetched, at: datetime | None = None) -> None:
     fields["snapshot_id"] = draft.snapshot_id or fields["latest_snapshot_id"]
     for name, value in fields.items():
         setattr(draft, name, value)
+    transaction.on_commit(lambda: send_draft_ready(draft_id=draft.pk))  # e.g. the Slack app's review request
 
 
 def _edited_version_store(draft: Draft, fields: dict) -> dict:

@@ -17,6 +17,10 @@ decision_carried_out(sender="review", decision_id, draft_id, action, event, fina
     is approved at MultiMail, with final_email_id the edited email's id; otherwise final_email_id
     is the draft's own email id. multimail_status is MultiMail's answer ("approved", "rejected", …).
 
+draft_ready(sender="review", draft_id)
+    A draft's content came in from MultiMail (a fetch or a refresh was committed): it can be shown
+    and decided. Sent on every committed fetch, so receivers check the draft's status themselves.
+
 email_event_recorded(sender="review", draft_id, event, at)
     MultiMail said a draft's email was delivered or bounced; sent once per draft and kind, after the
     commit that recorded it (review/events.py). event: "draft.delivered" | "draft.bounced"; draft_id
@@ -36,6 +40,7 @@ log = logging.getLogger(__name__)
 decision_recorded = Signal()
 decision_carried_out = Signal()
 email_event_recorded = Signal()
+draft_ready = Signal()
 
 EVENT_BY_ACTION = {
     "approve": "draft.approved",
@@ -62,6 +67,11 @@ def send_decision_carried_out(
         final_email_id=final_email_id,
         multimail_status=multimail_status,
     )
+
+
+def send_draft_ready(*, draft_id: int) -> None:
+    """Call after the commit that stored a fetch (review/ingest.py)."""
+    _send(draft_ready, draft_id=draft_id)
 
 
 # review/events.py's audit actions for MultiMail's later events, and the event each is to other apps.
