@@ -235,6 +235,8 @@ def _decision_write(
         context_recheck_error=evidence.context_recheck_error,
     )
     edit = edit_record(decision, draft, plan) if plan else None
+    if edit is None:  # known to have none: decision.verb, the reason and the note need not ask the database
+        Decision.edit.related.set_cached_value(decision, None)
     Draft.objects.filter(pk=draft.pk).update(status=Draft.Status.DECIDED, updated_at=now)
     Claim.objects.filter(draft_id=draft.pk).delete()
     OutboxItem.objects.bulk_create(_decision_outbox_items(decision, draft))
