@@ -253,7 +253,7 @@ def _decision_body(request) -> tuple[dict | None, JsonResponse | None]:
     try:
         body = json_body_parse(request.body)
     except JsonBodyInvalid as error:
-        return None, _error(400, f'{error}; send {{"action": "approve"|"reject", "reason": "…"}}')
+        return None, _error(400, f'{error}; send {{"action": "approve"|"reject"|"request_changes", "reason": "…"}}')
     if not isinstance(body, dict):
         return None, _error(400, "body must be a JSON object")
     fields = {}
