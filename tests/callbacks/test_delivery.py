@@ -269,3 +269,19 @@ def test_an_unforeseen_error_is_spent_as_an_attempt_and_retried(lenient, receive
     item.refresh_from_db()
     assert (item.status, item.attempts, item.last_error) == ("pending", 1, "RuntimeError: boom")
     assert receiver.requests == []
+
+
+def test_a_new_secret_signs_the_next_attempt(lenient):
+    from reviewqueue.audit.services import Actor
+
+    with Receiver([Answer(503), Answer(200)]) as receiver:
+        item, old = queued(receiver.url)
+        assert run(item) == "retry"
+        new = services.secret_rotate(endpoint=item.token.callback, actor=Actor.system("test"))
+        make_due(item)
+        assert run(item) == "delivered"
+    first, second = receiver.requests
+    signing.verify(secret=old, headers=first.headers, body=first.body)
+    signing.verify(secret=new, headers=second.headers, body=second.body)
+    with pytest.raises(Exception, match="No matching signature"):
+        signing.verify(secret=old, headers=second.headers, body=second.body)
