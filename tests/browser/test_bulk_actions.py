@@ -48,3 +48,29 @@ def test_a_reviewer_ticks_drafts_with_x_and_shift_click_and_rejects_them_togethe
     remaining = page.evaluate("Array.from(document.querySelectorAll('[data-queue-row]')).map(r => r.dataset.draftId)")
     assert remaining == [str(drafts[4].pk), str(arrived.pk)]
     assert page_watch.console_errors == [] and page_watch.page_errors == [] and page_watch.foreign_requests == []
+
+
+@pytest.mark.browser
+def test_bulk_approval_lists_the_unflagged_drafts_first_and_approves_only_those(page, page_watch, person):
+    person("rita", "reviewer")
+    now = timezone.now()
+    clean = make_draft(waiting_since=now - timedelta(hours=3), subject="Clean answer")
+    flagged = make_draft(waiting_since=now - timedelta(hours=2), subject="Flagged answer", flag_spam=True)
+    log_in(page, "rita")
+    page.goto("/queue/", wait_until="load")
+
+    page.check(f'input[data-bulk-select][value="{clean.pk}"]')
+    page.check(f'input[data-bulk-select][value="{flagged.pk}"]')
+    page.get_by_role("button", name="Approve selected…").click()
+    page.wait_for_selector("text=Approve 1 draft?")
+    listed = page.evaluate(
+        "Array.from(document.querySelectorAll('[data-bulk-approve-row]')).map(r => r.dataset.draftId)"
+    )
+    assert listed == [str(clean.pk)]
+    assert "Flagged answer" in page.locator("#bulk-approve-flagged").inner_text()
+    assert not Decision.objects.exists()  # nothing before the confirmation
+
+    page.get_by_role("button", name="Yes, approve 1 draft").click()
+    page.wait_for_selector("text=Approved 1 draft.")
+    assert list(Decision.objects.values_list("draft_id", "action")) == [(clean.pk, "approve")]
+    assert page_watch.console_errors == [] and page_watch.page_errors == [] and page_watch.foreign_requests == []
