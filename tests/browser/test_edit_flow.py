@@ -81,3 +81,49 @@ def test_f_takes_the_reviewer_to_the_feedback_and_requests_changes(page, page_wa
     decision = Decision.objects.get(draft=draft)
     assert (decision.action, decision.reason) == ("request_changes", "The refund is 45 EUR, not 50; say so")
     assert_quiet(page_watch)
+
+
+@pytest.mark.browser
+def test_the_whole_system_carries_an_edit_out_and_the_edited_email_never_reaches_the_queue(live_system, person):
+    """gunicorn, a Celery worker and the sandboxes with their webhooks: the edited email comes back
+    to reviewqueue by MultiMail's webhook (or the poll) and is known as the edit, not a new draft."""
+    from reviewqueue.accounts.services import api_token_issue
+    from reviewqueue.audit.services import Actor
+    from reviewqueue.review.models import Draft
+    from tests.flow import Driver
+    from tests.livesystem import wait_for
+
+    reviewer = person("rita", "reviewer")
+    _, token = api_token_issue(user=reviewer, name="edit-flow", actor=Actor.system("test"))
+    driver = Driver(live_system)
+    try:
+        driver.customer_conversation(email="edith@customer.example", text="When does my order ship?")
+        email_id = driver.agent_draft(to="edith@customer.example", subject="Your order ships")
+        draft = wait_for(
+            lambda: Draft.objects.filter(email_id=email_id, fetched_at__isnull=False).first(),
+            timeout=45,
+            what="the agent's draft in the queue",
+        )
+        with driver.api(token) as api:
+            shown = api.get(f"/drafts/{draft.pk}").json()
+            body = {
+                "action": "approve",
+                "snapshot_id": shown["latest_snapshot_id"],
+                "edit": {"markdown": shown["markdown"].replace("ships today", "ships tomorrow")},
+            }
+            answer = api.post(f"/drafts/{draft.pk}/decision", json=body)
+            assert answer.status_code == 201, answer.text
+            assert answer.json()["draft"]["edited"] is True
+
+            def edited_in():
+                final = api.get(f"/drafts/{draft.pk}").json()["final_email_id"]
+                found = Draft.objects.filter(email_id=final or "-", edit_of=draft).first()
+                return found if found is not None and found.email_status in ("approved", "approved_and_sent") else None
+
+            edited = wait_for(edited_in, timeout=45, what="the edited email approved and known as the edit")
+            assert edited.status == Draft.Status.EDITED_VERSION and not edited.flag_edit_mismatch
+            pending = api.get("/drafts?status=pending").json()["drafts"]
+            assert edited.pk not in [d["id"] for d in pending]
+        assert driver.multimail_decisions()[edited.email_id] == 1
+    finally:
+        driver.close()
