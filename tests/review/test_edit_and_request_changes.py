@@ -180,6 +180,23 @@ def test_the_preview_renders_through_the_page_sanitizer_with_a_redline(broker, l
     assert '<del class="redline-del">[-' in html and '<ins class="redline-ins">{+' in html
 
 
+def test_without_javascript_the_preview_is_a_page_that_confirms_the_edit(broker, linked, reviewer):
+    client = logged_in_client(reviewer)
+    edited = "Hello, your refund of 45 EUR is on its way."
+    url = reverse("review:draft_edit_preview", args=[linked.pk])
+    page = client.post(url, {"edit_subject": "", "edit_markdown": edited}).content.decode()
+    assert "{+45+}" in page and reverse("review:draft_approve_edited", args=[linked.pk]) in page
+    response = client.post(reverse("review:draft_approve_edited", args=[linked.pk]), {"edit_markdown": edited})
+    assert response.status_code == 302
+    assert DraftEdit.objects.get().edited_subject == "Your refund"  # a field left empty keeps the original's
+
+
+def test_a_draft_with_attachments_offers_no_edit(broker, linked, reviewer):
+    Draft.objects.filter(pk=linked.pk).update(attachments=[{"name": "a.pdf", "content_type": "application/pdf"}])
+    page = logged_in_client(reviewer).get(reverse("review:draft", args=[linked.pk])).content.decode()
+    assert 'id="edit-unavailable"' in page and 'data-key="e"' not in page
+
+
 def test_the_page_approves_with_edits_and_the_decided_page_shows_the_redline(broker, linked, reviewer):
     client = logged_in_client(reviewer)
     assert b'data-key="e"' in client.get(reverse("review:draft", args=[linked.pk])).content
