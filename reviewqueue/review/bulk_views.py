@@ -32,8 +32,20 @@ DONE_VERBS = {"reject": "Rejected", "approve": "Approved", "claim": "Claimed", "
 REFUSALS_SHOWN = 10  # the queue lists this many refused drafts by name, then counts the rest
 
 
+class DraftIdsField(forms.Field):
+    """The ticked rows' `ids`: any number of positive integers (the service says which drafts exist)."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value) -> list[int]:
+        values = value if isinstance(value, list | tuple) else [value] if value else []
+        if not all(str(v).isdigit() and 0 < int(v) < 2**63 for v in values):
+            raise forms.ValidationError("Draft ids are positive whole numbers.")
+        return [int(v) for v in values]
+
+
 class BulkActionForm(FormErrorsMixin, forms.Form):
-    ids = forms.TypedMultipleChoiceField(coerce=int, required=False)
+    ids = DraftIdsField(required=False)
     action = forms.ChoiceField(choices=[(action, verb) for action, verb in DONE_VERBS.items()])
     reason_preset = forms.ChoiceField(
         required=False, choices=[("", "Other reason"), *((r, r) for r in PRESET_REJECT_REASONS)]
@@ -41,11 +53,6 @@ class BulkActionForm(FormErrorsMixin, forms.Form):
     reason_text = forms.CharField(required=False, max_length=2000, strip=True)
     confirm = forms.BooleanField(required=False)
     query = forms.CharField(required=False, max_length=2000)  # the queue's filters, to return to
-
-    def __init__(self, data):
-        super().__init__(data)
-        # Any id may be sent; the service says which exist. Choices only stop non-integers.
-        self.fields["ids"].valid_value = lambda value: str(value).isdigit() and 0 < int(value) < 2**63
 
     def clean(self):
         data = super().clean()
