@@ -10,6 +10,7 @@ draft whose change they were just told about (the confirm button then names the 
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.utils import timezone
 
 from reviewqueue.inbox.teammates import Teammate
@@ -80,7 +81,7 @@ def conversation_panel(
 def _held_drafts(conversation_id: str) -> tuple[list[Draft], bool]:
     drafts = list(
         Draft.objects.filter(conversation_id=conversation_id, status=Draft.Status.PENDING)
-        .select_related("claim__holder")
+        .select_related("claim__holder", "first_approval")  # the claim and a four-eyes first approval, if any
         .order_by("waiting_since", "pk")[: HELD_SHOWN + 1]
     )
     return drafts[:HELD_SHOWN], len(drafts) > HELD_SHOWN
@@ -145,6 +146,10 @@ def _facts_line(draft: Draft, teammate: Teammate, now) -> str:
     if claim is not None:
         holder = "you" if claim.holder_id == getattr(teammate.person, "pk", None) else _name(claim.holder)
         facts.append(f"claimed by {holder}")
+    first = _first_approval(draft)
+    if first is not None:
+        by = "you" if first.approver_id == getattr(teammate.person, "pk", None) else first.approver_label
+        facts.append(f"first of two approvals given by {by}")
     badges = draft_flag_badges(draft)
     if badges:
         facts.append("flags: " + ", ".join(badge.label for badge in badges))
@@ -157,6 +162,13 @@ def _live_claim(draft: Draft, now) -> Claim | None:
     except Claim.DoesNotExist:
         return None
     return claim if claim.is_live(now) else None
+
+
+def _first_approval(draft: Draft):
+    try:
+        return draft.first_approval
+    except ObjectDoesNotExist:
+        return None
 
 
 def _name(person) -> str:

@@ -194,10 +194,13 @@ def test_four_eyes_a_first_approval_from_intercom_is_recorded_and_the_draft_stay
     answer = click(client, shown, f"approve:{held.pk}")
     assert not Decision.objects.exists()
     assert texts(answer)[0].startswith("First approval by rita recorded")
+    assert any("first of two approvals given by you" in text for text in texts(answer, "muted"))
     again = click(client, answer.json(), f"approve:{held.pk}")  # the same reviewer cannot be the second
     assert not Decision.objects.exists() and texts(again, "error")
 
     make_user(django_user_model, "vera", "reviewer")
+    vera_sees = post(client, INITIALIZE, initialize_body(teammate=admin("vera@example.com")))
+    assert any("first of two approvals given by rita" in text for text in texts(vera_sees, "muted"))
     click(client, shown_panel(client, teammate=admin("vera@example.com")), f"approve:{held.pk}",
           teammate=admin("vera@example.com"))  # fmt: skip
     assert Decision.objects.get(draft=held).origin == "intercom"
