@@ -3,6 +3,7 @@
     .venv/bin/python bench/oversight.py             # 1,000,000 decisions over a year
     .venv/bin/python bench/oversight.py --quick     # 100,000
     .venv/bin/python bench/oversight.py --keep      # leave the database for a look afterwards
+    .venv/bin/python bench/oversight.py --reuse     # measure again the database a --keep run left
 
 Makes its own database (DATABASE_URL's name + "_oversight_bench", dropped and made afresh), migrates
 it and seeds it with SQL alone (generate_series): drafts and their decisions spread over the last 365
@@ -149,15 +150,14 @@ def seed(total: int) -> None:
     print(f"seeded {total:,} decisions in {time.perf_counter() - started:.1f} s", flush=True)
 
 
-def measure(client, url: str, *, headers=None) -> tuple[float, float, int, int]:
-    """(median ms, fastest ms, SQL queries per request, status) over REQUESTS requests after two warm-ups."""
+def measure(client, url: str, *, headers=None, requests: int = REQUESTS) -> tuple[float, float, int, int]:
+    """(median ms, fastest ms, SQL queries per request, status) over `requests` requests after a warm-up."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    for _ in range(2):
-        client.get(url, headers=headers or {})
+    client.get(url, headers=headers or {})
     times, queries, status = [], set(), 0
-    for _ in range(REQUESTS):
+    for _ in range(requests):
         with CaptureQueriesContext(connection) as captured:
             started = time.perf_counter()
             response = client.get(url, headers=headers or {})
@@ -167,7 +167,7 @@ def measure(client, url: str, *, headers=None) -> tuple[float, float, int, int]:
     return statistics.median(times), min(times), max(queries), status
 
 
-def run(total: int) -> None:
+def run(total: int, *, seeded: bool = False) -> None:
     from django.contrib.auth import get_user_model
     from django.test import Client
 
@@ -176,14 +176,19 @@ def run(total: int) -> None:
     from reviewqueue.oversight.models import DailyRollup
     from reviewqueue.oversight.rollups import rollups_rebuild, rollups_refresh
 
-    seed(total)
+    if not seeded:
+        seed(total)
+    else:
+        from reviewqueue.review.models import Decision
+
+        total = Decision.objects.count()
     auditor = get_user_model().objects.get(username="audrey")
     client = Client()
     client.force_login(auditor)
     _, raw = api_token_issue(user=auditor, name="bench", actor=Actor.system("bench"))
     label = f"{total:,} decisions"
 
-    live_ms, live_fastest, live_queries, _ = measure(client, "/audit/oversight/")
+    live_ms, live_fastest, live_queries, _ = measure(client, "/audit/oversight/", requests=3)
     print(f"no rollups yet (all live): median {live_ms:.0f} ms, fastest {live_fastest:.0f} ms, {live_queries} queries")
 
     started = time.perf_counter()
@@ -230,12 +235,14 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=1_000_000)
     parser.add_argument("--quick", action="store_true", help="--size 100000")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--reuse", action="store_true", help="measure the database a --keep run left (no seeding)")
     args = parser.parse_args()
     url = bench_database_url("_oversight_bench")
-    recreate_database(url)
+    if not args.reuse:
+        recreate_database(url)
     setup_django(url)
     try:
-        run(100_000 if args.quick else args.size)
+        run(100_000 if args.quick else args.size, seeded=args.reuse)
     finally:
         if not args.keep:
             from django.db import connections

@@ -37,6 +37,33 @@ class DailyRollup(models.Model):
         return f"{self.day} {self.mailbox_id} {self.kind}: {self.decisions}"
 
 
+class WeeklyRollup(models.Model):
+    """The daily rollups of one week (Monday, UTC) of one mailbox and kind, summed: the evidence page's
+    whole weeks read these, a few hundred rows for 12 weeks (rollups.py keeps them with the days)."""
+
+    week = models.DateField()
+    mailbox_id = models.CharField(max_length=128)
+    kind = models.CharField(max_length=64)
+    decisions = models.PositiveIntegerField(default=0)
+    approved_unedited = models.PositiveIntegerField(default=0)
+    approved_edited = models.PositiveIntegerField(default=0)
+    changes_requested = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    expired = models.PositiveIntegerField(default=0)
+    stale_catches = models.PositiveIntegerField(default=0)
+    wait_histogram = models.JSONField(default=dict)
+    rejection_reasons = models.JSONField(default=dict)
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["week", "mailbox_id", "kind"], name="oversight_weekly_cell_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"week of {self.week} {self.mailbox_id} {self.kind}: {self.decisions}"
+
+
 class RollupState(models.Model):
     """How far the rollups have read: every decision with an id up to `decision_id` is in a rollup."""
 

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from django.db import connection, transaction
 from django.utils import timezone
 
-from reviewqueue.oversight.models import DailyRollup, RollupState
+from reviewqueue.oversight.models import DailyRollup, RollupState, WeeklyRollup
 from reviewqueue.oversight.outcomes import OUTCOMES, STALE_CATCH_SQL, WAIT_BUCKET_SQL, outcome_sql
 
 OTHER_KIND = "other"
@@ -86,6 +86,78 @@ def cells_compute(since: datetime, until: datetime, *, mailbox_id: str = "") -> 
     return dict(cells)
 
 
+_SUMS = ", ".join(f"sum({column})" for column in ("decisions", "stale_catches", *OUTCOMES))
+_STORED = "SELECT date_trunc('week', r.day)::date, r.mailbox_id, r.kind, {columns} FROM oversight_dailyrollup r {join} "
+_JSON_EACH = ", jsonb_each_text(r.{column}) AS j"
+_COUNTED = ("decisions", "stale_catches", "wait_histogram", "rejection_reasons", *OUTCOMES)
+
+
+def _filtered(where: str, params: list, mailbox_id: str, kind: str) -> tuple[str, list]:
+    if mailbox_id:
+        where, params = where + " AND r.mailbox_id = %s", [*params, mailbox_id]
+    if kind:
+        where, params = where + " AND r.kind = %s", [*params, kind]
+    return where, params
+
+
+def daily_cells_summed(first: date, last: date, cells: dict, *, mailbox_id: str = "", kind: str = "") -> None:
+    """Add the daily rollups of first..last to `cells`, summed per (week start, mailbox, kind) by PostgreSQL."""
+    where, params = _filtered("WHERE r.day >= %s AND r.day <= %s", [first, last], mailbox_id, kind)
+    with connection.cursor() as cursor:
+        cursor.execute(_STORED.format(columns=_SUMS, join="") + where + " GROUP BY 1, 2, 3", params)
+        for week, mailbox, kind_, decisions, stale, *outcome_counts in cursor.fetchall():
+            cell = cells[(week, mailbox, kind_)]
+            cell.decisions += decisions
+            cell.stale_catches += stale
+            for name, count in zip(OUTCOMES, outcome_counts, strict=True):
+                cell.outcomes[name] += count
+        for column in ("wait_histogram", "rejection_reasons"):
+            columns, join = "j.key, sum(j.value::bigint)::bigint", _JSON_EACH.format(column=column)
+            cursor.execute(_STORED.format(columns=columns, join=join) + where + " GROUP BY 1, 2, 3, 4", params)
+            for week, mailbox, kind_, key, count in cursor.fetchall():
+                counts = getattr(cells[(week, mailbox, kind_)], column)
+                counts[key] = counts.get(key, 0) + count
+
+
+def weekly_cells_read(first_week: date, last_week: date, cells: dict, *, mailbox_id: str = "", kind: str = "") -> None:
+    """Add the weekly rollups of the weeks first_week..last_week (Mondays) to `cells`."""
+    rows = WeeklyRollup.objects.filter(week__gte=first_week, week__lte=last_week)
+    if mailbox_id:
+        rows = rows.filter(mailbox_id=mailbox_id)
+    if kind:
+        rows = rows.filter(kind=kind)
+    for week, mailbox, kind_, decisions, stale, histogram, reasons, *outcome_counts in rows.values_list(
+        "week", "mailbox_id", "kind", *_COUNTED
+    ):
+        cells[(week, mailbox, kind_)].add(
+            Cell(decisions, dict(zip(OUTCOMES, outcome_counts, strict=True)), stale, histogram, reasons)
+        )
+
+
+def _weeks_store(first_day: date, last_day: date, now) -> None:
+    """Sum the daily rollups of the weeks holding first_day..last_day into their weekly rows again."""
+    first_week = first_day - timedelta(days=first_day.weekday())
+    last_week = last_day - timedelta(days=last_day.weekday())
+    cells: dict = defaultdict(Cell)
+    daily_cells_summed(first_week, last_week + timedelta(days=6), cells)
+    rows = [
+        WeeklyRollup(
+            week=week,
+            mailbox_id=mailbox,
+            kind=kind,
+            decisions=cell.decisions,
+            stale_catches=cell.stale_catches,
+            wait_histogram=cell.wait_histogram,
+            rejection_reasons=cell.rejection_reasons,
+            computed_at=now,
+            **{name: cell.outcomes.get(name, 0) for name in OUTCOMES},
+        )
+        for (week, mailbox, kind), cell in cells.items()
+    ]
+    WeeklyRollup.objects.filter(week__gte=first_week, week__lte=last_week).delete()
+    WeeklyRollup.objects.bulk_create(rows, batch_size=1000)
+
+
 def day_start(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
@@ -111,6 +183,7 @@ def rollups_store(first_day: date, last_day: date) -> int:
     with transaction.atomic():
         DailyRollup.objects.filter(day__gte=first_day, day__lte=last_day).delete()
         DailyRollup.objects.bulk_create(rows, batch_size=1000)
+        _weeks_store(first_day, last_day, now)
     return len(rows)
 
 

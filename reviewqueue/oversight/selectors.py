@@ -5,13 +5,19 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, timedelta
 
-from django.db import connection
 from django.db.models import Min, Sum
 from django.utils import timezone
 
 from reviewqueue.oversight.models import DailyRollup, RollupState
 from reviewqueue.oversight.outcomes import OUTCOMES, histogram_percentile
-from reviewqueue.oversight.rollups import STATE_NAME, Cell, cells_compute, day_start
+from reviewqueue.oversight.rollups import (
+    STATE_NAME,
+    Cell,
+    cells_compute,
+    daily_cells_summed,
+    day_start,
+    weekly_cells_read,
+)
 
 WEEKS_SHOWN = 12
 
@@ -52,10 +58,6 @@ def live_from() -> date:
 
 CellKey = tuple[date, str, str]  # (week start, mailbox, kind)
 
-_SUMS = ", ".join(f"sum({column})" for column in ("decisions", "stale_catches", *OUTCOMES))
-_STORED = "SELECT date_trunc('week', r.day)::date, r.mailbox_id, r.kind, {columns} FROM oversight_dailyrollup r {join} "
-_JSON_EACH = ", jsonb_each_text(r.{column}) AS j"
-
 
 class Reader:
     """One request's reading of the evidence: the live days (those since the last rollup refresh) are
@@ -85,30 +87,19 @@ class Reader:
         return cells
 
     def _stored(self, selection: Selection, cells: dict) -> None:
-        where = "WHERE r.day >= %s AND r.day <= %s AND r.day < %s"
-        params = [selection.since, selection.until, self.boundary]
-        if selection.mailbox_id:
-            where, params = where + " AND r.mailbox_id = %s", [*params, selection.mailbox_id]
-        if selection.kind:
-            where, params = where + " AND r.kind = %s", [*params, selection.kind]
-        with connection.cursor() as cursor:
-            cursor.execute(_STORED.format(columns=_SUMS, join="") + where + " GROUP BY 1, 2, 3", params)
-            for week, mailbox, kind, decisions, stale, *outcome_counts in cursor.fetchall():
-                cell = cells[(week, mailbox, kind)]
-                cell.decisions += decisions
-                cell.stale_catches += stale
-                for name, count in zip(OUTCOMES, outcome_counts, strict=True):
-                    cell.outcomes[name] += count
-            for column in ("wait_histogram", "rejection_reasons"):
-                cursor.execute(
-                    _STORED.format(columns="j.key, sum(j.value::bigint)::bigint", join=_JSON_EACH.format(column=column))
-                    + where
-                    + " GROUP BY 1, 2, 3, 4",
-                    params,
-                )
-                for week, mailbox, kind, key, count in cursor.fetchall():
-                    counts = getattr(cells[(week, mailbox, kind)], column)
-                    counts[key] = counts.get(key, 0) + count
+        """Whole weeks from the weekly rollups; the days of cut weeks from the daily ones."""
+        last_day = min(selection.until, self.boundary - timedelta(days=1))
+        first_week = week_start(selection.since + timedelta(days=6))  # the first week starting on or after since
+        last_week = week_start(last_day + timedelta(days=1)) - timedelta(weeks=1)  # the last one ending by last_day
+        filters = {"mailbox_id": selection.mailbox_id, "kind": selection.kind}
+        if first_week <= last_week:
+            weekly_cells_read(first_week, last_week, cells, **filters)
+            day_ranges = [(selection.since, first_week - timedelta(days=1)), (last_week + timedelta(weeks=1), last_day)]
+        else:
+            day_ranges = [(selection.since, last_day)]
+        for first, last in day_ranges:
+            if first <= last:
+                daily_cells_summed(first, last, cells, **filters)
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from reviewqueue.oversight.models import DailyRollup
+from reviewqueue.oversight.models import DailyRollup, WeeklyRollup
 from reviewqueue.oversight.rollups import rollups_rebuild, rollups_refresh
-from reviewqueue.oversight.selectors import default_selection, evidence
+from reviewqueue.oversight.selectors import Selection, default_selection, evidence
 
 from .factories import seed_decision
 
@@ -80,3 +80,18 @@ def test_filters_by_mailbox_and_kind(reviewer):
     assert evidence(default_selection(mailbox_id="mbx_support")).total.decisions == 2
     assert evidence(default_selection(kind="refund")).total.decisions == 2
     assert evidence(default_selection(mailbox_id="mbx_sales", kind="shipping")).total.decisions == 0
+
+
+def test_whole_weeks_from_weekly_rollups_and_cut_weeks_from_daily_ones_add_up_to_the_live_answer(reviewer):
+    for n in range(1, 40):
+        seed_decision(reviewer, decided_at=days_ago(n), kind="refund" if n % 3 else "",
+                      action="reject" if n % 5 == 0 else "approve", reason="Wrong recipient",
+                      waited=timedelta(minutes=n))  # fmt: skip
+    today = days_ago(0).date()
+    selection = Selection(since=today - timedelta(days=31), until=today - timedelta(days=3))
+    live = evidence(selection)  # no refresh yet: every day computed from the decisions
+    rollups_rebuild()
+    assert WeeklyRollup.objects.exists()
+    stored = evidence(selection)
+    assert stored.total == live.total and stored.weeks == live.weeks and stored.by_cell == live.by_cell
+    assert stored.total.decisions == 29
