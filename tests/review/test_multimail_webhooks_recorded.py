@@ -147,3 +147,15 @@ def test_a_status_longer_than_its_column_is_stored_cut_to_it_and_kept_whole_in_t
     assert draft.status == Draft.Status.DECIDED_ELSEWHERE
     assert draft.email_status == long_status[:64]
     assert long_status in draft.status_detail
+
+
+def test_an_event_type_no_app_registered_is_kept_as_ignored_and_nobody_is_asked_to_handle_it(client, broker):
+    payload = {**recorded("message.delivered"), "event_type": "message.complained", "id": "evt_complained"}
+    raw = json.dumps(payload).encode()
+    response = client.post(
+        "/webhooks/multimail", data=raw, content_type="application/json", headers={HEADER: sign(raw, SECRET)}
+    )
+    assert response.status_code == 202
+    record = InboundWebhook.objects.get(source="multimail", delivery_id="evt_complained")
+    assert (record.topic, record.status) == ("message.complained", InboundWebhook.Status.IGNORED)
+    assert broker.queued() == []
