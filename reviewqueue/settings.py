@@ -386,6 +386,8 @@ CELERY_BEAT_SCHEDULE["digests-send-due"] = {"task": "digests.send_due", "schedul
 CELERY_BEAT_SCHEDULE["oversight-rollups-refresh"] = {"task": "oversight.rollups_refresh", "schedule": 300.0}
 # Oversight: what loosened mailboxes sent, sampled into spot checks; a tripped window tightens the mailbox.
 CELERY_BEAT_SCHEDULE["oversight-spot-checks"] = {"task": "oversight.spot_checks_sweep", "schedule": 60.0}
+# Oversight: the MultiMail account's physical_address, for the CAN-SPAM footer flag of commercial mailboxes.
+CELERY_BEAT_SCHEDULE["oversight-account-refresh"] = {"task": "oversight.account_refresh", "schedule": 3600.0}
 # Slack app: review requests a lost signal never queued, and deliveries a lost broker message left behind.
 CELERY_BEAT_SCHEDULE["slack-sweep"] = {"task": "slack.sweep", "schedule": 15.0}
 # SLA: overdue drafts escalated once, expired ones rejected, lost escalation messages re-driven.

@@ -165,3 +165,26 @@ class SpotCheckPolicy(models.Model):
 
     def __str__(self) -> str:
         return f"spot checks of {self.mailbox_id}"
+
+
+class MailboxCompliance(models.Model):
+    """Whether a mailbox sends commercial mail: its drafts must then carry the account's physical address
+    and an unsubscribe link (CAN-SPAM), or the queue flags them."""
+
+    mailbox_id = models.CharField(max_length=128, unique=True)
+    commercial = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.mailbox_id}: {'commercial' if self.commercial else 'transactional'}"
+
+
+class AccountFacts(models.Model):
+    """What MultiMail's GET /v1/account last said that the queue needs (one row, pk 1), read by the
+    worker so no page waits on MultiMail."""
+
+    physical_address = models.TextField(blank=True)
+    fetched_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.physical_address or "(no physical address)"

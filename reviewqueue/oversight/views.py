@@ -13,7 +13,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from reviewqueue.accounts.decorators import role_required
 from reviewqueue.accounts.http import request_origin
 from reviewqueue.accounts.roles import user_has_role
+from reviewqueue.integrations.multimail.errors import MultiMailError
 from reviewqueue.oversight import services
+from reviewqueue.oversight.compliance import account_refresh, mailbox_commercial_set
 from reviewqueue.oversight.csv_export import evidence_csv
 from reviewqueue.oversight.forms import (
     EvidenceFilterForm,
@@ -22,6 +24,7 @@ from reviewqueue.oversight.forms import (
     UpgradeRedeemForm,
     UpgradeRequestForm,
 )
+from reviewqueue.oversight.models import MailboxCompliance
 from reviewqueue.oversight.outcomes import OUTCOME_LABELS, OUTCOMES
 from reviewqueue.oversight.presentation import duration_text, evidence_charts
 from reviewqueue.oversight.readiness import policy_current, readiness_verdicts
@@ -29,6 +32,7 @@ from reviewqueue.oversight.selectors import Reader, evidence, known_choices, wee
 from reviewqueue.oversight.sent_check import EmailUnreadable, sent_check
 from reviewqueue.oversight.spot_checks import spot_summaries
 from reviewqueue.oversight.upgrades import UpgradeRefused, upgrade_redeem, upgrade_request
+from reviewqueue.routing.models import Mailbox
 
 
 def _form_errors(form) -> str:
@@ -114,9 +118,38 @@ def policy_edit(request):
             "blocking_reasons": "\n".join(policy.blocking_reasons or []),
             "require_verified_audit": policy.require_verified_audit,
         })  # fmt: skip
-    return render(
-        request, "oversight/policy.html", {"form": form, "policy": policy}, status=400 if form.errors else 200
+    context = {"form": form, "policy": policy, "mailboxes": _commercial_rows()}
+    return render(request, "oversight/policy.html", context, status=400 if form.errors else 200)
+
+
+def _commercial_rows() -> list[dict]:
+    marked = set(MailboxCompliance.objects.filter(commercial=True).values_list("mailbox_id", flat=True))
+    return [
+        {"mailbox_id": box.mailbox_id, "address": box.address, "commercial": box.mailbox_id in marked}
+        for box in Mailbox.objects.filter(is_active=True)
+    ]
+
+
+@role_required("admin")
+@require_POST
+def commercial_mail_set(request):
+    mailbox_id = (request.POST.get("mailbox") or "").strip()
+    if not Mailbox.objects.filter(mailbox_id=mailbox_id).exists():
+        return HttpResponseBadRequest("Unknown mailbox.", content_type="text/plain")
+    commercial = request.POST.get("commercial") == "1"
+    mailbox_commercial_set(
+        user=request.user, mailbox_id=mailbox_id, commercial=commercial, origin=request_origin(request)
     )
+    if commercial:
+        try:
+            address = account_refresh()
+        except MultiMailError as error:
+            messages.warning(request, f"Marked; MultiMail's account could not be read yet ({error}).")
+        else:
+            if not address:
+                messages.warning(request, "MultiMail's account has no physical_address: every draft will be flagged.")
+    messages.success(request, f"{mailbox_id} {'sends' if commercial else 'does not send'} commercial mail.")
+    return redirect("oversight:policy")
 
 
 @role_required("auditor", "admin")

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from django.utils.safestring import SafeString, mark_safe
 
+from reviewqueue.oversight.compliance import can_spam_missing
 from reviewqueue.review.flags import CUSTOMER_AUTHOR_TYPES
 from reviewqueue.review.rendering import sanitize_html
 
@@ -39,6 +40,9 @@ def draft_flag_badges(draft) -> list[Badge]:
     if draft.revision_number > 1:
         title = "The agent's revision after a reviewer requested changes"
         badges.append(Badge("revision", f"revision {draft.revision_number}", "", title))
+    missing = can_spam_missing(draft)  # commercial mailboxes only (oversight/compliance.py)
+    if missing:
+        badges.append(Badge("can_spam", "CAN-SPAM footer missing", "warn", "Missing: " + ", ".join(missing)))
     return badges
 
 

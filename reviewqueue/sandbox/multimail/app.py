@@ -137,6 +137,7 @@ class MultiMailSandbox:
             ("/v1/mailboxes/<mailbox_id>/request-upgrade", "POST", "upgrade_request"),
             ("/v1/mailboxes/<mailbox_id>/upgrade", "POST", "upgrade_redeem"),
             ("/_sandbox/upgrade-codes", "GET", "upgrade_codes"),
+            ("/v1/account", "GET", "account"),
             ("/_sandbox/emails/<email_id>.eml", "GET", "email_eml"),
         ]
         self.url_map = Map([Rule(path, methods=[method], endpoint=name) for path, method, name in rules])
@@ -350,6 +351,10 @@ class MultiMailSandbox:
     def on_upgrade_redeem(self, request, mailbox_id):
         key = self._key(request, "send")
         return _json(self.state.upgrade_redeem(actor=key, mailbox_id=mailbox_id, code=self._body(request).get("code")))
+
+    def on_account(self, request):
+        self._key(request, "read")
+        return _json(self.state.account())
 
     def on_upgrade_codes(self, request):
         return _json(self.state.upgrade_codes())

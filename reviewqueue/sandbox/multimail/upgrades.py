@@ -6,6 +6,7 @@ operator (contracts/multimail-openapi.json: request-upgrade and upgrade, send sc
   readable at GET /_sandbox/upgrade-codes; a newer request replaces the older code.
 - upgrade {code}: 404 when no request is pending (or it expired after 24 hours), 403 for a wrong code,
   else the mailbox takes the requested mode and the code is spent.
+- GET /v1/account: the tenant, whose physical_address (state "account") commercial mail must carry.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from reviewqueue.sandbox.multimail.common import OVERSIGHT_MODES, SandboxError
 REQUESTS_PER_HOUR = 3
 CODE_TTL = 24 * 3600
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+DEFAULT_ADDRESS = "Fernhill Outdoor Ltd, 12 Ridge Road, Keswick CA12 5AB, United Kingdom"
 
 
 def _code() -> str:
@@ -72,3 +74,24 @@ class Upgrades:
         """Sandbox only: the codes MultiMail would have emailed, by mailbox."""
         with self.lock:
             return {k: dict(v) for k, v in self.data.get("upgrade_codes", {}).items()}
+
+    def account(self) -> dict:
+        """GET /v1/account (AccountInfo): the tenant, with the physical address its commercial mail must carry."""
+        with self.lock:
+            account = self.data.setdefault("account", {})
+            return {
+                "id": "acct_sandbox",
+                "name": "Fernhill Outdoor (sandbox)",
+                "slug": "fernhill",
+                "plan": "pro",
+                "oversight_email": "operator@fernhill.example",
+                "physical_address": account.get("physical_address", DEFAULT_ADDRESS),
+                "monthly_email_quota": 50000,
+                "emails_sent_this_month": sum(1 for e in self.data["emails"].values() if e.get("identity")),
+                "max_mailboxes": self.mailbox_limit,
+                "storage_used_bytes": 0,
+                "max_storage_bytes": 1 << 30,
+                "is_active": True,
+                "sending_disabled": False,
+                "sending_disabled_reason": None,
+            }
