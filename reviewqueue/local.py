@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from reviewqueue import embedded
-from reviewqueue.sandbox.local import sandbox_processes
+from reviewqueue.sandbox.local import sandbox_processes, seed_slack_channels
 from reviewqueue.sandbox.oidc import defaults as oidc_sandbox
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -186,6 +186,7 @@ def main() -> int:
             from reviewqueue.sandbox.traffic_agent import seed_callback
 
             token = seed_demo_intake(embedded.VAR_DIR)
+            seed_slack_channels()  # the demo's mailboxes post their review requests to the Slack sandbox
             os.environ["REVIEWQUEUE_TRAFFIC_INTAKE_TOKEN"] = token
             # The traffic bot hears its drafts' outcomes and answers changes requests with revisions.
             os.environ["REVIEWQUEUE_TRAFFIC_CALLBACK_SECRET"] = seed_callback(token)

@@ -10,6 +10,7 @@ from reviewqueue.embedded import VAR_DIR
 from reviewqueue.sandbox.intercom import defaults as intercom
 from reviewqueue.sandbox.multimail import defaults as multimail
 from reviewqueue.sandbox.oidc import defaults as oidc
+from reviewqueue.sandbox.slack import defaults as slack
 
 STATE_DIR = VAR_DIR / "sandbox"
 WEB_URL = "http://" + os.environ.get("REVIEWQUEUE_ADDRESS", "127.0.0.1:8000")
@@ -47,7 +48,19 @@ def sandbox_processes(python: str) -> dict[str, list[str]]:
             "--inbox-app-url",  # each conversation's page shows reviewqueue's Inbox app (inbox/)
             f"{WEB_URL}/integrations/intercom/canvas",
         ]
-    if len(processes) == 2:  # traffic needs both vendors local
+    if settings.SLACK_API_URL == slack.API_URL:  # a real Slack configured: no sandbox for it
+        processes["slack-sandbox"] = [
+            python,
+            "-m",
+            "reviewqueue.sandbox.slack",
+            "--port",
+            str(slack.PORT),
+            "--state",
+            str(STATE_DIR / "slack.json"),
+            "--interactions-url",
+            f"{WEB_URL}/integrations/slack/interactions",
+        ]
+    if "multimail-sandbox" in processes and "intercom-sandbox" in processes:  # traffic needs both vendors local
         # Gently: a newcomer sees drafts arrive, and the demo's morning (sandbox/demo.py) stays its size.
         traffic = ["--interval", "90", "--max-conversations", "6", "--intake-url", f"{WEB_URL}/api/v1/drafts"]
         processes["traffic"] = [python, "-m", "reviewqueue.sandbox.traffic", *traffic]
@@ -67,3 +80,19 @@ def sandbox_processes(python: str) -> dict[str, list[str]]:
             f"{WEB_URL.replace('://127.0.0.1:', '://localhost:')}/accounts/oidc/callback/",
         ]
     return processes
+
+
+def seed_slack_channels() -> None:
+    """With the Slack sandbox: every mailbox without a Slack channel posts its review requests to the
+    sandbox's #reviews, so `make run` shows them there. A channel set since is left as it is."""
+    from django.conf import settings
+
+    from reviewqueue.audit.services import Actor
+    from reviewqueue.routing.models import Mailbox
+    from reviewqueue.slack.channels import channel_of, slack_channel_set
+
+    if not settings.SANDBOX or settings.SLACK_API_URL != slack.API_URL:
+        return
+    for mailbox_id in Mailbox.objects.values_list("mailbox_id", flat=True):
+        if not channel_of(mailbox_id):
+            slack_channel_set(mailbox_id=mailbox_id, channel=slack.CHANNEL, actor=Actor.system("make run"))
