@@ -7,7 +7,7 @@ review.Decision: add its line here and a column of the same name to DailyRollup.
 
 import math
 
-from reviewqueue.review.models import Decision
+from reviewqueue.review.models import Decision, Draft
 
 OUTCOMES = ("approved_unedited", "approved_edited", "changes_requested", "rejected", "expired")
 OUTCOME_LABELS = {
@@ -24,10 +24,22 @@ def _has_field(name: str) -> bool:
 
 
 def _edited_condition() -> str | None:
-    """SQL that holds for an approval carrying a reviewer's edit, once review.Decision records edits."""
+    """SQL that holds for an approval carrying a reviewer's edit (review.DraftEdit, related name "edit")."""
+    relation = next((r for r in Decision._meta.related_objects if r.name == "edit"), None)
+    if relation is not None:
+        table, column = relation.related_model._meta.db_table, relation.field.column
+        return f"EXISTS (SELECT 1 FROM {table} e WHERE e.{column} = d.id)"  # noqa: S608 (model metadata)
     if _has_field("edited"):
         return "d.edited"
     return None
+
+
+def counted_condition() -> str:
+    """Which decisions count. The edited version of an "approved with edits" draft is approved by the
+    outbox as the editor (review/edits.py): one reviewer's decision, counted once, on the original."""
+    if any(field.name == "edit_of" for field in Draft._meta.get_fields()):
+        return "dr.edit_of_id IS NULL"
+    return "TRUE"
 
 
 def outcome_conditions() -> list[tuple[str, str]]:

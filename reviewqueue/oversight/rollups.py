@@ -13,7 +13,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from reviewqueue.oversight.models import DailyRollup, RollupState, WeeklyRollup
-from reviewqueue.oversight.outcomes import OUTCOMES, STALE_CATCH_SQL, WAIT_BUCKET_SQL, outcome_sql
+from reviewqueue.oversight.outcomes import OUTCOMES, STALE_CATCH_SQL, WAIT_BUCKET_SQL, counted_condition, outcome_sql
 
 OTHER_KIND = "other"
 REASON_LENGTH = 200
@@ -55,7 +55,7 @@ _FROM = """
     FROM review_decision d
     JOIN review_draft dr ON dr.id = d.draft_id
     LEFT JOIN routing_intakerecord ir ON ir.conversation_id = dr.conversation_id AND ir.draft_id = dr.id
-    WHERE d.decided_at >= %s AND d.decided_at < %s
+    WHERE d.decided_at >= %s AND d.decided_at < %s AND {counted}
 """
 _KEY = "(d.decided_at AT TIME ZONE 'UTC')::date, dr.mailbox_id, coalesce(nullif(ir.kind, ''), %s)"
 
@@ -63,11 +63,12 @@ _KEY = "(d.decided_at AT TIME ZONE 'UTC')::date, dr.mailbox_id, coalesce(nullif(
 def cells_compute(since: datetime, until: datetime, *, mailbox_id: str = "") -> dict[CellKey, Cell]:
     """The cells of the decisions made in [since, until): two grouped queries."""
     mailbox_sql, mailbox_params = ("AND dr.mailbox_id = %s", [mailbox_id]) if mailbox_id else ("", [])
+    decisions_from = _FROM.format(counted=counted_condition())
     cells: dict[CellKey, Cell] = defaultdict(Cell)
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT {_KEY}, {outcome_sql()}, {STALE_CATCH_SQL}, {WAIT_BUCKET_SQL}, count(*) "
-            f"{_FROM} {mailbox_sql} GROUP BY 1, 2, 3, 4, 5, 6",
+            f"{decisions_from} {mailbox_sql} GROUP BY 1, 2, 3, 4, 5, 6",
             [OTHER_KIND, since, until, *mailbox_params],
         )
         for day, mailbox, kind, outcome, stale, bucket, count in cursor.fetchall():
@@ -77,7 +78,7 @@ def cells_compute(since: datetime, until: datetime, *, mailbox_id: str = "") -> 
             cell.stale_catches += count if stale else 0
             _add_counts(cell.wait_histogram, {str(bucket): count})
         cursor.execute(
-            f"SELECT {_KEY}, left(d.reason, {REASON_LENGTH}), count(*) {_FROM} {mailbox_sql} "
+            f"SELECT {_KEY}, left(d.reason, {REASON_LENGTH}), count(*) {decisions_from} {mailbox_sql} "
             f"AND d.action = 'reject' AND d.origin <> 'system' GROUP BY 1, 2, 3, 4",
             [OTHER_KIND, since, until, *mailbox_params],
         )

@@ -95,3 +95,20 @@ def test_whole_weeks_from_weekly_rollups_and_cut_weeks_from_daily_ones_add_up_to
     stored = evidence(selection)
     assert stored.total == live.total and stored.weeks == live.weeks and stored.by_cell == live.by_cell
     assert stored.total.decisions == 29
+
+
+def test_an_approval_with_edits_counts_once_as_approved_with_edits(reviewer):
+    from reviewqueue.review.models import DraftEdit
+
+    original = seed_decision(reviewer, kind="refund")
+    DraftEdit.objects.create(
+        decision=original, original_subject="s", original_markdown="a", original_content_hash="a" * 64,
+        edited_subject="s", edited_markdown="b", edited_content_hash="b" * 64, diff={}, idempotency_key="edit-1",
+    )  # fmt: skip
+    edited_version = seed_decision(reviewer, kind="refund")  # the outbox's approval of the edited email
+    type(edited_version.draft).objects.filter(pk=edited_version.draft_id).update(edit_of=original.draft)
+    seed_decision(reviewer, kind="refund")
+    (cell,) = evidence(default_selection()).by_cell
+    figures = cell[2]
+    assert figures.decisions == 2
+    assert (figures.outcomes["approved_edited"], figures.outcomes["approved_unedited"]) == (1, 1)
