@@ -8,8 +8,10 @@ handlers below. Each takes the stored payload and returns True when a draft took
 For other engineers
 -------------------
 - `multimail_handlers_register()` — ReviewConfig.ready() only.
-- `oversight_pending`, `oversight_decided`, `message_delivered`, `message_bounced`,
-  `message_received` — the handlers; MultiMail's webhook task runs them through the table.
+- `oversight_pending`, `oversight_decided`, `message_sent`, `message_delivered`, `message_bounced`,
+  `message_received` — the handlers; MultiMail's webhook task runs them through the table. Other
+  apps hear of sent, delivered and bounced through review/signals.py's `email_event_recorded`
+  (the table holds one handler per event).
 """
 
 from datetime import datetime
@@ -41,6 +43,7 @@ def multimail_handlers_register() -> None:
     handler_register("oversight.pending", oversight_pending)
     handler_register("oversight.approved", oversight_decided)
     handler_register("oversight.rejected", oversight_decided)
+    handler_register("message.sent", message_sent)
     handler_register("message.delivered", message_delivered)
     handler_register("message.bounced", message_bounced)
     handler_register("message.received", message_received)
@@ -64,6 +67,18 @@ def oversight_pending(payload: dict) -> bool:
 
 def oversight_decided(payload: dict) -> bool:
     return _event_decided(_draft_email_id(payload), payload)
+
+
+def message_sent(payload: dict) -> bool:
+    """Nothing to record on the draft: other apps are told (callbacks to agents). Only the email
+    itself counts: another email sent on the draft's thread is not the draft being sent."""
+    email_id = _draft_email_id(payload)
+    draft = Draft.objects.filter(email_id=email_id).first()
+    if draft is None:
+        return False
+    when = _event_timestamp(payload)
+    transaction.on_commit(partial(send_email_event_recorded, draft_id=draft.pk, action="email.sent", at=when))
+    return True
 
 
 def message_delivered(payload: dict) -> bool:

@@ -22,9 +22,11 @@ draft_ready(sender="review", draft_id)
     and decided. Sent on every committed fetch, so receivers check the draft's status themselves.
 
 email_event_recorded(sender="review", draft_id, event, at)
-    MultiMail said a draft's email was delivered or bounced; sent once per draft and kind, after the
-    commit that recorded it (review/events.py). event: "draft.delivered" | "draft.bounced"; draft_id
-    is the draft whose email it was (an edited version's: its edit_of names the original); at: when.
+    MultiMail said a draft's email was sent, delivered or bounced (review/events.py), after the commit
+    that recorded it. event: "draft.sent" | "draft.delivered" | "draft.bounced"; draft_id is the draft
+    whose email it was (an edited version's: its edit_of names the original); at: when. Delivered and
+    bounced are sent once per draft; sent each time MultiMail's message.sent arrives (it is recorded
+    nowhere), so receivers key on (draft_id, event).
 
 To build a payload, call `decision_facts(decision_id)` (below): a JSON-ready dict with the draft id,
 MultiMail email id, conversation id and the decision (who, when, reason or feedback, edited or not,
@@ -75,7 +77,11 @@ def send_draft_ready(*, draft_id: int) -> None:
 
 
 # review/events.py's audit actions for MultiMail's later events, and the event each is to other apps.
-EVENT_BY_EMAIL_ACTION = {"email.delivered": "draft.delivered", "email.bounced": "draft.bounced"}
+EVENT_BY_EMAIL_ACTION = {
+    "email.sent": "draft.sent",
+    "email.delivered": "draft.delivered",
+    "email.bounced": "draft.bounced",
+}
 
 
 def send_email_event_recorded(*, draft_id: int, action: str, at) -> None:

@@ -132,13 +132,31 @@ def test_delivered_and_bounced_come_from_multimails_events(broker, agent, event)
 
 
 def test_sent_comes_from_multimails_message_sent(broker, agent, event):
-    draft = submitted_draft(agent)
+    draft = submitted_draft(agent, thread_id="th_1")
     assert event("message.sent", "em_1", {"timestamp": "2026-12-07T09:59:00Z"})
     assert event("message.sent", "em_1", {"timestamp": "2026-12-07T09:59:00Z"})
     [sent] = CallbackDelivery.objects.all()
     assert (sent.event, sent.draft_id) == ("draft.sent", draft.pk)
     assert body(sent)["data"]["email"]["sent_at"] == "2026-12-07T09:59:00+00:00"
     assert not event("message.sent", "em_unknown", {})
+    assert not event("message.sent", "em_other", {"thread_id": "th_1"})  # its thread, not the draft
+
+
+def test_other_apps_hear_of_sent_through_reviews_signal(broker, agent, event):
+    from reviewqueue.review.signals import email_event_recorded
+
+    heard = []
+
+    def listener(**kwargs):
+        heard.append((kwargs["draft_id"], kwargs["event"]))
+
+    email_event_recorded.connect(listener)
+    try:
+        draft = submitted_draft(agent)
+        assert event("message.sent", "em_1", {})
+    finally:
+        email_event_recorded.disconnect(listener)
+    assert heard == [(draft.pk, "draft.sent")]
 
 
 def test_message_sent_for_another_mailboxs_draft_is_refused(broker, agent, event):
