@@ -47,9 +47,7 @@ def test_one_decision_wins_across_slack_the_inbox_app_and_the_web_page_and_the_o
 
     deciders = {
         "slack": from_slack,
-        "intercom": lambda: post(
-            client, SUBMIT, submit_body(shown, f"reject:{held.pk}", input_values={f"reason:{held.pk}": "Tone"})
-        ),
+        "intercom": lambda: post(client, SUBMIT, submit_body(shown, f"reject:{held.pk}", input_values=reason)),
         "web": lambda: web.post(
             reverse("review:draft_decision", args=[held.pk]), {"action": "reject", "reason_text": "Wrong order"}
         ),
