@@ -22,6 +22,7 @@ from reviewqueue.integrations.multimail import client as multimail
 from reviewqueue.integrations.multimail.errors import MultiMailError
 from reviewqueue.oversight.models import MonitoredSend, SpotCheckPolicy, Tightening
 from reviewqueue.oversight.readiness import is_blocking_reason, policy_current
+from reviewqueue.oversight.tighten_notify import escalation_channels_tell
 from reviewqueue.review.models import Draft
 from reviewqueue.routing.models import Mailbox, OversightMode, sent_without_review
 from reviewqueue.routing.services import mailbox_oversight_tighten
@@ -170,20 +171,21 @@ def spot_checks_evaluate(mailbox_id: str) -> Tightening | None:
                                               figures=window.as_dict())  # fmt: skip
     except IntegrityError:
         return None  # another sweep took this trigger
-    actor = Actor.system(SYSTEM_ACTOR)
+    actor, loosened_mode = Actor.system(SYSTEM_ACTOR), mailbox.oversight_mode
     try:
         mailbox_oversight_tighten(mailbox=mailbox, oversight_mode=OversightMode.GATED_SEND, actor=actor)
     except MultiMailError:
         Tightening.objects.filter(pk=claim.pk).delete()  # not done: the next sweep tries again
         logger.exception("oversight: tightening %s failed", mailbox_id)
         raise
+    told = escalation_channels_tell(mailbox_id, window.as_dict())
     with transaction.atomic():
         audit_record(
             actor=actor,
             action="oversight.tightened",
             target_type="mailbox",
             target_id=mailbox_id,
-            payload={"from": mailbox.oversight_mode, "to": "gated_send", **window.as_dict()},
+            payload={"from": loosened_mode, "to": "gated_send", **window.as_dict(), "told": told},
         )
     return claim
 

@@ -92,6 +92,7 @@ def test_crossing_the_threshold_tightens_to_gated_send_and_audits_the_numbers(sa
     assert Mailbox.objects.get(mailbox_id=monitored).oversight_mode == "gated_send"
     event = AuditEvent.objects.get(action="oversight.tightened")
     assert (event.payload["checks"], event.payload["would_reject"], event.payload["share"]) == (5, 1, 0.2)
+    assert (event.payload["from"], event.payload["to"], event.payload["told"]) == ("monitored", "gated_send", {})
     assert spot_checks_evaluate(monitored) is None  # already tight
 
 
@@ -170,3 +171,17 @@ def test_spot_checks_are_part_of_the_evidence_page_and_api(sandbox, monitored, r
 
     (summary,) = spot_summaries()
     assert (summary.sends, summary.waiting, summary.window.checks) == (5, 0, summary.sampled)
+
+
+def test_the_escalation_emails_are_told_of_a_tighten(sandbox, monitored, reviewer, mailoutbox):
+    from reviewqueue.sla.models import MailboxPolicy
+
+    MailboxPolicy.objects.create(mailbox_id=monitored, notify_emails=["leads@fernhill.example"])
+    send_many(sandbox, monitored, 5)
+    sends_learn(monitored)
+    check_all(monitored, reviewer, rejects=1, reason="Contains sensitive or internal data")
+    spot_checks_evaluate(monitored)
+    (mail,) = mailoutbox
+    assert mail.to == ["leads@fernhill.example"] and "back to gated_send: 1 of the last 5" in mail.body
+    assert "Contains sensitive or internal data" in mail.body
+    assert AuditEvent.objects.get(action="oversight.tightened").payload["told"] == {"email": "told"}
