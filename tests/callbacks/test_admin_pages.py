@@ -144,3 +144,14 @@ def test_the_log_shows_the_exact_body_sent(admin_client_, lenient):
     html = admin_client_.get(page(token)).content.decode()
     assert html.count("<summary>body</summary>") == 1
     assert queued.body.replace('"', "&quot;") in html  # escaped, never markup
+
+
+def test_the_token_list_shows_failed_callbacks(admin_client_, lenient):
+    token = issued_token()
+    with_callback(token, "http://127.0.0.1:9/hook")
+    failed = services.callback_queue(draft_id=submitted_draft(token).pk, event="draft.approved")
+    html = admin_client_.get(reverse("routing:intake_tokens")).content.decode()
+    assert "failed</a>" not in html
+    CallbackDelivery.objects.filter(pk=failed.pk).update(status="failed")
+    html = admin_client_.get(reverse("routing:intake_tokens")).content.decode()
+    assert f'href="{page(token)}?status=failed#log" class="badge bad">1 failed</a>' in html
