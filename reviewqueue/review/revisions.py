@@ -95,15 +95,16 @@ class RevisionView:
 
     number: int
     total: int
-    previous: Draft
+    previous: Draft | None  # None on the chain's first version
     feedback: str
     feedback_by: str
-    diff: dict
+    diff: dict | None
+    following: Draft | None = None  # the next version, when there is one
 
 
 def revision_view(draft: Draft) -> RevisionView | None:
     if draft.revision_of_id is None:
-        return None
+        return _first_version_view(draft)
     chain = revision_chain(draft)
     previous = chain[chain.index(draft) - 1]
     decision = getattr(previous, "decision", None)
@@ -113,6 +114,7 @@ def revision_view(draft: Draft) -> RevisionView | None:
         old_markdown=previous.markdown,
         new_markdown=draft.markdown,
     )
+    following = chain[chain.index(draft) + 1] if chain[-1] != draft else None
     return RevisionView(
         number=draft.revision_number,
         total=len(chain),
@@ -120,4 +122,18 @@ def revision_view(draft: Draft) -> RevisionView | None:
         feedback=decision.reason if decision else "",
         feedback_by=decision.reviewer_label if decision else "",
         diff=diff,
+        following=following,
+    )
+
+
+def _first_version_view(draft: Draft) -> RevisionView | None:
+    """A first version is part of a chain only once changes were requested and the agent revised it."""
+    decision = getattr(draft, "decision", None)
+    if decision is None or decision.action != Decision.Action.REQUEST_CHANGES:
+        return None  # no query for the drafts that are not part of a chain
+    chain = revision_chain(draft)
+    if len(chain) == 1:
+        return None
+    return RevisionView(
+        number=1, total=len(chain), previous=None, feedback="", feedback_by="", diff=None, following=chain[1]
     )

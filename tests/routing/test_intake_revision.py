@@ -130,3 +130,5 @@ def test_a_revisions_page_shows_its_place_in_the_chain_the_feedback_and_a_redlin
     assert "The refund is 45 EUR, not 50." in page
     assert "[-50-]" in page and "{+45+}" in page
     assert 'data-flag="revision"' in page
+    first_page = logged_in_client(reviewer).get(reverse("review:draft", args=[first.pk])).content.decode()
+    assert "Revision 1 of 2" in first_page and 'id="revision-next"' in first_page
