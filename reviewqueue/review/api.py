@@ -5,8 +5,9 @@ Endpoints and JSON shapes (the OpenAPI document at /api/v1/openapi.json follows 
 GET /api/v1/drafts?status=pending&mailbox=<id>&flag=<flag>&page=1&per_page=50
     200 {"drafts": [DraftSummary], "page": int, "per_page": int (≤ 200), "total": int, "has_next": bool}
     status: pending (default; queue order: the longest-waiting customer first) | decided |
-    decided_elsewhere | failed (newest first). flag: customer_replied | recipient_not_contact |
-    spam | attachments | unknown_links. overdue=1: only pending drafts past their mailbox's decision target.
+    decided_elsewhere | failed | edited_version (the edited emails of approvals with edits; newest
+    first). flag: customer_replied | recipient_not_contact | spam | attachments | unknown_links |
+    edit_mismatch. overdue=1: only pending drafts past their mailbox's decision target.
 GET /api/v1/drafts/<id>
     200 DraftDetail; 404 {"error"}
     With an intake token instead: the agent's view of a draft it submitted (callbacks/api.py).
