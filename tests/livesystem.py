@@ -31,6 +31,7 @@ def sandbox_keys() -> dict[str, str]:
     """The sandboxes' fixed local credentials, given explicitly so both sides surely agree."""
     from reviewqueue.sandbox.intercom import defaults as intercom
     from reviewqueue.sandbox.multimail import defaults as multimail
+    from reviewqueue.sandbox.slack import defaults as slack
 
     return {
         "MULTIMAIL_API_KEY": multimail.OVERSIGHT_KEY,
@@ -39,6 +40,8 @@ def sandbox_keys() -> dict[str, str]:
         "MULTIMAIL_WEBHOOK_SECRET": multimail.WEBHOOK_SECRET,
         "INTERCOM_ACCESS_TOKEN": intercom.ACCESS_TOKEN,
         "INTERCOM_CLIENT_SECRET": intercom.CLIENT_SECRET,
+        "SLACK_BOT_TOKEN": slack.BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": slack.SIGNING_SECRET,
     }
 
 
@@ -159,6 +162,7 @@ class LiveSystem:
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="rq-live-")))
     multimail_port: int = field(default_factory=free_port)
     intercom_port: int = field(default_factory=free_port)
+    slack_port: int = field(default_factory=free_port)  # the Slack sandbox, when a test serves one there
     web_port: int = field(default_factory=free_port)
     extra_env: dict[str, str] = field(default_factory=dict)
     processes: dict[str, Process] = field(default_factory=dict)
@@ -191,6 +195,7 @@ class LiveSystem:
             "REVIEWQUEUE_SANDBOX": "1",
             "MULTIMAIL_API_URL": self.multimail_url,
             "INTERCOM_API_URL": self.intercom_url,
+            "SLACK_API_URL": f"http://127.0.0.1:{self.slack_port}/api",
             "POLL_INTERVAL": "5",
             "LOG_LEVEL": "WARNING",
             "PYTHONUNBUFFERED": "1",

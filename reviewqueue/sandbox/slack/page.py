@@ -1,15 +1,18 @@
 """The channel page: messages drawn from their blocks, buttons that post back, the user's modal.
 
 mrkdwn is shown as the text it spells (HTML-escaped; Slack's &amp; &lt; &gt; undone first, *bold*
-kept as asterisks). The page reloads itself every 2 s while no modal is open, so an edit in place or
+shown bold). The page reloads itself every 2 s while no modal is open, so an edit in place or
 an ephemeral answer shows without a click.
 """
 
 from __future__ import annotations
 
 import html
+import re
 
 from reviewqueue.sandbox.slack import defaults
+
+_BOLD = re.compile(r"\*([^*\n]+)\*")
 
 STYLE = """body{font:15px system-ui,sans-serif;margin:0;display:flex;min-height:100vh}
 nav{background:#3f0e40;color:#fff;padding:1rem;width:14rem}nav a{color:#fff}main{flex:1;padding:1rem 2rem}
@@ -112,4 +115,4 @@ def _modal(view: dict, user: str) -> str:
 
 def _text(mrkdwn: str) -> str:
     plain = (mrkdwn or "").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-    return html.escape(plain).replace("\n", "<br>")
+    return _BOLD.sub(r"<b>\1</b>", html.escape(plain)).replace("\n", "<br>")
