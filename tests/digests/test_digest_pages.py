@@ -61,7 +61,7 @@ def test_the_digest_setting_needs_a_login(client):
 def test_caught_mail_is_listed_locally(reviewer_client, settings, tmp_path):
     settings.DEBUG, settings.MAIL_CATCHER_DIR = True, str(tmp_path)
     connection = CatchingEmailBackend(directory=str(tmp_path))
-    EmailMessage("reviewqueue: 3 drafts waiting", "Hello Rita", to=["rita@example.com"], connection=connection).send()
+    connection.send_messages([EmailMessage("reviewqueue: 3 drafts waiting", "Hello Rita", to=["rita@example.com"])])
     page = reviewer_client.get("/mail/").content.decode()
     assert "reviewqueue: 3 drafts waiting" in page and "Hello Rita" in page and "rita@example.com" in page
 

@@ -169,4 +169,4 @@ def test_without_email_url_a_send_fails_saying_so():
     from reviewqueue.digests.mailcatcher import NotConfiguredEmailBackend
 
     with pytest.raises(smtplib.SMTPException, match="EMAIL_URL is not set"):
-        EmailMessage("s", "b", to=["a@example.com"], connection=NotConfiguredEmailBackend()).send()
+        NotConfiguredEmailBackend().send_messages([EmailMessage("s", "b", to=["a@example.com"])])
