@@ -101,7 +101,9 @@ def escalations_claim(*, now: datetime) -> tuple[int, int]:
         created = EscalationDelivery.objects.bulk_create(deliveries)
         audit_record_many([_escalated_entry(row, policies.get(row[2])) for row in claimed])
         delivery_ids = [delivery.pk for delivery in created]
-        transaction.on_commit(lambda: enqueue.deliveries_run(delivery_ids))
+        # robust: a broker that is down leaves the deliveries pending for the next sweep's re-drive, and this
+        # sweep still goes on to expiry.
+        transaction.on_commit(lambda: enqueue.deliveries_run(delivery_ids), robust=True)
     log.info("drafts escalated", extra={"escalated": len(claimed), "deliveries": len(delivery_ids)})
     return len(claimed), len(delivery_ids)
 
