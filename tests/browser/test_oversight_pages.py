@@ -111,3 +111,33 @@ def test_an_auditor_uploads_a_sent_email_and_sees_the_decision_behind_it(
     page.locator("[data-verdict='no_claim']").wait_for()
     assert_no_template_syntax(page)
     assert page_watch.console_errors == [] and page_watch.page_errors == []
+
+
+@pytest.mark.browser
+def test_a_reviewer_works_the_spot_check_queue_from_the_keyboard(page, page_watch, person):
+    from reviewqueue.oversight.models import MonitoredSend
+
+    person("rita", "reviewer")
+    for n in range(2):
+        MonitoredSend.objects.create(
+            email_id=f"em_spot_{n}",
+            mailbox_id="mb_orders",
+            to=["c@example.org"],
+            subject=f"Order {n}",
+            markdown=f"Your order **{n}** ships today.",
+            sampled=True,
+        )
+    log_in(page, "rita")
+    page.goto("/spot-checks/")
+    assert "Order 0" in page.locator("article.spot-check").inner_text()
+    page.keyboard.press("a")
+    page.wait_for_url("**/spot-checks/")
+    page.locator("article.spot-check:has-text('Order 1')").wait_for()
+    page.keyboard.press("r")
+    page.keyboard.type("Promises a date we cannot keep")
+    page.keyboard.press("Enter")
+    page.locator("text=No spot checks waiting.").wait_for()
+    verdicts = dict(MonitoredSend.objects.values_list("email_id", "verdict"))
+    assert verdicts == {"em_spot_0": "would_approve", "em_spot_1": "would_reject"}
+    assert MonitoredSend.objects.get(email_id="em_spot_1").reason == "Promises a date we cannot keep"
+    assert page_watch.console_errors == [] and page_watch.page_errors == []
