@@ -7,13 +7,12 @@ least once) and the sweep may ask any number of times. The task is queued after 
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 
 from reviewqueue import leases
 from reviewqueue.review.models import Draft
 from reviewqueue.slack import enqueue
-from reviewqueue.slack.channels import channel_of
 from reviewqueue.slack.clients import slack_configured
 from reviewqueue.slack.models import SlackChannel, SlackDelivery
 
@@ -26,11 +25,13 @@ def post_queue(*, draft_id: int) -> SlackDelivery | None:
     """A held draft whose content is in, in a mailbox with a channel: its one review request."""
     if not slack_configured():
         return None
-    draft = Draft.objects.filter(pk=draft_id, status=Draft.Status.PENDING, fetched_at__isnull=False).first()
-    channel = channel_of(draft.mailbox_id) if draft is not None else ""
+    # One query on every committed fetch (draft_ready): the channel of a held, fetched draft's mailbox.
+    channel_q = SlackChannel.objects.filter(mailbox_id=OuterRef("mailbox_id")).values("channel")[:1]
+    held = Draft.objects.filter(pk=draft_id, status=Draft.Status.PENDING, fetched_at__isnull=False)
+    channel = held.annotate(channel=Subquery(channel_q)).values_list("channel", flat=True).first()
     if not channel:
         return None
-    return _queue(draft.pk, SlackDelivery.Kind.POST, channel)
+    return _queue(draft_id, SlackDelivery.Kind.POST, channel)
 
 
 def update_queue(*, draft_id: int) -> SlackDelivery | None:
