@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from reviewqueue.audit.services import Actor, AuditEntry, audit_record, audit_record_many
@@ -53,24 +53,23 @@ def draft_receive(
         raise ValueError(f"unknown conversation link {conversation_link!r}")
     if conversation_id and not conversation_link:
         conversation_link = Draft.ConversationLink.INTAKE
-    try:
-        with transaction.atomic():
-            draft = Draft.objects.create(
-                email_id=email_id,
-                mailbox_id=mailbox_id,
-                source=source,
-                conversation_id=conversation_id or "",
-                conversation_link=conversation_link if conversation_id else "",
-                routing_version_number=routing_version_number,
-                **({"created_at": at, "updated_at": at, "waiting_since": at} if at else {}),
-            )
-            if audit:
-                audit_record_many([draft_received_entry(draft, actor)], at=at)
-            if fetch:
-                transaction.on_commit(lambda: enqueue.draft_fetch(draft.pk))
-            return draft, True
-    except IntegrityError:  # the unique email_id: it was received before (or just now, concurrently)
-        pass
+    draft = Draft(
+        email_id=email_id,
+        mailbox_id=mailbox_id,
+        source=source,
+        conversation_id=conversation_id or "",
+        conversation_link=conversation_link if conversation_id else "",
+        routing_version_number=routing_version_number,
+        **({"created_at": at, "updated_at": at, "waiting_since": at} if at else {}),
+    )
+    if _draft_insert(draft):
+        if audit:
+            audit_record_many([draft_received_entry(draft, actor)], at=at)
+        if fetch:
+            transaction.on_commit(lambda: enqueue.draft_fetch(draft.pk))
+        return draft, True
+    # The unique email_id: it was received before (or just now, concurrently: the insert waited for that
+    # transaction's commit, so the row is visible to this next statement).
     draft = Draft.objects.get(email_id=email_id)
     intake_upgrade = conversation_id and conversation_link == Draft.ConversationLink.INTAKE
     if intake_upgrade and draft.conversation_link != Draft.ConversationLink.INTAKE and draft.is_pending:
@@ -84,6 +83,33 @@ def draft_receive(
         if fetch:
             transaction.on_commit(lambda: enqueue.draft_fetch(draft.pk, refresh=True))
     return draft, False
+
+
+@functools.cache
+def _draft_insert_sql() -> tuple[str, tuple]:
+    fields = tuple(field for field in Draft._meta.concrete_fields if not field.primary_key)
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    table = connection.ops.quote_name(Draft._meta.db_table)
+    sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) ON CONFLICT (email_id) DO NOTHING RETURNING id"  # noqa: S608 (the model's own names)
+    return sql, fields
+
+
+def _draft_insert(draft: Draft) -> bool:
+    """Insert the new draft unless its email_id is taken; True (and draft.pk set) when inserted.
+
+    One statement where Draft.objects.create needs a savepoint around its INSERT to survive the
+    duplicate (three round trips and the ORM's save machinery, on every intake, webhook and poll).
+    """
+    sql, fields = _draft_insert_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [field.get_db_prep_save(field.pre_save(draft, True), connection) for field in fields])
+        inserted = cursor.fetchone()
+    if inserted is None:
+        return False
+    draft.pk = inserted[0]
+    draft._state.adding, draft._state.db = False, connection.alias
+    return True
 
 
 def draft_received_entry(draft: Draft, actor: Actor) -> AuditEntry:

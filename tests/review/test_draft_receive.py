@@ -43,3 +43,25 @@ def test_an_unknown_source_is_refused(broker):
     with pytest.raises(ValueError, match="source"):
         receive(source="carrier-pigeon")
     assert not Draft.objects.exists()
+
+
+def test_a_duplicate_email_is_one_statement_without_a_savepoint_and_the_transaction_goes_on(broker):
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    first, _ = receive()
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        again, created = receive(source="poll")
+        assert Draft.objects.filter(pk=again.pk).exists()  # not an aborted transaction
+    assert not created and again.pk == first.pk and again.source == Draft.Source.WEBHOOK
+    statements = [query["sql"].split()[0].upper() for query in queries]
+    assert "SAVEPOINT" not in statements and statements.count("INSERT") == 1
+
+
+def test_a_new_draft_is_stored_as_the_model_would_store_it(broker):
+    draft, created = receive(conversation_id="c_7", routing_version_number=4)
+    stored = Draft.objects.get(pk=draft.pk)
+    assert created and not draft._state.adding
+    for field in Draft._meta.concrete_fields:
+        assert getattr(stored, field.attname) == getattr(draft, field.attname), field.name
+    assert (stored.status, stored.to, stored.tags, stored.conversation_link) == ("pending", [], {}, "intake")
