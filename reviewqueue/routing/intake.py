@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from reviewqueue.audit.services import Actor, AuditEntry, RequestOrigin, audit_record, audit_record_many
-from reviewqueue.integrations.intercom.services import snapshot_latest, snapshot_refresh
+from reviewqueue.integrations.intercom.services import snapshot_latest_team_and_tags, snapshot_refresh
 from reviewqueue.routing.followups import enqueue_followup
 from reviewqueue.routing.intake_cache import IntakeReads, intake_reads
 from reviewqueue.routing.intake_payload import IntakeInvalid, IntakePayload
@@ -76,12 +76,12 @@ def _conversation_team_and_tags(conversation_id: str, *, fetch: bool) -> tuple[s
     # snapshot exists yet and a rule needs it. Intercom failing never stops intake: such a draft
     # routes as if the conversation had no team and no tags.
     try:
-        snapshot = snapshot_latest(conversation_id)
-        if snapshot is None and fetch:
-            snapshot = snapshot_refresh(conversation_id=conversation_id)
-        if snapshot is None:
+        latest = snapshot_latest_team_and_tags(conversation_id)
+        if latest is not None:
+            return latest
+        if not fetch:
             return "", frozenset()
-        conversation = snapshot.conversation
+        conversation = snapshot_refresh(conversation_id=conversation_id).conversation
         tags = frozenset((tag.name or "").lower() for tag in conversation.tags)
         return str(conversation.team_assignee_id or ""), tags
     except Exception:  # unreadable or unreachable: route without it (logged)

@@ -296,6 +296,33 @@ def test_a_tag_rule_fetches_the_conversation_when_no_snapshot_exists(client, db,
     assert IntakeRecord.objects.get().facts["conversation_tags"] == ["vip"]
 
 
+def test_a_stored_snapshot_routes_with_its_team_and_tags_as_the_parsed_conversation_has_them(
+    client, db, multimail, intercom
+):
+    """Intake reads only the team and the tag names of the latest snapshot (no fetch, no parse of its parts)."""
+    from reviewqueue.integrations.intercom.models import ConversationSnapshot
+    from reviewqueue.integrations.intercom.services import snapshot_latest, snapshot_refresh
+
+    state, admin_id = intercom
+    contact = state.contact_create(email="vip@bigcorp.com")
+    conversation, _ = state.conversation_create(contact_id=contact["id"], body="Where is my refund?")
+    state.data["conversations"][conversation["id"]]["team_assignee_id"] = "5150"
+    for name in ("VIP", "Refund"):
+        state.tag_conversation(conversation["id"], {"id": state.tag_ensure(name)["id"], "admin_id": admin_id})
+    snapshot_refresh(conversation_id=conversation["id"])
+    state.data["conversations"][conversation["id"]]["tags"]["tags"] = []  # a fetch now would find no tags
+    mailbox("mb_support", "support@acme.multimail.dev")
+    mailbox("mb_vip", "vip@acme.multimail.dev")
+    rules_saved(default="mb_support", rules=[Rule(mailbox_id="mb_vip", intercom_team="5150", conversation_tag="vip")])
+    response = post(client, {**GOOD, "intercom_conversation_id": conversation["id"]}, intake_token()[1])
+    facts = IntakeRecord.objects.get().facts
+    assert response.json()["mailbox_id"] == "mb_vip"
+    parsed = snapshot_latest(conversation["id"]).conversation
+    assert facts["intercom_team"] == str(parsed.team_assignee_id) == "5150"
+    assert sorted(facts["conversation_tags"]) == sorted(tag.name.lower() for tag in parsed.tags) == ["refund", "vip"]
+    assert ConversationSnapshot.objects.count() == 1
+
+
 def test_intercom_failing_routes_without_the_conversation(client, db, multimail, intercom):
     mailbox("mb_support", "support@acme.multimail.dev")
     mailbox("mb_vip", "vip@acme.multimail.dev")

@@ -20,6 +20,22 @@ def snapshot_latest(conversation_id: str) -> ConversationSnapshot | None:
     return ConversationSnapshot.objects.filter(conversation_id=conversation_id).order_by("-id").first()
 
 
+def snapshot_latest_team_and_tags(conversation_id: str) -> tuple[str, frozenset[str]] | None:
+    """The latest snapshot's team and tag names (lower case), or None when there is no snapshot: what
+    routing reads of a conversation, without loading and parsing the whole of it (its parts)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT data->>'team_assignee_id', data->'tags' FROM intercom_conversationsnapshot"
+            " WHERE conversation_id = %s ORDER BY id DESC LIMIT 1",
+            [conversation_id],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    team, tags = row  # tags as JSON text: Django has psycopg leave jsonb undecoded
+    return team or "", frozenset((tag.get("name") or "").lower() for tag in json.loads(tags or "[]"))
+
+
 def snapshot_is_newer_than(conversation_id: str, moment: datetime) -> bool:
     """Whether the latest snapshot already reflects Intercom's state after `moment` (Intercom's clock).
 
