@@ -11,6 +11,7 @@ urlpatterns = [
     path("queue/", include("reviewqueue.review.urls")),
     path("audit/oversight/", include("reviewqueue.oversight.urls")),
     path("spot-checks/", include("reviewqueue.oversight.spot_urls")),
+    path("manage/oversight/", include("reviewqueue.oversight.manage_urls")),
     path("audit/", include("reviewqueue.audit.urls")),
     path("manage/sla/", include("reviewqueue.sla.urls")),
     path("manage/callbacks/", include("reviewqueue.callbacks.urls")),

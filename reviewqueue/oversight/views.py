@@ -110,7 +110,7 @@ def policy_edit(request):
             with transaction.atomic():
                 services.policy_update(user=request.user, changes=form.cleaned_data, origin=request_origin(request))
             messages.success(request, "Readiness policy saved.")
-            return redirect("oversight:policy")
+            return redirect("oversight_manage:policy")
     else:
         form = ReadinessPolicyForm(initial={
             "min_decisions": policy.min_decisions, "min_days": policy.min_days,
@@ -149,7 +149,7 @@ def commercial_mail_set(request):
             if not address:
                 messages.warning(request, "MultiMail's account has no physical_address: every draft will be flagged.")
     messages.success(request, f"{mailbox_id} {'sends' if commercial else 'does not send'} commercial mail.")
-    return redirect("oversight:policy")
+    return redirect("oversight_manage:policy")
 
 
 @role_required("auditor", "admin")

@@ -7,7 +7,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.resolvers import RoutePattern
 
 PAGE_PREFIXES = ("queue/", "manage/", "audit/")
-ALLOWED_WRITES = {"audit/verification/"}  # starting a verification is the auditor's one POST
+# Starting a verification, and checking an email ("did we send this?": it changes nothing, it is audited).
+ALLOWED_WRITES = {"audit/verification/", "audit/oversight/sent-check/"}
 
 
 def _routes(patterns=None, prefix=""):

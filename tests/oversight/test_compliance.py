@@ -63,11 +63,16 @@ def test_a_transactional_mailbox_is_never_flagged(commercial):
 
 def test_marking_a_mailbox_is_audited_and_admins_do_it_on_the_policy_page(sandbox, admin_client_, auditor_client):
     Mailbox.objects.create(mailbox_id="mb_news", address="news@fernhill.example")
-    response = admin_client_.post("/audit/oversight/commercial", {"mailbox": "mb_news", "commercial": "1"}, follow=True)
+    page = admin_client_.get("/manage/oversight/policy/").content.decode()
+    assert "<title>Readiness policy · reviewqueue</title>" in page and page.count('id="commercial-title"') == 1
+    response = admin_client_.post(
+        "/manage/oversight/commercial", {"mailbox": "mb_news", "commercial": "1"}, follow=True
+    )
     assert "mb_news sends commercial mail" in response.content.decode()
     assert can_spam_missing(draft("mb_news", "Sale!")) == ["physical address", "unsubscribe link"]
     assert AuditEvent.objects.get(action="oversight.commercial_mail_set").payload == {"before": False, "after": True}
-    assert admin_client_.post("/audit/oversight/commercial", {"mailbox": "nope", "commercial": "1"}).status_code == 400
+    assert admin_client_.post("/manage/oversight/commercial", {"mailbox": "nope", "commercial": "1"}).status_code == 400
     assert (
-        auditor_client.post("/audit/oversight/commercial", {"mailbox": "mb_news", "commercial": "0"}).status_code == 403
+        auditor_client.post("/manage/oversight/commercial", {"mailbox": "mb_news", "commercial": "0"}).status_code
+        == 403
     )

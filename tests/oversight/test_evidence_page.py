@@ -78,12 +78,12 @@ def test_readiness_api_for_auditor_and_admin_tokens_only(auditor, admin_user, re
 def test_admins_edit_the_policy_and_the_change_is_audited(admin_client_, auditor_client):
     form = {"min_decisions": "50", "min_days": "7", "unedited_share": "95.5", "recent_days": "10",
             "blocking_reasons": "Wrong recipient\n\n", "require_verified_audit": ""}  # fmt: skip
-    response = admin_client_.post("/audit/oversight/policy/", form)
+    response = admin_client_.post("/manage/oversight/policy/", form)
     assert response.status_code == 302
     policy = ReadinessPolicy.objects.get(pk=1)
     assert (policy.min_decisions, policy.recent_days, policy.blocking_reasons) == (50, 10, ["Wrong recipient"])
     assert policy.require_verified_audit is False
     event = AuditEvent.objects.get(action="oversight.policy_changed")
     assert event.payload["before"]["min_decisions"] == 200 and event.payload["after"]["unedited_share"] == "95.5"
-    assert auditor_client.post("/audit/oversight/policy/", form).status_code == 403
-    assert admin_client_.post("/audit/oversight/policy/", {**form, "unedited_share": "101"}).status_code == 400
+    assert auditor_client.post("/manage/oversight/policy/", form).status_code == 403
+    assert admin_client_.post("/manage/oversight/policy/", {**form, "unedited_share": "101"}).status_code == 400

@@ -100,15 +100,15 @@ def test_the_page_shows_the_refusals_as_messages_and_only_admins_may_ask(
 ):
     seed_decision(reviewer, mailbox_id=sandbox.mailbox.id)
     form = {"mailbox": sandbox.mailbox.id, "target_mode": "monitored", "justification": ""}
-    response = admin_client_.post("/audit/oversight/upgrade/request", form, follow=True)
+    response = admin_client_.post("/manage/oversight/upgrade/request", form, follow=True)
     assert "Not asked: Not ready: 1 decisions (needs 200)" in response.content.decode()
-    response = admin_client_.post("/audit/oversight/upgrade/request", {**form, "justification": "pilot"}, follow=True)
+    response = admin_client_.post("/manage/oversight/upgrade/request", {**form, "justification": "pilot"}, follow=True)
     assert "emailed the operator a one-time code" in response.content.decode()
-    response = admin_client_.post("/audit/oversight/upgrade/redeem", {"mailbox": sandbox.mailbox.id, "code": "ZZZ-ZZZ"},
-                                  follow=True)  # fmt: skip
+    wrong = {"mailbox": sandbox.mailbox.id, "code": "ZZZ-ZZZ"}
+    response = admin_client_.post("/manage/oversight/upgrade/redeem", wrong, follow=True)
     assert "Not upgraded: MultiMail did not accept that code" in response.content.decode()
-    assert auditor_client.post("/audit/oversight/upgrade/request", form).status_code == 403
+    assert auditor_client.post("/manage/oversight/upgrade/request", form).status_code == 403
     assert (
-        admin_client_.post("/audit/oversight/upgrade/request", {"mailbox": "x", "target_mode": "lax"}).status_code
+        admin_client_.post("/manage/oversight/upgrade/request", {"mailbox": "x", "target_mode": "lax"}).status_code
         == 400
     )
