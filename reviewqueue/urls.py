@@ -14,6 +14,7 @@ urlpatterns = [
     path("manage/oversight/", include("reviewqueue.oversight.manage_urls")),
     path("audit/", include("reviewqueue.audit.urls")),
     path("manage/sla/", include("reviewqueue.sla.urls")),
+    path("manage/slack/", include("reviewqueue.slack.admin_urls")),
     path("manage/callbacks/", include("reviewqueue.callbacks.urls")),
     path("manage/people/<int:pk>/intercom", person_intercom_teammate, name="inbox_person_intercom_teammate"),
     path("manage/", include("reviewqueue.routing.urls")),

@@ -5,7 +5,7 @@ import re
 from django.db import transaction
 from django.utils import timezone
 
-from reviewqueue.audit.services import Actor, audit_record
+from reviewqueue.audit.services import Actor, RequestOrigin, audit_record
 from reviewqueue.slack.models import SlackChannel
 
 # A channel id (C0123ABC) or a name (#reviews, reviews-billing): Slack takes either for chat.postMessage.
@@ -20,7 +20,7 @@ def channel_of(mailbox_id: str) -> str:
     return SlackChannel.objects.filter(mailbox_id=mailbox_id).values_list("channel", flat=True).first() or ""
 
 
-def slack_channel_set(*, mailbox_id: str, channel: str, actor: Actor) -> bool:
+def slack_channel_set(*, mailbox_id: str, channel: str, actor: Actor, origin: RequestOrigin | None = None) -> bool:
     """Post `mailbox_id`'s review requests to `channel` ("": none). False when nothing changed."""
     channel = (channel or "").strip()
     if channel and not CHANNEL.fullmatch(channel):
@@ -41,5 +41,6 @@ def slack_channel_set(*, mailbox_id: str, channel: str, actor: Actor) -> bool:
             target_type="mailbox",
             target_id=mailbox_id,
             payload={"mailbox_id": mailbox_id, "channel": channel, "before": before},
+            origin=origin,
         )
     return True
