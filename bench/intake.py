@@ -291,11 +291,13 @@ def main() -> None:
     from reviewqueue.sandbox.multimail import defaults
     from tests.livesystem import LiveSystem
 
-    direct = LiveSystem(database_url=url, redis_url=redis_url)
+    direct = LiveSystem(database_url=url, redis_url=redis_url, extra_env={"SANDBOX_ACCESS_LOG": "0"})
     # Connections kept for the whole run: a backend that exits takes its CPU out of the count (_cpu.py), and
     # on a loaded machine a run outlasts the default 60 s, after which Django would replace them.
     live = LiveSystem(
-        database_url=url, redis_url=redis_url, extra_env={"LOG_LEVEL": "ERROR", "DATABASE_CONN_MAX_AGE": "3600"}
+        database_url=url,
+        redis_url=redis_url,
+        extra_env={"LOG_LEVEL": "ERROR", "DATABASE_CONN_MAX_AGE": "3600", "SANDBOX_ACCESS_LOG": "0"},
     )
     try:
         token = seed(defaults.DEMO_MAILBOX_ID, f"{defaults.DEMO_MAILBOX_LOCAL}@{defaults.TENANT_DOMAIN}")

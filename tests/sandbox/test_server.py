@@ -38,3 +38,15 @@ def test_stopping_closes_kept_alive_connections():
             url = server.url
         with pytest.raises(httpx.TransportError):
             client.get(f"{url}/ping", timeout=1)
+
+
+@pytest.mark.parametrize(("setting", "logged"), [(None, True), ("1", True), ("0", False)])
+def test_the_access_log_line_per_request_can_be_turned_off(setting, logged, monkeypatch, caplog):
+    """SANDBOX_ACCESS_LOG=0 (benchmarks) leaves out Werkzeug's line per request; errors are still logged."""
+    if setting is None:
+        monkeypatch.delenv("SANDBOX_ACCESS_LOG", raising=False)
+    else:
+        monkeypatch.setenv("SANDBOX_ACCESS_LOG", setting)
+    with caplog.at_level("INFO", logger="werkzeug"), serve_in_thread(hello_app) as server:
+        assert httpx.get(f"{server.url}/logged-or-not").status_code == 200
+    assert any("/logged-or-not" in record.getMessage() for record in caplog.records) is logged
