@@ -47,15 +47,21 @@ def _audit(actor: Actor, action: str, token: IntakeToken, origin: RequestOrigin 
     )
 
 
-@transaction.atomic
 def endpoint_set(
     *, token: IntakeToken, url: str, actor: Actor, origin: RequestOrigin | None = None
 ) -> tuple[CallbackEndpoint, str | None]:
     """Give `token` the callback `url` (checked: https, public address). Returns the endpoint and, when
     the token had no callback before, its new secret (shown once; never readable again)."""
-    url = outbound.check_outbound_url(url)
+    url = outbound.check_outbound_url(url)  # resolves the host: before the transaction, not inside it
     if len(url) > 2000:
         raise outbound.OutboundURLRefused("the URL is longer than 2000 characters")
+    with transaction.atomic():
+        return _endpoint_save(token=token, url=url, actor=actor, origin=origin)
+
+
+def _endpoint_save(
+    *, token: IntakeToken, url: str, actor: Actor, origin: RequestOrigin | None
+) -> tuple[CallbackEndpoint, str | None]:
     existing = CallbackEndpoint.objects.select_for_update().filter(token=token).first()
     if existing is not None:
         old = existing.url
