@@ -14,6 +14,7 @@ from pathlib import Path
 from reviewqueue.sandbox.slack import defaults
 
 TRIGGER_SECONDS = 3  # Slack's trigger_id expires after 3 s
+RESPONSE_URLS_KEPT = 500
 DEFAULT_USERS = {
     "U0MAYA": {"name": "Maya Patel", "email": "maya.patel@fernhill.example"},
     "U0TOM": {"name": "Tom Becker", "email": "tom.becker@fernhill.example"},
@@ -88,7 +89,10 @@ class SlackState:
     def response_url_token(self, user: str, channel: str) -> str:
         token = secrets.token_urlsafe(12)
         with self.lock:
-            self.data["response_urls"][token] = {"user": user, "channel": channel}
+            urls = self.data["response_urls"]
+            urls[token] = {"user": user, "channel": channel}
+            for stale in list(urls)[:-RESPONSE_URLS_KEPT]:  # Slack's live 30 minutes; keep the last few hundred
+                del urls[stale]
             self.save()
         return token
 
