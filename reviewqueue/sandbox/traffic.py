@@ -288,7 +288,7 @@ def parse_config(argv=None) -> Config:
     parser.add_argument("--reply-after", type=_positive(float), default=20.0, help="seconds before they do")
     parser.add_argument("--fin-chance", type=float, default=0.3, help="chance Fin answers the customer first")
     parser.add_argument("--seed", type=int, default=None)
-    parser.add_argument("--callback-port", type=_positive(int), default=CALLBACK_PORT, help="where callbacks come")
+    parser.add_argument("--callback-port", type=_positive(int), default=CALLBACK_PORT, help="the bot's callback port")
     args = parser.parse_args(argv)
     if not 0 <= args.reply_chance <= 1 or not 0 <= args.fin_chance <= 1:
         parser.error("--reply-chance and --fin-chance must be between 0 and 1")
