@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from reviewqueue.audit.services import Actor, audit_record
 from reviewqueue.integrations.multimail import statuses
+from reviewqueue.review import enqueue
 from reviewqueue.review.errors import InvalidDecision
 from reviewqueue.review.flags import content_hash
 from reviewqueue.review.models import Decision, Draft, DraftEdit, OutboxItem, multimail_status_to_store
@@ -297,7 +298,10 @@ def _edited_approved(edit: DraftEdit, decision: Decision, status: str) -> None:
         DraftEdit.objects.filter(pk=edit.pk).update(edited_outcome=DraftEdit.EditedOutcome.APPROVED)
         Decision.objects.filter(pk=decision.pk).update(carried_out_status=stored)
         Draft.objects.filter(email_id=edit.edited_email_id).update(
-            status=Draft.Status.EDITED_VERSION, email_status=stored, updated_at=timezone.now()
+            status=Draft.Status.EDITED_VERSION,
+            edit_of_id=decision.draft_id,
+            email_status=stored,
+            updated_at=timezone.now(),
         )
     edit.edited_outcome = DraftEdit.EditedOutcome.APPROVED
 
@@ -310,6 +314,9 @@ def _edited_mismatch(edit: DraftEdit, draft: Draft) -> None:
         Draft.objects.filter(email_id=edit.edited_email_id).update(
             status=Draft.Status.PENDING, edit_of=draft, flag_edit_mismatch=True, updated_at=timezone.now()
         )
+        unfetched = Draft.objects.filter(email_id=edit.edited_email_id, fetched_at__isnull=True).first()
+        if unfetched is not None:  # a person needs its content shown
+            transaction.on_commit(lambda: enqueue.draft_fetch(unfetched.pk))
 
 
 def _edited_back_to_queue(draft: Draft, why: str) -> None:
@@ -320,8 +327,9 @@ def _edited_back_to_queue(draft: Draft, why: str) -> None:
 
 
 def _mark_edited_version(drafts, edit: DraftEdit, original: Draft) -> None:
-    for found in drafts.filter(fetched_at__isnull=False):
-        matches = found.content_hash == edit.edited_content_hash
+    for found in drafts:
+        # Not fetched yet: its fetch compares the hash; step 3 checks it at MultiMail before approving.
+        matches = found.fetched_at is None or found.content_hash == edit.edited_content_hash
         Draft.objects.filter(pk=found.pk, status=Draft.Status.PENDING).update(
             edit_of=original,
             status=Draft.Status.EDITED_VERSION if matches else Draft.Status.PENDING,
@@ -356,6 +364,11 @@ def edited_version_fields(*, email_id: str, mailbox_id: str, tags: dict, hashed:
         "flag_edit_mismatch": not matches,
         "_decision_id": edit.decision_id,
     }
+
+
+def edit_of_for_email(email_id: str) -> int | None:
+    """The original draft's id when `email_id` is a recorded edited version (draft_receive asks)."""
+    return DraftEdit.objects.filter(edited_email_id=email_id).values_list("decision__draft_id", flat=True).first()
 
 
 def edit_nudge(decision_id: int) -> list[int]:

@@ -19,7 +19,7 @@ from reviewqueue.audit.services import Actor, AuditEntry, audit_record, audit_re
 from reviewqueue.integrations.multimail import statuses
 from reviewqueue.review import enqueue
 from reviewqueue.review.clients import intercom_client, multimail_client
-from reviewqueue.review.edits import edit_nudge, edited_version_fields
+from reviewqueue.review.edits import edit_nudge, edit_of_for_email, edited_version_fields
 from reviewqueue.review.flags import content_hash, draft_flags
 from reviewqueue.review.models import Claim, Draft, multimail_status_to_store
 from reviewqueue.review.revisions import revision_waiting_since
@@ -62,6 +62,8 @@ def draft_receive(
         routing_version_number=routing_version_number,
         **({"created_at": at, "updated_at": at, "waiting_since": at} if at else {}),
     )
+    if source != Draft.Source.INTAKE:  # an agent's intake is never an edit's send
+        _known_edited_version(draft)
     if _draft_insert(draft):
         if audit:
             audit_record_many([draft_received_entry(draft, actor)], at=at)
@@ -83,6 +85,14 @@ def draft_receive(
         if fetch:
             transaction.on_commit(lambda: enqueue.draft_fetch(draft.pk, refresh=True))
     return draft, False
+
+
+def _known_edited_version(draft: Draft) -> None:
+    """An email the outbox sent for an approval with edits, once its id is recorded, is never a draft to
+    review: it arrives as the edited version (fetched all the same, to be shown; review/edits.py)."""
+    original_id = edit_of_for_email(draft.email_id)
+    if original_id is not None:
+        draft.status, draft.edit_of_id = Draft.Status.EDITED_VERSION, original_id
 
 
 @functools.cache
@@ -160,7 +170,8 @@ def _draft_fetch_remote(draft: Draft, *, refresh: bool, multimail, intercom) -> 
     """The network half of draft_fetch: a _Fetched to store, or the draft when there is nothing to store."""
     from reviewqueue.integrations.multimail.client import MultiMailError, MultiMailNotFound
 
-    if (draft.fetched_at is not None and not refresh) or not draft.is_pending:
+    unfetched_edit = draft.status == Draft.Status.EDITED_VERSION and draft.fetched_at is None
+    if (draft.fetched_at is not None and not refresh) or not (draft.is_pending or unfetched_edit):
         return draft  # fetched already, or decided: what the reviewer saw stays as it was
     multimail = multimail or multimail_client()
     try:

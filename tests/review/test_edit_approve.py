@@ -255,3 +255,27 @@ def test_reconciliation_knows_the_edited_emails_approval_as_ours_and_expects_no_
     reconciliation_run(now=timezone.now() + timedelta(minutes=20))  # past the grace period
     assert list(ReconciliationFinding.objects.values_list("kind", "email_id", "detail")) == []
     assert AuditEvent.objects.filter(action="edit.sent", target_id=str(held.pk)).count() == 1
+
+
+def test_the_edited_version_arriving_after_its_id_is_recorded_is_never_pending_and_is_still_fetched(
+    sandboxes, held, reviewer, monkeypatch
+):
+    decision = approve_with_edit(held, reviewer)
+    item = decide_item(decision)
+    kill_after(monkeypatch, "cancel")
+    with pytest.raises(Killed):
+        outbox_run(item_id=item.pk)
+    edit = DraftEdit.objects.get(decision=decision)
+    arrived, created = draft_receive(
+        email_id=edit.edited_email_id,
+        mailbox_id=held.mailbox_id,
+        source="webhook",
+        actor=Actor.system("t"),
+        fetch=False,
+    )
+    assert created and arrived.status == Draft.Status.EDITED_VERSION and arrived.edit_of_id == held.pk
+    arrived = draft_fetch(draft_id=arrived.pk)
+    assert arrived.fetched_at is not None and arrived.markdown == EDITED_BODY
+    assert arrived.status == Draft.Status.EDITED_VERSION
+    assert redrive(item) == "done"
+    assert Draft.objects.get(pk=arrived.pk).email_status == "approved_and_sent"
