@@ -33,6 +33,7 @@ class CallbackDelivery(models.Model):
         APPROVED = "draft.approved"
         REJECTED = "draft.rejected"
         CHANGES_REQUESTED = "draft.changes_requested"
+        EXPIRED = "draft.expired"  # sla's sweep rejected it as the system: nobody decided within the expiry
         SENT = "draft.sent"
         DELIVERED = "draft.delivered"
         BOUNCED = "draft.bounced"

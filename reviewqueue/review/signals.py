@@ -102,7 +102,7 @@ def decision_facts(decision_id: int) -> dict:
     {"draft_id", "email_id" (the original), "final_email_id" (the edited one when edited),
     "conversation_id", "decision": {"id", "action", "reviewer": {"username", "name"},
     "decided_at" (ISO 8601), "reason" (the rejection reason or the feedback), "edited",
-    "final_content_hash", "multimail_status"}}
+    "final_content_hash", "multimail_status", "origin"}}
     """
     from reviewqueue.review.models import Decision
 
@@ -124,5 +124,6 @@ def decision_facts(decision_id: int) -> dict:
             "edited": edit is not None,
             "final_content_hash": edit.edited_content_hash if edit else decision.content_hash,
             "multimail_status": decision.carried_out_status,
+            "origin": decision.origin,  # web, api, intercom, slack, or system (e.g. an expiry)
         },
     }
