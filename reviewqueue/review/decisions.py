@@ -2,7 +2,7 @@
 
 For the pages and the API (what a view calls and what it must handle)
 --------------------------------------------------------------------
-- `draft_decide(draft=, reviewer=, action="approve"|"reject", reason=, origin="web"|"api",
+- `draft_decide(draft=, reviewer=, action="approve"|"reject", reason=, origin=<a Decision.Origin>,
    shown_snapshot_id=None, confirm_changed=False, request_origin=RequestOrigin(ip, ua)) -> Decision`
     * reject needs a reason (presets in review/reasons.py: PRESET_REJECT_REASONS, plus free text);
       else InvalidDecision (a ValueError; message for the person).
@@ -82,7 +82,7 @@ def draft_decide(
     reason = (reason or "").strip()
     _check_action(action, reason, edit)
     if origin not in Decision.Origin.values:
-        raise InvalidDecision("origin must be web or api")
+        raise InvalidDecision(f"origin must be one of {', '.join(Decision.Origin.values)}")
     request_origin = request_origin or RequestOrigin()
     confirm_changed = confirm_changed and action == Decision.Action.APPROVE
     guarded = action == Decision.Action.APPROVE and not confirm_changed
