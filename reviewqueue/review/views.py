@@ -36,6 +36,7 @@ from reviewqueue.sla.errors import AwaitingSecondApproval, SameApproverTwice
 from reviewqueue.sla.selectors import queue_rows_marked
 
 QUEUE_POLL_SECONDS = 5
+QUEUE_TABLE_ID = "queue-table"  # the id templates/review/queue.html gives the table its htmx requests target
 
 
 # --- the queue -----------------------------------------------------------------------------------
@@ -48,7 +49,9 @@ def queue(request):
     if not form.is_valid():
         return render(request, "review/queue.html", {"form": form, "page": None}, status=400)
     filters, number = form.filters(), form.cleaned_data["page"] or 1
-    partial = request.htmx and not request.htmx.history_restore_request
+    # Only the table's own requests (poll, filters, pager: hx-target="#queue-table") get the partial; a
+    # boosted navigation here (e.g. the redirect after the last decision on a draft page) gets the whole page.
+    partial = request.htmx and request.htmx.target == QUEUE_TABLE_ID and not request.htmx.history_restore_request
     polled_version = request.GET.get("v")
     if partial and polled_version:
         state = selectors.queue_state(user=request.user, filters=filters, page=number)

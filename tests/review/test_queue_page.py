@@ -14,7 +14,7 @@ from tests.conftest import logged_in_client, make_user
 from tests.review.page_helpers import assert_csp_clean, claim_for, make_draft
 
 QUEUE = reverse("review:queue")
-HTMX = {"HTTP_HX_REQUEST": "true"}
+HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "queue-table"}  # the table's own poll/filter/pager requests
 
 
 @pytest.fixture(autouse=True)
@@ -216,6 +216,23 @@ def test_polling_shows_a_new_claim(reviewer_client, django_user_model):
     response = reviewer_client.get(QUEUE, {"v": version}, **HTMX)
     assert response.status_code == 200
     assert ">bo<" in response.content.decode()
+
+
+def test_a_boosted_navigation_to_the_queue_gets_the_whole_page(reviewer_client):
+    """The redirect after the last decision on a boosted draft page: htmx follows it with HX-Request and
+    HX-Boosted but no HX-Target, and must get the page with its layout, not the table alone."""
+    make_draft(subject="Still waiting")
+    response = reviewer_client.get(QUEUE, HTTP_HX_REQUEST="true", HTTP_HX_BOOSTED="true")
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" in content and "<h1>Review queue</h1>" in content and "Still waiting" in content
+
+
+def test_the_table_poll_still_gets_the_partial(reviewer_client):
+    make_draft(subject="Still waiting")
+    content = reviewer_client.get(QUEUE, **HTMX).content.decode()
+    assert "Still waiting" in content and "<html" not in content
+    assert content.lstrip().startswith('<div id="queue-table"')
 
 
 def test_history_restore_gets_the_whole_page(reviewer_client):
