@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 # Tests need a SECRET_KEY only when DATABASE_URL is set (the embedded default makes its own).
 TEST_SECRET := $(or $(SECRET_KEY),tests-only-secret-key-not-for-production-0123456789)
 
-.PHONY: run test test-faults bench-scale lint format bench clean-var
+.PHONY: run test test-faults bench-scale soak lint format bench clean-var
 
 $(INSTALLED): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "reviewqueue needs Python 3.12 or newer, found " + sys.version.split()[0] + ": run make PYTHON=python3.12 ...")'
@@ -31,6 +31,11 @@ test-faults: $(INSTALLED)
 # The full flow at scale, 1 then 4 workers (DRAFTS=500 to try it small).
 bench-scale: $(INSTALLED)
 	SECRET_KEY=$(TEST_SECRET) $(BIN)/python bench/scale.py $(if $(DRAFTS),--drafts $(DRAFTS))
+
+# The soak under faults: drafts decided while workers, Redis, PostgreSQL and the sandboxes fail; table in
+# bench/RELIABILITY.md (SOAK_ARGS=--quick for 1,000 drafts in 5 minutes).
+soak: $(INSTALLED)
+	SECRET_KEY=$(TEST_SECRET) $(BIN)/python bench/soak.py $(SOAK_ARGS)
 
 # Every benchmark in bench/, one table in bench/RESULTS.md (BENCH_ARGS=--quick to try it small).
 bench: $(INSTALLED)

@@ -1,0 +1,552 @@
+"""Soak under faults: drafts decided for M minutes while workers, web processes, Redis, PostgreSQL and the
+sandboxes fail on a seeded schedule; then every decision checked against the sandboxes' own records.
+
+    .venv/bin/python bench/soak.py                          # 10,000 drafts over 30 minutes, 100 worker kills
+    .venv/bin/python bench/soak.py --quick                  # 1,000 drafts over 5 minutes, 10 worker kills
+    .venv/bin/python bench/soak.py --drafts 200 --minutes 3 --kills 10 --seed 7
+    make soak SOAK_ARGS=--quick
+
+The system: gunicorn (2 web processes), 2 Celery worker processes, beat, the MultiMail and Intercom
+sandboxes (Intercom's webhooks 30% duplicated and 30% overtaken), PostgreSQL and Redis: private
+ones started here in a temporary folder (pgserver's PostgreSQL, a redis-server), or DATABASE_URL /
+REDIS_URL when set (the machine's servers are never restarted: those faults are skipped, and said).
+
+Driving, at a steady rate: 70% of drafts through intake (POST /api/v1/drafts), 30% straight into
+MultiMail's gated mailbox (its webhook and the poll bring them in); reviewers decide each over the
+review API: 60% approve, 25% reject, 15% approve with an edit; 20% of drafts are decided by two
+reviewers at once (one must win, the other get 409 already_decided). Webhooks: 30% of MultiMail
+drafts get their pending event posted again (duplicated), 30% a stale one after the decision
+(reordered), 10% a forged approval (wrong signature) that must be refused.
+
+Faults (bench/_soak_faults.py): worker SIGKILL (--kills), web process SIGKILL, Redis restart and
+flush, PostgreSQL restart, both sandboxes at 20% errors with 5 s stalls in bursts. The seed is
+printed; the same seed replays the same schedule.
+
+After driving, the system settles (every outbox item done or failed), then: each decided draft
+decided exactly once at MultiMail (its audit log) with the recorded decision, each note once in
+the Intercom conversation, no forged event accepted, verify_audit intact, reconciliation without
+open findings, no outbox item left. One table goes to stdout and to bench/RELIABILITY.md (--report).
+Exit 1 when anything was lost, doubled, forged-accepted or stuck.
+"""
+
+import argparse
+import contextlib
+import json
+import os
+import queue
+import random
+import signal
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(BASE_DIR), str(BASE_DIR / "bench")]
+
+import _soak_checks as checks  # noqa: E402
+import _soak_faults as faults  # noqa: E402
+import httpx  # noqa: E402
+import scale  # noqa: E402
+
+from tests.flow import Driver  # noqa: E402
+from tests.livesystem import PYTHON, LiveSystem, PrivatePostgres, PrivateRedis, sandbox_keys, wait_for  # noqa: E402
+
+INTAKE_SHARE = 0.7
+RACE_SHARE = 0.2
+DUPLICATE_SHARE, REORDER_SHARE, FORGED_SHARE = 0.3, 0.3, 0.1
+SUBMITTERS, DECIDERS = 8, 6
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--drafts", type=int, default=10_000, help="drafts in the run (default 10,000)")
+    parser.add_argument("--minutes", type=float, default=30.0, help="minutes of driving (default 30)")
+    parser.add_argument("--kills", type=int, help="worker SIGKILLs (default: one per 100 drafts)")
+    parser.add_argument("--seed", type=int, help="the fault schedule's seed (default: random, printed)")
+    parser.add_argument("--quick", action="store_true", help="1,000 drafts over 5 minutes")
+    parser.add_argument("--settle-minutes", type=float, default=10.0, help="longest wait to settle (default 10)")
+    parser.add_argument("--report", default=str(BASE_DIR / "bench" / "RELIABILITY.md"), help="where the table goes")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.drafts, args.minutes = 1_000, 5.0
+    if args.drafts < 1 or args.minutes <= 0:
+        parser.error("--drafts must be at least 1 and --minutes more than 0")
+    if args.kills is None:
+        args.kills = max(1, args.drafts // 100)
+    if args.kills < 0:
+        parser.error("--kills cannot be negative")
+    if args.seed is None:
+        args.seed = random.SystemRandom().randrange(1, 1_000_000)
+    return args
+
+
+class Servers:
+    """PostgreSQL and Redis for the run: DATABASE_URL / REDIS_URL when set, else private ones."""
+
+    def __init__(self, workdir: Path):
+        self.postgres = self.redis = None
+        self.notes = []
+        if os.environ.get("DATABASE_URL"):
+            self.database_url = os.environ["DATABASE_URL"]
+            self.notes.append("PostgreSQL: DATABASE_URL (the machine's own): not restarted")
+        else:
+            self.postgres = PrivatePostgres(workdir).start()
+            self.database_url = self.postgres.url
+        if os.environ.get("REDIS_URL"):
+            self.redis_url = os.environ["REDIS_URL"]
+            self.notes.append("Redis: REDIS_URL (the machine's own): not restarted, its database flushed")
+        else:
+            self.redis = PrivateRedis(workdir).start()
+            self.redis_url = self.redis.url
+        self.secret = os.environ.get("SECRET_KEY") or "bench-only-secret-key-not-for-production-0123456789"
+        env = {**os.environ, "DATABASE_URL": self.database_url, "REDIS_URL": self.redis_url, "SECRET_KEY": self.secret}
+        import subprocess
+
+        subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=BASE_DIR, env=env, check=True)
+
+    def stop(self):
+        if self.redis:
+            self.redis.stop()
+        if self.postgres:
+            self.postgres.stop()
+
+
+def start_system(servers: Servers, workdir: Path) -> LiveSystem:
+    system = LiveSystem(
+        database_url=servers.database_url,
+        redis_url=servers.redis_url,
+        workdir=workdir,
+        extra_env={"SECRET_KEY": servers.secret, "POLL_INTERVAL": "15", "LOG_LEVEL": "WARNING"},
+    )
+    system.start_multimail("--latency-ms", "20", "--delivery-ms", "100000", wait=False)
+    intercom_chaos = ("--webhook-duplicates", "0.3", "--webhook-reorder", "0.3", "--webhook-retry-delay", "5")
+    system.start_intercom("--latency", "0.02", *intercom_chaos, wait=False)
+    system.start_web(workers=2, threads=8, wait=False)
+    for number in range(2):
+        system.start_worker(name=f"worker{number}", concurrency=1, wait=False)
+    system.start_beat()
+    system.wait_ready()
+    return system
+
+
+def db(call, attempts: int = 60):
+    """This process's own reads survive a PostgreSQL restart: drop the broken connection and retry."""
+    from django.db import InterfaceError, OperationalError, connection
+
+    for attempt in range(attempts):
+        try:
+            return call()
+        except (OperationalError, InterfaceError):
+            connection.close()
+            if attempt == attempts - 1:
+                raise
+            time.sleep(1)
+
+
+def second_reviewer() -> str:
+    from django.contrib.auth import get_user_model
+
+    from reviewqueue.accounts.roles import role_group
+    from reviewqueue.accounts.services import api_token_issue
+    from reviewqueue.audit.services import Actor
+
+    user, _ = get_user_model().objects.get_or_create(username="soak-reviewer-2", defaults={"email": "r2@x.example"})
+    user.groups.add(role_group("reviewer"))
+    return api_token_issue(user=user, name="soak", actor=Actor.system("soak"))[1]
+
+
+class Run:
+    """The drafts, the reviewers and the webhooks of one run, on a steady clock."""
+
+    def __init__(self, system, args, tokens, conversations):
+        self.system, self.args = system, args
+        self.personal, self.second, self.intake = tokens
+        self.conversations = conversations
+        self.driver = Driver(system, timeout=30)
+        self.rng = random.Random(args.seed + 2)
+        self.plan = [self._plan(n) for n in range(args.drafts)]
+        self.draft_ids: list[int] = []
+        self.lock = threading.Lock()
+        self.to_decide: queue.Queue = queue.Queue()
+        self.counts = {"api 201": 0, "race 409s": 0, "race double 201": 0, "unsubmitted": 0, "undecidable": 0}
+        self.forged = {"sent": 0, "accepted": 0, "ids": []}
+        self.webhooks = {"duplicated": 0, "reordered": 0}
+        self.local = threading.local()
+
+    def _plan(self, number: int) -> dict:
+        rng = self.rng
+        roll = rng.random()
+        action = "approve" if roll < 0.6 else ("reject" if roll < 0.85 else "edit")
+        return {
+            "intake": rng.random() < INTAKE_SHARE,
+            "action": action,
+            "race": rng.random() < RACE_SHARE,
+            "duplicate": rng.random() < DUPLICATE_SHARE,
+            "reorder": rng.random() < REORDER_SHARE,
+            "forge": rng.random() < FORGED_SHARE,
+        }
+
+    def client(self, token: str) -> httpx.Client:
+        key = f"c_{token[:8]}"
+        if not hasattr(self.local, key):
+            setattr(self.local, key, self.driver.api(token))
+        return getattr(self.local, key)
+
+    # --- drafts in -----------------------------------------------------------------------------
+    def submit(self, number: int, deadline: float) -> None:
+        plan = self.plan[number]
+        conversation_number = number % len(self.conversations)
+        to = f"soak{conversation_number}@customer.example"
+        while time.monotonic() < deadline:
+            try:
+                draft_id = self._intake(number, conversation_number, to) if plan["intake"] else self._agent(number, to)
+            except (httpx.HTTPError, AssertionError):
+                draft_id = None
+            except RuntimeError as refused:  # a 4xx: trying again would not help
+                print(f"  {refused}", flush=True)
+                break
+            if draft_id:
+                with self.lock:
+                    self.draft_ids.append(draft_id)
+                self.to_decide.put((number, draft_id))
+                return
+            time.sleep(0.5)
+        print(f"  draft {number} ({'intake' if plan['intake'] else 'agent'}) never got in", flush=True)
+        with self.lock:
+            self.counts["unsubmitted"] += 1
+
+    def _intake(self, number: int, conversation_number: int, to: str) -> int | None:
+        body = {
+            "intercom_conversation_id": self.conversations[conversation_number],
+            "to": [to],
+            "subject": f"Re: order {number}",
+            "markdown": f"Hello,\n\nyour order {number} ships today.\n\nAcme Support",
+        }
+        answer = self.client(self.intake).post("/drafts", json=body)  # the same body twice is one draft
+        if 400 <= answer.status_code < 500 and answer.status_code not in (409, 429):
+            raise RuntimeError(f"intake refused draft {number}: {answer.status_code} {answer.text[:300]}")
+        return answer.json()["id"] if answer.status_code in (200, 201, 202) else None
+
+    def _agent(self, number: int, to: str) -> int | None:
+        """Straight into MultiMail's gated mailbox; reviewqueue learns of it by webhook (or the poll)."""
+        if not hasattr(self.local, "agent_emails"):
+            self.local.agent_emails = {}
+        email_id = self.local.agent_emails.get(number) or self.driver.agent_draft(to=to, subject=f"Re: order {number}")
+        self.local.agent_emails[number] = email_id
+        from reviewqueue.review.models import Draft
+
+        found = db(lambda: Draft.objects.filter(email_id=email_id).values_list("pk", flat=True).first())
+        if found and self.plan[number]["duplicate"]:
+            self._post_pending(email_id, event_id=f"evt_soak_dup_{number}", times=2)
+            self.webhooks["duplicated"] += 1
+        return found
+
+    # --- reviewers -------------------------------------------------------------------------------
+    def decide_loop(self, deadline: float) -> None:
+        while (job := self.to_decide.get()) is not None:
+            number, draft_id = job
+            plan = self.plan[number]
+            if plan["race"]:
+                with ThreadPoolExecutor(2) as pool:
+                    answers = list(
+                        pool.map(
+                            lambda t, d=draft_id, n=number: self._decide(d, n, t, deadline),
+                            [self.personal, self.second],
+                        )
+                    )
+            else:
+                answers = [self._decide(draft_id, number, self.personal, deadline)]
+            with self.lock:
+                self.counts["api 201"] += answers.count(201)
+                if plan["race"]:
+                    self.counts["race 409s"] += answers.count(409)
+                    self.counts["race double 201"] += int(answers.count(201) > 1)
+                if None in answers and 201 not in answers and 409 not in answers:
+                    self.counts["undecidable"] += 1
+            self._after_decision(number, draft_id)
+
+    def _decide(self, draft_id: int, number: int, token: str, deadline: float) -> int | None:
+        """201 (decided here), 409 (someone else decided it first) or None (never got through)."""
+        plan = self.plan[number]
+        action = "approve" if plan["action"] == "edit" else plan["action"]
+        body = {"action": action, "reason": "" if action == "approve" else "soak: wrong tone"}
+        if plan["action"] == "edit":
+            body["edit"] = {"markdown": f"Hello,\n\nyour order {number} ships today (edited).\n\nAcme Support"}
+        api = self.client(token)
+        first_attempt, last = True, "none"
+        while time.monotonic() < deadline:
+            try:
+                shown = api.get(f"/drafts/{draft_id}")
+                if shown.status_code == 200:
+                    answer = api.post(
+                        f"/drafts/{draft_id}/decision",
+                        json={**body, "snapshot_id": shown.json()["latest_snapshot_id"], "confirm_changed": True},
+                    )
+                    if answer.status_code == 201:
+                        return 201
+                    if answer.status_code == 409 and answer.json().get("conflict") == "already_decided":
+                        # Ours, when an earlier attempt went through before its answer was lost.
+                        return 201 if not first_attempt and not plan["race"] else 409
+                    if answer.status_code < 500 and answer.status_code not in (409, 429):
+                        print(f"  decide {draft_id}: {answer.status_code} {answer.text[:200]}", flush=True)
+                        return None
+                    first_attempt = first_attempt and answer.status_code == 409
+                    last = f"{answer.status_code} {answer.text[:160]}"
+                else:
+                    last = f"GET {shown.status_code} {shown.text[:160]}"
+            except httpx.TransportError as error:
+                first_attempt, last = False, repr(error)
+            time.sleep(0.5)
+        print(f"  draft {draft_id} never decided; last answer: {last}", flush=True)
+        return None
+
+    # --- webhooks: duplicated, reordered, forged ----------------------------------------------------
+    def _after_decision(self, number: int, draft_id: int) -> None:
+        plan = self.plan[number]
+        if plan["intake"] or not (plan["reorder"] or plan["forge"]):
+            return
+        from reviewqueue.review.models import Draft
+
+        email_id = db(lambda: Draft.objects.get(pk=draft_id).email_id)
+        if plan["reorder"]:  # a pending event from before the decision, arriving after it
+            self._post_pending(email_id, event_id=f"evt_soak_late_{number}", times=1, age=120)
+            self.webhooks["reordered"] += 1
+        if plan["forge"]:
+            self._forge(email_id, number)
+
+    def _post_pending(self, email_id: str, *, event_id: str, times: int, age: int = 0) -> None:
+        from reviewqueue.integrations.multimail.signature import HEADER, sign
+        from reviewqueue.sandbox.multimail import defaults
+
+        event = {
+            "id": event_id,
+            "event_type": "oversight.pending",
+            "mailbox": f"{defaults.DEMO_MAILBOX_LOCAL}@{defaults.TENANT_DOMAIN}",
+            "mailbox_id": defaults.DEMO_MAILBOX_ID,
+            "message_id": email_id,
+            "timestamp": (datetime.now(UTC) - timedelta(seconds=age)).isoformat(),
+        }
+        raw = json.dumps(event).encode()
+        headers = {"Content-Type": "application/json", HEADER: sign(raw, sandbox_keys()["MULTIMAIL_WEBHOOK_SECRET"])}
+        for _ in range(times):
+            with contextlib.suppress(httpx.TransportError):
+                self.driver.web.post("/webhooks/multimail", content=raw, headers=headers)
+
+    def _forge(self, email_id: str, number: int) -> None:
+        """An approval of a real email, signed with the wrong secret: must be refused (401), never stored."""
+        from reviewqueue.integrations.multimail.signature import HEADER, sign
+
+        event_id = f"evt_soak_forged_{self.args.seed}_{number}_{uuid.uuid4().hex[:6]}"
+        event = {
+            "id": event_id,
+            "event_type": "oversight.approved",
+            "message_id": email_id,
+            "timestamp": datetime.now(UTC).isoformat(),
+        }
+        raw = json.dumps(event).encode()
+        for _ in range(10):
+            try:
+                answer = self.driver.web.post(
+                    "/webhooks/multimail",
+                    content=raw,
+                    headers={"Content-Type": "application/json", HEADER: sign(raw, "whsec_forged")},
+                )
+            except httpx.TransportError:
+                time.sleep(0.5)
+                continue
+            if answer.status_code >= 500:  # a web process being killed: send it again
+                time.sleep(0.5)
+                continue
+            with self.lock:
+                self.forged["sent"] += 1
+                self.forged["ids"].append(event_id)
+                self.forged["accepted"] += int(answer.status_code != 401)
+            return
+
+
+# --- the run ---------------------------------------------------------------------------------------
+
+
+def drive(run: Run, injector, schedule, seconds: float) -> None:
+    """Drafts at a steady rate over `seconds`, decided as they arrive, while the schedule's faults fire."""
+    start = time.monotonic()
+    deadline = start + seconds + 180  # a draft in flight at the end may still finish
+    interval = seconds / max(1, run.args.drafts)
+
+    def faults_thread():
+        for offset, kind in schedule:
+            time.sleep(max(0.0, start + offset - time.monotonic()))
+            try:
+                injector.inject(kind)
+            except Exception as error:  # a fault that could not be injected is reported, not fatal
+                print(f"  fault {kind} at {offset:.0f} s not injected: {error}", flush=True)
+            print(f"  {time.monotonic() - start:6.0f} s  {kind}", flush=True)
+
+    def paced(number):
+        time.sleep(max(0.0, start + number * interval - time.monotonic()))
+        run.submit(number, deadline)
+
+    injecting = threading.Thread(target=faults_thread, daemon=True)
+    injecting.start()
+    with ThreadPoolExecutor(SUBMITTERS) as submitters, ThreadPoolExecutor(DECIDERS) as deciders:
+        deciding = [deciders.submit(run.decide_loop, deadline) for _ in range(DECIDERS)]
+        list(submitters.map(paced, range(run.args.drafts)))
+        for _ in deciding:
+            run.to_decide.put(None)
+        for decider in deciding:
+            decider.result()
+    injecting.join()
+
+
+def settle(run: Run, minutes: float) -> float:
+    """Wait until no outbox item of the run is pending or running and every stored webhook is handled."""
+    from reviewqueue.review.models import OutboxItem
+
+    started = time.monotonic()
+
+    def quiet():
+        busy = OutboxItem.objects.filter(draft_id__in=run.draft_ids, status__in=["pending", "running"]).exists()
+        return not busy and scale.webhooks_settled()
+
+    try:
+        wait_for(lambda: db(quiet), timeout=minutes * 60, what="the system settles", interval=2)
+    except AssertionError as error:
+        print(f"  {error}", flush=True)
+    return time.monotonic() - started
+
+
+def verdict(run: Run, injector, servers: Servers, system: LiveSystem) -> dict:
+    from reviewqueue.integrations.inbound.models import InboundWebhook
+
+    ids = run.draft_ids
+    entries = checks.multimail_decide_entries(system.multimail_url)
+    decisions = db(lambda: checks.decisions_against_multimail(ids, entries))
+    notes = db(lambda: checks.notes_against_intercom(ids, checks.intercom_notes(system.intercom_url)))
+    stored_forged = db(lambda: InboundWebhook.objects.filter(delivery_id__in=run.forged["ids"]).count())
+    audit_ok, audit_detail = checks.verify_audit(system.env())
+    return {
+        "decisions": decisions,
+        "notes": notes,
+        "forged_accepted": run.forged["accepted"] + stored_forged,
+        "audit": (audit_ok, audit_detail),
+        "reconciliation": db(lambda: checks.reconciliation(system.multimail_url)),
+        "outbox_left": db(lambda: checks.outbox_left(ids)),
+        "latencies": db(lambda: checks.latencies(ids)),
+        "recoveries": db(lambda: checks.recoveries(ids, injector.injected)),
+    }
+
+
+def table(args, run: Run, injector, result: dict, elapsed: dict, servers: Servers) -> tuple[str, bool]:
+    counts = result["decisions"]["counts"]
+    notes = result["notes"]
+    left = result["outbox_left"]
+    stuck = left.get("pending", 0) + left.get("running", 0)
+    lat = result["latencies"]
+    p50, p99 = checks.percentile(lat, 0.5), checks.percentile(lat, 0.99)
+    injected = {kind: sum(1 for f in injector.injected if f.kind == kind) for kind in faults.KINDS}
+    recon = result["reconciliation"]
+    bad = counts["lost"] + counts["doubled"] + counts["wrong"] + notes["lost"] + notes["doubled"]
+    bad += result["forged_accepted"] + stuck + run.counts["race double 201"]
+    ok = bad == 0 and result["audit"][0] and recon["open"] == 0
+
+    def secs(value):
+        return "n/a" if value is None else f"{value:.1f} s"
+
+    rows = [
+        ("run", f"{args.drafts:,} drafts over {args.minutes:g} min, seed {args.seed}, {args.kills} worker kills"),
+        ("machine", f"{os.cpu_count()} CPUs, load average at the end {os.getloadavg()[0]:.1f}"),
+        ("drafts submitted", f"{len(run.draft_ids):,} ({run.counts['unsubmitted']} never got in)"),
+        (
+            "decisions recorded",
+            f"{counts['decisions']:,} ({counts['edited']} with an edit; {counts['undecided']} drafts undecided)",
+        ),
+        ("raced decisions", f"{run.counts['race 409s']} losers got 409; both won: {run.counts['race double 201']}"),
+        *((f"faults: {kind}", str(injected[kind])) for kind in faults.KINDS),
+        (
+            "webhooks duplicated / reordered / forged",
+            f"{run.webhooks['duplicated']} / {run.webhooks['reordered']} / "
+            f"{run.forged['sent']} (+ Intercom's own 30% / 30%)",
+        ),
+        ("decisions lost at MultiMail", str(counts["lost"])),
+        ("decisions doubled at MultiMail", str(counts["doubled"])),
+        ("decisions carried out differently", str(counts["wrong"])),
+        ("Intercom notes lost / doubled", f"{notes['lost']} / {notes['doubled']} of {notes['notes']}"),
+        ("forged events accepted", str(result["forged_accepted"])),
+        ("verify_audit", ("intact: " if result["audit"][0] else "BROKEN: ") + result["audit"][1][:120]),
+        ("reconciliation open findings", f"{recon['open']} {recon['examples'] if recon['open'] else ''}".strip()),
+        ("outbox items stuck / failed", f"{stuck} / {left.get('failed', 0)}"),
+        ("decision -> carried out, p50 / p99", f"{secs(p50)} / {secs(p99)} ({len(lat)} decisions)"),
+        *((f"longest recovery: {kind}", secs(result["recoveries"].get(kind))) for kind in faults.KINDS),
+        ("driving / settling", f"{elapsed['drive']:.0f} s / {elapsed['settle']:.0f} s"),
+        ("verdict", "PASS" if ok else "FAIL"),
+    ]
+    skipped = [f"{kind}: {why}" for kind, why in injector.skipped.items()] + servers.notes
+    lines = ["| figure | value |", "|---|---|", *(f"| {name} | {value} |" for name, value in rows)]
+    if skipped:
+        lines += ["", "Skipped or limited: " + "; ".join(skipped)]
+    if result["decisions"]["problems"]:
+        lines += ["", "First problems:", *(f"- {p}" for p in result["decisions"]["problems"][:10])]
+    return "\n".join(lines), ok
+
+
+def write_report(path: str, text: str, args) -> None:
+    header = (
+        "# Reliability: the soak under faults (bench/soak.py)\n\n"
+        f"Written by `bench/soak.py` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. "
+        f"Rerun: `.venv/bin/python bench/soak.py --drafts {args.drafts} --minutes {args.minutes:g} "
+        f"--kills {args.kills} --seed {args.seed}` (or `make soak`).\n\n"
+    )
+    Path(path).write_text(header + text + "\n")
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    # Stopped from outside (a test's timeout, kill): still stop every process started here.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    workdir = Path(tempfile.mkdtemp(prefix="rq-soak-"))
+    schedule = faults.fault_schedule(args.seed, args.minutes * 60, args.kills)
+    print(
+        f"soak: {args.drafts} drafts over {args.minutes:g} min, seed {args.seed} "
+        f"(--seed {args.seed} replays this schedule: {len(schedule)} faults); logs in {workdir}",
+        flush=True,
+    )
+    servers = Servers(workdir)
+    system = None
+    try:
+        system = start_system(servers, workdir)
+        scale.django_on(servers.database_url, servers.redis_url, servers.secret, system.multimail_url)
+        personal, intake = scale.setup_people_and_rules(system.multimail_url)
+        tokens = (personal, second_reviewer(), intake)
+        driver = Driver(system, timeout=30)
+        count = max(10, args.drafts // scale.DRAFTS_PER_CONVERSATION)
+        with ThreadPoolExecutor(8) as pool:
+            conversations = list(
+                pool.map(lambda n: driver.customer_conversation(email=f"soak{n}@customer.example"), range(count))
+            )
+        driver.close()
+        run = Run(system, args, tokens, conversations)
+        injector = faults.FaultInjector(system, servers.postgres, servers.redis, servers.redis_url, args.seed)
+        started = time.monotonic()
+        drive(run, injector, schedule, args.minutes * 60)
+        elapsed = {"drive": time.monotonic() - started}
+        print(f"  driving done in {elapsed['drive']:.0f} s; settling", flush=True)
+        elapsed["settle"] = settle(run, args.settle_minutes)
+        result = verdict(run, injector, servers, system)
+        text, ok = table(args, run, injector, result, elapsed, servers)
+        print(text, flush=True)
+        write_report(args.report, text, args)
+        return 0 if ok else 1
+    finally:
+        if system is not None:
+            (workdir / "logs.txt").write_text(system.logs())
+            system.stop()
+        servers.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
