@@ -1,0 +1,71 @@
+"""bench/soak.py's table: what ran, what was injected, what was lost, doubled or forged, and the verdict."""
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import _soak_checks as checks
+import _soak_faults as faults
+
+
+def table(args, run, injector, result: dict, elapsed: dict, notes: list[str]) -> tuple[str, bool]:
+    counts = result["decisions"]["counts"]
+    notes = result["notes"]
+    left = result["outbox_left"]
+    stuck = left.get("pending", 0) + left.get("running", 0)
+    lat = result["latencies"]
+    p50, p99 = checks.percentile(lat, 0.5), checks.percentile(lat, 0.99)
+    injected = {kind: sum(1 for f in injector.injected if f.kind == kind) for kind in faults.KINDS}
+    recon = result["reconciliation"]
+    bad = counts["lost"] + counts["doubled"] + counts["wrong"] + notes["lost"] + notes["doubled"]
+    bad += result["forged_accepted"] + stuck + run.counts["race double 201"]
+    ok = bad == 0 and result["audit"][0] and recon["open"] == 0
+
+    def secs(value):
+        return "n/a" if value is None else f"{value:.1f} s"
+
+    rows = [
+        ("run", f"{args.drafts:,} drafts over {args.minutes:g} min, seed {args.seed}, {args.kills} worker kills"),
+        ("machine", f"{os.cpu_count()} CPUs, load average at the end {os.getloadavg()[0]:.1f}"),
+        ("drafts submitted", f"{len(run.draft_ids):,} ({run.counts['unsubmitted']} never got in)"),
+        (
+            "decisions recorded",
+            f"{counts['decisions']:,} ({counts['edited']} with an edit; {counts['undecided']} drafts undecided)",
+        ),
+        ("raced decisions", f"{run.counts['race 409s']} losers got 409; both won: {run.counts['race double 201']}"),
+        *((f"faults: {kind}", str(injected[kind])) for kind in faults.KINDS),
+        (
+            "webhooks duplicated / reordered / forged",
+            f"{run.webhooks['duplicated']} / {run.webhooks['reordered']} / "
+            f"{run.forged['sent']} (+ Intercom's own 30% / 30%)",
+        ),
+        ("decisions lost at MultiMail", str(counts["lost"])),
+        ("decisions doubled at MultiMail", str(counts["doubled"])),
+        ("decisions carried out differently", str(counts["wrong"])),
+        ("Intercom notes lost / doubled", f"{notes['lost']} / {notes['doubled']} of {notes['notes']}"),
+        ("forged events accepted", str(result["forged_accepted"])),
+        ("verify_audit", ("intact: " if result["audit"][0] else "BROKEN: ") + result["audit"][1][:120]),
+        ("reconciliation open findings", f"{recon['open']} {recon['examples'] if recon['open'] else ''}".strip()),
+        ("outbox items stuck / failed", f"{stuck} / {left.get('failed', 0)}"),
+        ("decision -> carried out, p50 / p99", f"{secs(p50)} / {secs(p99)} ({len(lat)} decisions)"),
+        *((f"longest recovery: {kind}", secs(result["recoveries"].get(kind))) for kind in faults.KINDS),
+        ("driving / settling", f"{elapsed['drive']:.0f} s / {elapsed['settle']:.0f} s"),
+        ("verdict", "PASS" if ok else "FAIL"),
+    ]
+    skipped = [f"{kind}: {why}" for kind, why in injector.skipped.items()] + notes
+    lines = ["| figure | value |", "|---|---|", *(f"| {name} | {value} |" for name, value in rows)]
+    if skipped:
+        lines += ["", "Skipped or limited: " + "; ".join(skipped)]
+    if result["decisions"]["problems"]:
+        lines += ["", "First problems:", *(f"- {p}" for p in result["decisions"]["problems"][:10])]
+    return "\n".join(lines), ok
+
+
+def write(path: str, text: str, args) -> None:
+    header = (
+        "# Reliability: the soak under faults (bench/soak.py)\n\n"
+        f"Written by `bench/soak.py` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. "
+        f"Rerun: `.venv/bin/python bench/soak.py --drafts {args.drafts} --minutes {args.minutes:g} "
+        f"--kills {args.kills} --seed {args.seed}` (or `make soak`).\n\n"
+    )
+    Path(path).write_text(header + text + "\n")
