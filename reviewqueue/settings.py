@@ -175,6 +175,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "reviewqueue.server_timing.ServerTimingMiddleware",  # outermost: times the whole stack
     "reviewqueue.accounts.middleware.UntrustedProxyWarningMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
