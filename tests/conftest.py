@@ -51,10 +51,15 @@ def django_db_setup(django_db_setup, django_db_blocker):
 def fresh_process_memos():
     """Start each test without what earlier ones left in the process-wide memos: the token's `GET /me`,
     the vendor clients built per configuration (each with its tags by name) and the mailbox identities.
-    They are keyed by URL, and a test's sandbox may get the free port an earlier test's had."""
+    They are keyed by URL, and a test's sandbox may get the free port an earlier test's had. Oversight's
+    compliance facts too (memoised seconds, cached a minute in Redis): an earlier test's rolled-back
+    rows must not flag this one's drafts, nor a warm memo change the queries a test counts."""
     from reviewqueue.integrations.intercom import client as intercom
     from reviewqueue.integrations.multimail import client as multimail
+    from reviewqueue.oversight.compliance import facts_forget
     from reviewqueue.review import ingest
+
+    facts_forget()
 
     intercom._me_cache.clear()
     intercom._shared_clients.clear()
