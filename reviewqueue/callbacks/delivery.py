@@ -8,8 +8,9 @@ whose update changed the row sends it. Then:
 - 5xx, 408, 429, a timeout, a refused or broken connection, a name that does not resolve: tried
   again with exponential backoff (and jitter, honouring Retry-After) until the first failure after
   `retry_until`, at least RETRY_WINDOW (24 h) after the event; then failed.
-- any other answer (other 4xx, a 3xx: redirects are not followed) or a URL the outbound guard
-  refuses (a private address): failed at once. An admin can redeliver (services.delivery_redeliver).
+- any other answer (other 4xx, a 3xx: redirects are not followed), a URL the outbound guard
+  refuses (a private address) or a token revoked since the event: failed at once. An admin can
+  redeliver (services.delivery_redeliver); a revoked token's delivery fails again.
 
 Each attempt is signed afresh (a new webhook-timestamp, the same id and body). A retry due within
 SHORT_DELAY is queued with a countdown; a later one is left to the sweeper (beat, every 15 s), as
@@ -98,6 +99,11 @@ def delivery_run(*, delivery_id: int, client: httpx.Client | None = None) -> str
 
 
 def _attempt(delivery: CallbackDelivery, client: httpx.Client | None) -> Outcome:
+    if delivery.token.revoked_at is not None:
+        # Revoking a token cuts its agent off: nothing more about its drafts goes to its endpoint.
+        return Outcome(
+            "failed", f"not sent: the intake token was revoked at {delivery.token.revoked_at:%Y-%m-%d %H:%M} UTC"
+        )
     endpoint = CallbackEndpoint.objects.filter(token_id=delivery.token_id).first()
     if endpoint is None:
         return Outcome("failed", "the intake token has no callback URL any more")

@@ -7,7 +7,7 @@ For other engineers
   URL gets a new whsec_ secret, returned once.
 - `endpoint_remove`, `secret_rotate` (the new secret, returned once).
 - `callback_queue(draft_id=, event=, happened_at=)`: called by receivers.py; at most one delivery per
-  (draft, event), only for drafts submitted through intake by a token with a callback.
+  (draft, event), only for drafts submitted through intake by a token with a callback, not revoked.
 - `delivery_redeliver(delivery=, actor=)`: an admin's "send it again", same webhook-id.
 - `callback_secrets_reencrypt(actor=)`: `manage.py rotate_keys`, after a key change.
 """
@@ -118,7 +118,9 @@ def callback_queue(*, draft_id: int, event: str, happened_at: datetime | None = 
     (draft, event): the signals behind it are sent at least once. Returns the new delivery, or None."""
     draft = payloads.agent_draft(Draft.objects.get(pk=draft_id))
     token = token_of(draft)
-    if token is None or not CallbackEndpoint.objects.filter(token=token).exists():
+    if token is None or token.revoked_at is not None:
+        return None  # a revoked token's agent is no longer told anything (delivery.py fails its pending ones)
+    if not CallbackEndpoint.objects.filter(token=token).exists():
         return None
     if CallbackDelivery.objects.filter(draft=draft, event=event).exists():
         return None
