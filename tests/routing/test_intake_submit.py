@@ -111,6 +111,28 @@ def test_intakes_share_one_follow_up_task_until_it_starts(
     assert intake_followups() == 1 and broker.queued()[4:] == [("review.draft_fetch", [third, False])]
 
 
+def test_a_batch_sends_its_fetches_together_once_its_records_are_tagged(
+    client, routed, multimail, broker, django_capture_on_commit_callbacks, monkeypatch
+):
+    """One Redis pipeline for a batch's fetches (kombu's Producer.batch), not a Redis client and round trip each."""
+    from reviewqueue.routing import followups
+
+    raw = intake_token()[1]
+    with django_capture_on_commit_callbacks(execute=True):
+        first = post(client, GOOD, raw).json()["id"]
+        second = post(client, {**GOOD, "intercom_conversation_id": "215468"}, raw).json()["id"]
+    queued_before_each, follow_up = [], followups._follow_up
+
+    def watched(record, **options):
+        queued_before_each.append(len(broker.queued()))
+        follow_up(record, **options)
+
+    monkeypatch.setattr(followups, "_follow_up", watched)
+    assert intake_followups() == 2
+    assert queued_before_each == [1, 1]  # the batch task's own message only: no fetch left between the tags
+    assert broker.queued()[1:] == [("review.draft_fetch", [first, False]), ("review.draft_fetch", [second, False])]
+
+
 def test_a_failed_tag_still_queues_the_fetch(client, routed, multimail, broker, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         draft_id = post(client, GOOD, intake_token()[1]).json()["id"]
