@@ -137,7 +137,16 @@ def decide(page, times: ServerTimes, plan: str) -> str:
         page.keyboard.press("e")
         page.keyboard.press("Control+End")
         page.keyboard.type(EDIT_SENTENCE)
-        page.locator("#edit-redline ins", has_text="double-checked").first.wait_for()
+        try:  # the reviewer reads the redline before confirming: wait for it to show the sentence
+            page.locator("#edit-redline", has_text="double-checked").wait_for()
+        except Exception:
+            preview = page.locator("#edit-preview").inner_text() if page.locator("#edit-preview").count() else ""
+            print(
+                f"no redline on {before}; focus {page.evaluate('document.activeElement.id')!r}; "
+                f"preview: {preview[:400]!r}",
+                file=sys.stderr,
+            )
+            raise
         times.end()
         times.begin("edit: approve with edits, next draft")
         for _ in range(40):
