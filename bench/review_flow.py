@@ -1,7 +1,7 @@
 """A scripted reviewer in headless Chromium clears the demo's drafts from the keyboard alone.
 
     .venv/bin/python bench/review_flow.py              # 50 drafts
-    .venv/bin/python bench/review_flow.py --drafts 9   # a quick look
+    .venv/bin/python bench/review_flow.py --quick      # 9 drafts (or --drafts N)
 
 Seeds its own database (DATABASE_URL's name + "_review_flow", dropped and made afresh) with the
 `make run` demo (reviewqueue/sandbox/demo.py), its held drafts repeated until there are --drafts of
@@ -239,7 +239,10 @@ def clear_queue(browser, base_url: str, drafts: int, times: ServerTimes) -> tupl
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--drafts", type=int, default=50, help="drafts to clear (default 50)")
+    parser.add_argument("--quick", action="store_true", help="9 drafts (bench/run --quick)")
     args = parser.parse_args()
+    if args.quick:
+        args.drafts = 9
     if not 3 <= args.drafts <= 500:
         parser.error("--drafts must be between 3 and 500")
     if not CHROMIUM.exists():
