@@ -47,6 +47,7 @@ def table(args, run, injector, result: dict, elapsed: dict, notes: list[str]) ->
         ("verify_audit", ("intact: " if result["audit"][0] else "BROKEN: ") + result["audit"][1][:120]),
         ("reconciliation open findings", f"{recon['open']} {recon['examples'] if recon['open'] else ''}".strip()),
         ("outbox items stuck / failed", f"{stuck} / {left.get('failed', 0)}"),
+        ("webhooks stored, awaiting their 10-minute re-drive", str(result["webhooks_waiting"])),
         ("decision -> carried out, p50 / p99", f"{secs(p50)} / {secs(p99)} ({len(lat)} decisions)"),
         *((f"longest recovery: {kind}", secs(result["recoveries"].get(kind))) for kind in faults.KINDS),
         ("driving / settling", f"{elapsed['drive']:.0f} s / {elapsed['settle']:.0f} s"),
