@@ -6,6 +6,7 @@ from pathlib import Path
 
 import _soak_checks as checks
 import _soak_faults as faults
+from _report import report
 
 
 def table(args, run, injector, result: dict, elapsed: dict, notes: list[str]) -> tuple[str, bool]:
@@ -70,3 +71,13 @@ def write(path: str, text: str, args) -> None:
         f"--kills {args.kills} --seed {args.seed}` (or `make soak`).\n\n"
     )
     Path(path).write_text(header + text + "\n")
+
+
+def results(args, result: dict) -> None:
+    counts, notes = result["decisions"]["counts"], result["notes"]
+    size = f"{args.drafts:,} drafts, {args.kills} worker kills, seed {args.seed}"
+    lost_or_doubled = counts["lost"] + counts["doubled"] + counts["wrong"] + notes["lost"] + notes["doubled"]
+    report(f"soak: decisions and notes lost, doubled or changed ({size})", lost_or_doubled, target="0",
+           ok=lost_or_doubled == 0)  # fmt: skip
+    report(f"soak: forged events accepted ({size})", result["forged_accepted"], target="0",
+           ok=result["forged_accepted"] == 0)  # fmt: skip

@@ -480,6 +480,7 @@ def main(argv=None) -> int:
         text, ok = _soak_report.table(args, run, injector, result, elapsed, servers.notes)
         print(text, flush=True)
         _soak_report.write(args.report, text, args)
+        _soak_report.results(args, result)  # RESULT lines: bench/run's table (make bench) has the soak's row too
         return 0 if ok else 1
     finally:
         if system is not None:
