@@ -75,20 +75,43 @@ def sends_learn(mailbox_id: str) -> int:
 
 
 def _send_record(client, mailbox_id: str, summary, policy: SpotCheckPolicy) -> int:
+    """Record one sent email once, sampled or not (`summary`: an EmailSummary, or the Email itself).
+
+    The row's unique email_id makes it once per email whoever sees it first, the poll or the webhook:
+    the loser's get_or_create finds the winner's row and changes nothing."""
     sampled = _in_sample(summary.id, policy.sample_rate) or _sampled_today(mailbox_id) < policy.daily_minimum
-    markdown = client.get_email(mailbox_id=mailbox_id, email_id=summary.id).markdown if sampled else ""
+    markdown = getattr(summary, "markdown", None)
+    if sampled and markdown is None:
+        markdown = client.get_email(mailbox_id=mailbox_id, email_id=summary.id).markdown
     _, created = MonitoredSend.objects.get_or_create(
         email_id=summary.id,
         defaults={
             "mailbox_id": mailbox_id,
             "to": summary.to,
             "subject": summary.subject,
-            "markdown": markdown,
+            "markdown": (markdown or "") if sampled else "",
             "sent_at": summary.received_at,
             "sampled": sampled,
         },
     )
     return int(created)
+
+
+def send_heard(*, email_id: str, mailbox_id: str, draft_id: int | None, at=None, **_) -> bool:
+    """review's `email_sent` signal (MultiMail's message.sent webhook): learn a loosened mailbox's send
+    now rather than at the next sweep. Our own drafts were reviewed here and are not spot-checked.
+    True when the send was recorded (now or before); a MultiMail error is left to the sweep."""
+    if draft_id is not None or not email_id:
+        return False
+    mailbox = Mailbox.objects.filter(mailbox_id=mailbox_id, is_active=True).first()
+    if mailbox is None or not sent_without_review(mailbox.oversight_mode):
+        return False
+    if MonitoredSend.objects.filter(email_id=email_id).exists():
+        return True  # the poll or an earlier delivery of the webhook learned it
+    client = multimail.get_multimail_client()
+    email = client.get_email(mailbox_id=mailbox_id, email_id=email_id)
+    _send_record(client, mailbox_id, email, spot_policy(mailbox_id))
+    return True
 
 
 # --- a reviewer's verdict ---------------------------------------------------------------------------------

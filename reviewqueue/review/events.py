@@ -35,7 +35,7 @@ from reviewqueue.review import enqueue
 from reviewqueue.review.ingest import draft_receive
 from reviewqueue.review.models import Draft, OutboxItem
 from reviewqueue.review.poll import draft_check_decided_elsewhere
-from reviewqueue.review.signals import send_email_event_recorded
+from reviewqueue.review.signals import send_email_event_recorded, send_email_sent
 
 
 def multimail_handlers_register() -> None:
@@ -71,12 +71,20 @@ def oversight_decided(payload: dict) -> bool:
 
 def message_sent(payload: dict) -> bool:
     """Nothing to record on the draft: other apps are told (callbacks to agents). Only the email
-    itself counts: another email sent on the draft's thread is not the draft being sent."""
+    itself counts: another email sent on the draft's thread is not the draft being sent.
+
+    Every sent email of a mailbox we know, our draft or not, is also told as `email_sent` (a
+    monitored mailbox's sends are spot-checked by oversight, which cannot own this event too)."""
     email_id = _draft_email_id(payload)
     draft = Draft.objects.filter(email_id=email_id).first()
-    if draft is None:
-        return False
     when = _event_timestamp(payload)
+    mailbox = envelope_mailbox(payload)
+    heard = False
+    if mailbox is not None:
+        draft_id = draft.pk if draft is not None else None
+        heard = send_email_sent(email_id=email_id, mailbox_id=mailbox.mailbox_id, draft_id=draft_id, at=when)
+    if draft is None:
+        return heard
     transaction.on_commit(partial(send_email_event_recorded, draft_id=draft.pk, action="email.sent", at=when))
     return True
 

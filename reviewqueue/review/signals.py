@@ -28,6 +28,13 @@ email_event_recorded(sender="review", draft_id, event, at)
     bounced are sent once per draft; sent each time MultiMail's message.sent arrives (it is recorded
     nowhere), so receivers key on (draft_id, event).
 
+email_sent(sender="review", email_id, mailbox_id, draft_id, at)
+    MultiMail's message.sent for ANY email of a mailbox we know, ours or not: a monitored mailbox
+    sends without review, and oversight's spot checks sample those sends (review/events.py). Sent
+    synchronously from the webhook's handler at every delivery (a redelivery repeats it), so
+    receivers key on email_id. draft_id is None when the email is not one of our drafts. A receiver
+    returns True when it took notice (the webhook is then recorded as processed, not ignored).
+
 To build a payload, call `decision_facts(decision_id)` (below): a JSON-ready dict with the draft id,
 MultiMail email id, conversation id and the decision (who, when, reason or feedback, edited or not,
 the final text's hash).
@@ -42,6 +49,7 @@ log = logging.getLogger(__name__)
 decision_recorded = Signal()
 decision_carried_out = Signal()
 email_event_recorded = Signal()
+email_sent = Signal()
 draft_ready = Signal()
 
 EVENT_BY_ACTION = {
@@ -88,6 +96,17 @@ def send_email_event_recorded(*, draft_id: int, action: str, at) -> None:
     """Call after commit; actions without an event (a reply) are not announced."""
     if action in EVENT_BY_EMAIL_ACTION:
         _send(email_event_recorded, draft_id=draft_id, event=EVENT_BY_EMAIL_ACTION[action], at=at)
+
+
+def send_email_sent(*, email_id: str, mailbox_id: str, draft_id: int | None, at) -> bool:
+    """Tell other apps an email of `mailbox_id` was sent; True when a receiver took notice."""
+    answers = email_sent.send_robust(
+        sender="review", email_id=email_id, mailbox_id=mailbox_id, draft_id=draft_id, at=at
+    )
+    for receiver, answer in answers:
+        if isinstance(answer, Exception):
+            log.error("a review signal receiver failed", extra={"receiver": repr(receiver), "error": repr(answer)})
+    return any(answer is True for _, answer in answers)
 
 
 def _send(signal: Signal, **kwargs) -> None:
