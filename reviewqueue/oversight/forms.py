@@ -53,6 +53,28 @@ class ReadinessPolicyForm(forms.Form):
         return [line[:200] for line in lines if line]
 
 
+class SpotCheckPolicyForm(forms.Form):
+    """A mailbox's spot-check settings; shares are entered as percentages and stored as fractions."""
+
+    mailbox = forms.CharField(max_length=128)
+    sample_percent = forms.DecimalField(min_value=0, max_value=100, decimal_places=1, label="Sample, % of sent emails")
+    daily_minimum = forms.IntegerField(min_value=0, max_value=10_000, label="Spot checks a day at least")
+    threshold_percent = forms.DecimalField(
+        min_value=0, max_value=100, decimal_places=1, label="Tighten above this “would reject” share, %"
+    )
+    window = forms.IntegerField(min_value=1, max_value=10_000, label="Over the last N spot checks")
+
+    def changes(self) -> dict:
+        data = self.cleaned_data
+        return {"sample_rate": data["sample_percent"] / 100, "daily_minimum": data["daily_minimum"],
+                "reject_share": data["threshold_percent"] / 100, "window": data["window"]}  # fmt: skip
+
+
+def form_errors_named(form) -> str:
+    """Each error with the field it is about (`sample_percent: Ensure this value is less than …`)."""
+    return "; ".join(f"{field}: {message}" for field, errors in form.errors.items() for message in errors)
+
+
 MAX_EMAIL_BYTES = 5 * 1024 * 1024
 
 

@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from reviewqueue.audit.services import Actor, RequestOrigin, audit_record
-from reviewqueue.oversight.models import ReadinessPolicy
+from reviewqueue.oversight.models import ReadinessPolicy, SpotCheckPolicy
 
 POLICY_FIELDS = (
     "min_decisions",
@@ -36,6 +36,31 @@ def policy_update(*, user, changes: dict, origin: RequestOrigin | None = None) -
             action="oversight.policy_changed",
             target_type="readiness_policy",
             target_id="1",
+            payload={"before": before, "after": after},
+            origin=origin,
+        )
+    return policy
+
+
+SPOT_POLICY_FIELDS = ("sample_rate", "daily_minimum", "reject_share", "window")
+
+
+def spot_policy_update(*, user, mailbox_id: str, changes: dict, origin: RequestOrigin | None = None) -> SpotCheckPolicy:
+    """Set a mailbox's spot-check settings; audited with the values before (the defaults if none) and after."""
+    with transaction.atomic():
+        policy, _ = SpotCheckPolicy.objects.select_for_update().get_or_create(mailbox_id=mailbox_id)
+        policy.refresh_from_db()  # a new row's defaults as stored decimals, not the model's floats
+        before = {name: _plain(getattr(policy, name)) for name in SPOT_POLICY_FIELDS}
+        for name in SPOT_POLICY_FIELDS:
+            setattr(policy, name, changes[name])
+        policy.save()
+        policy.refresh_from_db()  # the stored (rounded) decimals, as the audit should show them
+        after = {name: _plain(getattr(policy, name)) for name in SPOT_POLICY_FIELDS}
+        audit_record(
+            actor=Actor.person(user),
+            action="oversight.spot_policy_changed",
+            target_type="mailbox",
+            target_id=mailbox_id,
             payload={"before": before, "after": after},
             origin=origin,
         )

@@ -1,6 +1,7 @@
 """The evidence page (auditors and admins), its CSV, the readiness policy and the upgrade flow (admins),
 and "did we send this?"."""
 
+from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -21,10 +22,12 @@ from reviewqueue.oversight.forms import (
     EvidenceFilterForm,
     ReadinessPolicyForm,
     SentCheckForm,
+    SpotCheckPolicyForm,
     UpgradeRedeemForm,
     UpgradeRequestForm,
+    form_errors_named,
 )
-from reviewqueue.oversight.models import MailboxCompliance
+from reviewqueue.oversight.models import MailboxCompliance, SpotCheckPolicy
 from reviewqueue.oversight.outcomes import OUTCOME_LABELS, OUTCOMES
 from reviewqueue.oversight.presentation import duration_text, evidence_charts
 from reviewqueue.oversight.readiness import policy_current, readiness_verdicts
@@ -118,7 +121,7 @@ def policy_edit(request):
             "blocking_reasons": "\n".join(policy.blocking_reasons or []),
             "require_verified_audit": policy.require_verified_audit,
         })  # fmt: skip
-    context = {"form": form, "policy": policy, "mailboxes": _commercial_rows()}
+    context = {"form": form, "policy": policy, "mailboxes": _commercial_rows(), "spot_policies": _spot_policy_rows()}
     return render(request, "oversight/policy.html", context, status=400 if form.errors else 200)
 
 
@@ -128,6 +131,49 @@ def _commercial_rows() -> list[dict]:
         {"mailbox_id": box.mailbox_id, "address": box.address, "commercial": box.mailbox_id in marked}
         for box in Mailbox.objects.filter(is_active=True)
     ]
+
+
+def _spot_policy_rows() -> list[dict]:
+    """Every active mailbox's spot-check settings as the form shows them (percentages), defaults if unset."""
+    stored = {policy.mailbox_id: policy for policy in SpotCheckPolicy.objects.all()}
+    rows = []
+    for box in Mailbox.objects.filter(is_active=True).order_by("address"):
+        policy = stored.get(box.mailbox_id)
+        if policy is None:
+            policy = SpotCheckPolicy(mailbox_id=box.mailbox_id)
+            policy.sample_rate, policy.reject_share = (
+                Decimal(str(policy.sample_rate)),
+                Decimal(str(policy.reject_share)),
+            )
+        rows.append({"mailbox_id": box.mailbox_id, "address": box.address, "mode": box.oversight_mode,
+                     "sample_percent": _percent(policy.sample_rate), "daily_minimum": policy.daily_minimum,
+                     "threshold_percent": _percent(policy.reject_share), "window": policy.window})  # fmt: skip
+    return rows
+
+
+def _percent(share: Decimal) -> str:
+    return f"{share * 100:.1f}"
+
+
+@role_required("admin")
+@require_POST
+def spot_policy_set(request):
+    """One mailbox's spot-check settings from the policy page; a bad value is a 400 naming its field."""
+    form = SpotCheckPolicyForm(request.POST)
+    if not form.is_valid():
+        return HttpResponseBadRequest(
+            "Invalid spot-check settings: " + form_errors_named(form), content_type="text/plain"
+        )
+    mailbox_id = form.cleaned_data["mailbox"]
+    if not Mailbox.objects.filter(mailbox_id=mailbox_id).exists():
+        return HttpResponseBadRequest(
+            "Invalid spot-check settings: mailbox: unknown mailbox.", content_type="text/plain"
+        )
+    services.spot_policy_update(
+        user=request.user, mailbox_id=mailbox_id, changes=form.changes(), origin=request_origin(request)
+    )
+    messages.success(request, f"Spot-check settings of {mailbox_id} saved.")
+    return redirect("oversight_manage:policy")
 
 
 @role_required("admin")
