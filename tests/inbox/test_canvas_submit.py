@@ -112,6 +112,20 @@ def test_a_conversation_changed_since_the_panel_was_drawn_asks_again_with_the_ch
     assert (decision.origin, decision.confirmed_changed, decision.snapshot_id) == ("intercom", True, latest)
 
 
+def test_a_refresh_that_finds_the_same_conversation_is_no_change(client, held, reviewer, vendors):
+    """An Intercom webhook (or the poll) lands between drawing the panel and the click, with nothing new
+    in the conversation: its snapshot is the one the panel carried, so the approval decides at once."""
+    _, intercom = vendors
+    shown = shown_panel(client)
+    refreshed = snapshot_refresh(conversation_id="c_7", client=intercom.client())
+    drafts_context_changed(conversation_id="c_7", snapshot_id=refreshed.pk)
+    assert shown["canvas"]["stored_data"]["shown"] == {str(held.pk): refreshed.pk}
+    answer = click(client, shown, f"approve:{held.pk}")
+    decision = Decision.objects.get(draft=held)
+    assert (decision.confirmed_changed, decision.snapshot_id) == (False, refreshed.pk)
+    assert texts(answer)[0] == f"«{canvas.plain(held.subject)}»: approved."
+
+
 def test_a_panel_drawn_again_keeps_the_snapshot_first_shown(client, held, reviewer, vendors):
     """A failed reject redraws the panel after the customer wrote: the approval that follows is still asked."""
     _, intercom = vendors
