@@ -141,3 +141,28 @@ def test_a_reviewer_works_the_spot_check_queue_from_the_keyboard(page, page_watc
     assert verdicts == {"em_spot_0": "would_approve", "em_spot_1": "would_reject"}
     assert MonitoredSend.objects.get(email_id="em_spot_1").reason == "Promises a date we cannot keep"
     assert page_watch.console_errors == [] and page_watch.page_errors == []
+
+
+@pytest.mark.browser
+def test_an_admin_changes_a_mailboxs_spot_check_settings_on_the_policy_page(page, page_watch, person):
+    from reviewqueue.oversight.models import SpotCheckPolicy
+    from reviewqueue.routing.models import Mailbox
+
+    person("ada", "admin")
+    Mailbox.objects.create(mailbox_id="mb_news", address="news@fernhill.example", oversight_mode="gated_send")
+    Mailbox.objects.create(mailbox_id="mb_orders", address="orders@fernhill.example", oversight_mode="monitored")
+    log_in(page, "ada")
+    page.goto("/manage/oversight/policy/")
+    page.get_by_label("Sample, % of sent emails of orders@fernhill.example").fill("20")
+    page.get_by_label("Window, spot checks of orders@fernhill.example").fill("30")
+    page.locator("table.spot-policies tr:has-text('mb_orders') button").click()  # the row's own form
+    page.locator("text=Spot-check settings of mb_orders saved.").wait_for()
+    policy = SpotCheckPolicy.objects.get()
+    assert (policy.mailbox_id, str(policy.sample_rate), policy.window, policy.daily_minimum) == (
+        "mb_orders",
+        "0.200",
+        30,
+        5,
+    )
+    assert page.get_by_label("Sample, % of sent emails of orders@fernhill.example").input_value() == "20.0"
+    assert page_watch.console_errors == [] and page_watch.page_errors == []
