@@ -9,7 +9,7 @@ import _soak_faults as faults
 from _report import report
 
 
-def table(args, run, injector, result: dict, elapsed: dict, notes: list[str]) -> tuple[str, bool]:
+def table(args, run, injector, result: dict, elapsed: dict, server_notes: list[str]) -> tuple[str, bool]:
     counts = result["decisions"]["counts"]
     notes = result["notes"]
     left = result["outbox_left"]
@@ -54,7 +54,7 @@ def table(args, run, injector, result: dict, elapsed: dict, notes: list[str]) ->
         ("driving / settling", f"{elapsed['drive']:.0f} s / {elapsed['settle']:.0f} s"),
         ("verdict", "PASS" if ok else "FAIL"),
     ]
-    skipped = [f"{kind}: {why}" for kind, why in injector.skipped.items()] + notes
+    skipped = [f"{kind}: {why}" for kind, why in injector.skipped.items()] + server_notes
     lines = ["| figure | value |", "|---|---|", *(f"| {name} | {value} |" for name, value in rows)]
     if skipped:
         lines += ["", "Skipped or limited: " + "; ".join(skipped)]
