@@ -30,3 +30,20 @@ def test_decisions_survive_redis_restarted_and_flushed(stack):
     stack.system.start_worker(name="worker0", concurrency=4)
 
     assert_no_decision_lost_or_doubled(stack, decided, timeout=180)
+
+
+def test_a_decision_taken_while_redis_is_down_is_answered_as_taken(stack):
+    """The decision is committed before its outbox message is queued; a broker that is down must not
+    turn that into a 500 (a reviewer's retry would then get 409 for a decision they were told failed).
+    The sweeper queues the lost message once Redis is back."""
+    stack.start(workers=1, concurrency=4)
+    token = stack.reviewer_token()
+    (email_id, draft_id), *_ = drafts_arrive(stack, 1).items()
+    with stack.driver.api(token) as api:
+        snapshot_id = api.get(f"/drafts/{draft_id}").json()["latest_snapshot_id"]
+        stack.redis.process.kill()
+        response = api.post(f"/drafts/{draft_id}/decision", json={"action": "approve", "snapshot_id": snapshot_id})
+    assert response.status_code == 201, response.text
+
+    stack.redis.restart()
+    assert_no_decision_lost_or_doubled(stack, {email_id: "approve"}, timeout=180)
