@@ -4,15 +4,38 @@ callbacks/delivery.py, for new work tables to reuse rather than copy).
 A row has `status` (pending / running / …), `attempts`, `next_attempt_at` and `locked_until`. A worker
 takes it with one guarded UPDATE: due and pending, or running on a lapsed lease (its worker died).
 Only the worker whose update changed the row runs it, so two workers never run one row at once.
+`LeasedDelivery` gives a delivery table those columns (an abstract model: no table of its own).
 """
 
 import random
 from datetime import timedelta
 
+from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
 PENDING, RUNNING = "pending", "running"
+
+
+class LeasedDelivery(models.Model):
+    """The columns of a message carried out at least once with a lease and backoff (Slack, escalations)."""
+
+    class Status(models.TextChoices):
+        PENDING = PENDING
+        RUNNING = RUNNING
+        DONE = "done"
+        FAILED = "failed"  # gave up; shown to a person
+
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
 
 
 def due_q(now) -> Q:

@@ -1,8 +1,8 @@
 """Sending callbacks: at least once, the same webhook-id on every attempt, one worker at a time.
 
-The take is the outbox's (review/outbox.py): one guarded update moves a due delivery (pending and
-due, or running on a lapsed lease: its worker died) to running with a LEASE, and only the worker
-whose update changed the row sends it. Then:
+The take is the outbox's (review/outbox.py; the due test is reviewqueue/leases.py's): one guarded
+update moves a due delivery (pending and due, or running on a lapsed lease: its worker died) to
+running with a LEASE, and only the worker whose update changed the row sends it. Then:
 
 - 2xx: delivered.
 - 5xx, 408, 429, a timeout, a refused or broken connection, a name that does not resolve: tried
@@ -24,10 +24,10 @@ from datetime import timedelta
 
 import httpx
 from celery.exceptions import SoftTimeLimitExceeded
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
-from reviewqueue import outbound
+from reviewqueue import leases, outbound
 from reviewqueue.callbacks import enqueue, services, signing
 from reviewqueue.callbacks.models import CallbackDelivery, CallbackEndpoint
 from reviewqueue.routing.crypto import SecretUnreadable
@@ -59,20 +59,13 @@ class Outcome:
 
 
 def backoff(attempts: int, retry_after: float | None = None, rand=random.uniform) -> float:
-    delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** max(0, attempts - 1)) * rand(0.8, 1.2)
-    return max(delay, min(retry_after or 0, BACKOFF_CAP))
-
-
-def _due(now) -> Q:
-    return Q(status=CallbackDelivery.Status.PENDING, next_attempt_at__lte=now) | Q(
-        status=CallbackDelivery.Status.RUNNING, locked_until__lt=now
-    )
+    return leases.backoff(attempts, base=BACKOFF_BASE, cap=BACKOFF_CAP, retry_after=retry_after, rand=rand)
 
 
 def delivery_run(*, delivery_id: int, client: httpx.Client | None = None) -> str:
     """Send one delivery if it is due and nobody else sends it. Returns what happened (logs, tests)."""
     now = timezone.now()
-    taken = CallbackDelivery.objects.filter(_due(now), pk=delivery_id).update(
+    taken = CallbackDelivery.objects.filter(leases.due_q(now), pk=delivery_id).update(
         status=CallbackDelivery.Status.RUNNING,
         locked_until=now + LEASE,
         attempts=F("attempts") + 1,
@@ -210,11 +203,10 @@ def deliveries_sweep(*, grace: timedelta = SWEEP_GRACE) -> int:
     and running ones whose lease lapsed (the worker was killed mid-send). A copy too many is harmless:
     delivery_run takes each with a guarded update."""
     now = timezone.now()
-    stale = Q(status=CallbackDelivery.Status.PENDING, next_attempt_at__lte=now - grace) | Q(
-        status=CallbackDelivery.Status.RUNNING, locked_until__lt=now
-    )
     ids = list(
-        CallbackDelivery.objects.filter(stale).order_by("next_attempt_at").values_list("pk", flat=True)[:SWEEP_BATCH]
+        CallbackDelivery.objects.filter(leases.stale_q(now, grace))
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:SWEEP_BATCH]
     )
     for delivery_id in ids:
         enqueue.delivery_run(delivery_id)

@@ -11,6 +11,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from reviewqueue.leases import LeasedDelivery
+
 
 class MailboxPolicy(models.Model):
     """What a mailbox asks of its drafts. Empty durations mean "none": no target, no expiry."""
@@ -67,29 +69,19 @@ class Escalation(models.Model):
         return f"escalation of draft {self.draft_id}"
 
 
-class EscalationDelivery(models.Model):
-    """One channel's message about an escalation, carried out at least once with backoff (like the outbox)."""
+class EscalationDelivery(LeasedDelivery):
+    """One channel's message about an escalation, carried out at least once with backoff (like the outbox).
+
+    Status, attempts, lease and times come from LeasedDelivery; FAILED is shown on the mailbox page.
+    """
 
     class Channel(models.TextChoices):
         SLACK = "slack"
         EMAIL = "email"
 
-    class Status(models.TextChoices):
-        PENDING = "pending"
-        RUNNING = "running"
-        DONE = "done"
-        FAILED = "failed"  # gave up; shown on the mailbox page
-
     escalation = models.ForeignKey(Escalation, on_delete=models.CASCADE, related_name="deliveries")
     channel = models.CharField(max_length=8, choices=Channel.choices)
     mailbox_id = models.CharField(max_length=100)
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(default=timezone.now)
-    locked_until = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    done_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["escalation", "channel"], name="sla_delivery_once_per_channel")]

@@ -16,10 +16,10 @@ from datetime import datetime, timedelta
 import httpx
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from reviewqueue import leases
 from reviewqueue.audit.services import Actor, audit_record
 from reviewqueue.outbound import OutboundURLRefused, outbound_client, send_checked
 from reviewqueue.review.presentation import age_text
@@ -118,12 +118,6 @@ def email_text(message: OverdueMessage) -> tuple[str, str]:
 # --- carrying a delivery out ---------------------------------------------------------------------------
 
 
-def _due(now) -> Q:
-    return Q(status=EscalationDelivery.Status.PENDING, next_attempt_at__lte=now) | Q(
-        status=EscalationDelivery.Status.RUNNING, locked_until__lt=now
-    )
-
-
 def deliveries_run(*, delivery_ids: list[int], http: httpx.Client | None = None) -> dict[int, str]:
     return {delivery_id: delivery_run(delivery_id=delivery_id, http=http) for delivery_id in delivery_ids}
 
@@ -132,10 +126,7 @@ def delivery_run(*, delivery_id: int, http: httpx.Client | None = None) -> str:
     """Send one delivery if it is due and nobody else sends it: "done", "retry", "failed", "skipped" (the draft
     left the queue meanwhile) or "not taken"."""
     now = timezone.now()
-    taken = EscalationDelivery.objects.filter(_due(now), pk=delivery_id).update(
-        status=EscalationDelivery.Status.RUNNING, locked_until=now + LEASE, attempts=F("attempts") + 1
-    )
-    if not taken:
+    if not leases.lease_take(EscalationDelivery, delivery_id, LEASE):
         return "not taken"
     delivery = EscalationDelivery.objects.select_related("escalation__draft").get(pk=delivery_id)
     if not delivery.escalation.draft.is_pending:

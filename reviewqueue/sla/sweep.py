@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from django.db import connection, transaction
 from django.utils import timezone
 
+from reviewqueue import leases
 from reviewqueue.audit.services import Actor, AuditEntry, audit_record, audit_record_many
 from reviewqueue.review.decisions import draft_decide
 from reviewqueue.review.errors import DraftAlreadyDecided, DraftClaimedByOther, DraftContentNotIn, DraftNotPending
@@ -141,9 +142,7 @@ def deliveries_redrive(*, now: datetime, grace: timedelta = REDRIVE_GRACE) -> in
     """Queue again the messages whose broker message was lost: due for longer than `grace`, or running
     on a lapsed lease (a killed worker). Queueing one twice is harmless: the take is a guarded update."""
     status = EscalationDelivery.Status
-    stale = EscalationDelivery.objects.filter(status=status.PENDING, next_attempt_at__lte=now - grace) | (
-        EscalationDelivery.objects.filter(status=status.RUNNING, locked_until__lt=now)
-    )
+    stale = EscalationDelivery.objects.filter(leases.stale_q(now, grace))
     ids = list(stale.order_by("next_attempt_at").values_list("pk", flat=True)[:REDRIVE_BATCH])
     if ids:
         # Due from now: the next sweep counts its grace from this re-drive.

@@ -3,6 +3,8 @@
 from django.db import models
 from django.utils import timezone
 
+from reviewqueue.leases import LeasedDelivery
+
 
 class SlackChannel(models.Model):
     """A mailbox (MultiMail's id, as Draft.mailbox_id) whose held drafts are posted to `channel`."""
@@ -15,34 +17,21 @@ class SlackChannel(models.Model):
         return f"{self.mailbox_id} → {self.channel}"
 
 
-class SlackDelivery(models.Model):
+class SlackDelivery(LeasedDelivery):
     """One Web API call about one draft: its review request (post) or, once decided, the edit (update).
 
     Unique per (draft, kind): however often a signal or the sweep asks, a draft gets one post and one
-    update. The update waits for the post's `ts`.
+    update. The update waits for the post's `ts`. Status, attempts, lease and times: LeasedDelivery.
     """
 
     class Kind(models.TextChoices):
         POST = "post"
         UPDATE = "update"
 
-    class Status(models.TextChoices):
-        PENDING = "pending"
-        RUNNING = "running"
-        DONE = "done"
-        FAILED = "failed"
-
     draft = models.ForeignKey("review.Draft", on_delete=models.PROTECT, related_name="slack_deliveries")
     kind = models.CharField(max_length=8, choices=Kind.choices)
     channel = models.CharField(max_length=80)
     ts = models.CharField(max_length=32, blank=True, help_text="the posted message's ts (post, once done)")
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(default=timezone.now)
-    locked_until = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    done_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["draft", "kind"], name="slack_delivery_once_per_kind")]
