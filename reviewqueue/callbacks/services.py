@@ -24,10 +24,9 @@ from reviewqueue.callbacks.models import CallbackDelivery, CallbackEndpoint
 from reviewqueue.review.models import Draft
 from reviewqueue.routing.crypto import (
     SecretsRotation,
-    SecretUnreadable,
     secret_decrypt,
     secret_encrypt,
-    secret_reencrypt,
+    secrets_reencrypt,
 )
 from reviewqueue.routing.models import IntakeRecord, IntakeToken
 
@@ -179,19 +178,10 @@ def callback_secrets_reencrypt(*, actor: Actor) -> SecretsRotation:
     """`manage.py rotate_keys`: every callback secret under the current field-encryption key, audited.
     A secret no key we hold opens is left as it is and reported (by token name): rotate it on the
     token's callback page and give the agent the new one."""
-    reencrypted, unreadable = [], []
-    with transaction.atomic():
-        for endpoint in CallbackEndpoint.objects.select_for_update().select_related("token").order_by("pk"):
-            try:
-                stored = secret_reencrypt(endpoint.secret_encrypted)
-            except SecretUnreadable:
-                unreadable.append(endpoint.token.name)
-                continue
-            CallbackEndpoint.objects.filter(pk=endpoint.pk).update(secret_encrypted=stored)
-            reencrypted.append(endpoint.token.name)
-        audit_record(
-            actor=actor,
-            action="keys.callback_secrets_reencrypted",
-            payload={"reencrypted": reencrypted, "unreadable": unreadable},
-        )
-    return SecretsRotation(reencrypted, unreadable)
+    return secrets_reencrypt(
+        CallbackEndpoint.objects.select_related("token").order_by("pk"),
+        field="secret_encrypted",
+        label=lambda endpoint: endpoint.token.name,
+        action="keys.callback_secrets_reencrypted",
+        actor=actor,
+    )

@@ -2,13 +2,16 @@
 
 New secrets are encrypted with the current key; ones stored under a retired key (or an older release's
 derivation) still decrypt, and `manage.py rotate_keys` re-encrypts them with the current one
-(webhook_secrets_reencrypt, the one write here: it belongs with the keys it rotates).
+(secrets_reencrypt, the one write here: it belongs with the keys it rotates; sla and callbacks
+use it for their secrets).
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.db import transaction
+from django.db.models import Model, QuerySet
 
 from reviewqueue import keys
 from reviewqueue.audit.services import Actor, audit_record
@@ -53,25 +56,34 @@ class SecretsRotation:
     unreadable: list[str]
 
 
+def secrets_reencrypt(
+    rows: QuerySet, *, field: str, label: Callable[[Model], str], action: str, actor: Actor
+) -> SecretsRotation:
+    """Re-encrypt the secret in `field` of every row of `rows` under the current key, locked, audited as
+    `action`. A secret no key opens is left as it is and reported by `label(row)`, as are those rotated."""
+    reencrypted, unreadable = [], []
+    with transaction.atomic():
+        for row in rows.select_for_update():
+            try:
+                token = secret_reencrypt(getattr(row, field))
+            except SecretUnreadable:
+                unreadable.append(label(row))
+                continue
+            rows.model.objects.filter(pk=row.pk).update(**{field: token})
+            reencrypted.append(label(row))
+        audit_record(actor=actor, action=action, payload={"reencrypted": reencrypted, "unreadable": unreadable})
+    return SecretsRotation(reencrypted, unreadable)
+
+
 def webhook_secrets_reencrypt(*, actor: Actor) -> SecretsRotation:
     """Re-encrypt every stored webhook secret under the current key (after a rotation), audited.
 
     A secret no key opens is left as it is and reported: its subscription must be renewed.
     """
-    reencrypted, unreadable = [], []
-    with transaction.atomic():
-        stored = Mailbox.objects.select_for_update().exclude(webhook_secret_encrypted="").order_by("mailbox_id")
-        for mailbox in stored:
-            try:
-                token = secret_reencrypt(mailbox.webhook_secret_encrypted)
-            except SecretUnreadable:
-                unreadable.append(mailbox.mailbox_id)
-                continue
-            Mailbox.objects.filter(pk=mailbox.pk).update(webhook_secret_encrypted=token)
-            reencrypted.append(mailbox.mailbox_id)
-        audit_record(
-            actor=actor,
-            action="keys.webhook_secrets_reencrypted",
-            payload={"reencrypted": reencrypted, "unreadable": unreadable},
-        )
-    return SecretsRotation(reencrypted, unreadable)
+    return secrets_reencrypt(
+        Mailbox.objects.exclude(webhook_secret_encrypted="").order_by("mailbox_id"),
+        field="webhook_secret_encrypted",
+        label=lambda mailbox: mailbox.mailbox_id,
+        action="keys.webhook_secrets_reencrypted",
+        actor=actor,
+    )
