@@ -10,8 +10,9 @@ from django.db import models
 from django.utils import timezone
 
 
-class DailyRollup(models.Model):
-    day = models.DateField()
+class RollupCounts(models.Model):
+    """One mailbox and kind of draft over a span (a day, a week): its decisions counted by outcome."""
+
     mailbox_id = models.CharField(max_length=128)
     kind = models.CharField(max_length=64)
     decisions = models.PositiveIntegerField(default=0)
@@ -25,9 +26,16 @@ class DailyRollup(models.Model):
     # {bucket: count} of the seconds from the draft's arrival to its decision (outcomes.wait_bucket):
     # percentiles of several days are read from the summed histogram, so they merge exactly per bucket.
     wait_histogram = models.JSONField(default=dict)
-    # {reason: count} of the day's rejections by a person.
+    # {reason: count} of the span's rejections by a person.
     rejection_reasons = models.JSONField(default=dict)
     computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        abstract = True
+
+
+class DailyRollup(RollupCounts):
+    day = models.DateField()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["day", "mailbox_id", "kind"], name="oversight_rollup_cell_once")]
@@ -37,23 +45,11 @@ class DailyRollup(models.Model):
         return f"{self.day} {self.mailbox_id} {self.kind}: {self.decisions}"
 
 
-class WeeklyRollup(models.Model):
+class WeeklyRollup(RollupCounts):
     """The daily rollups of one week (Monday, UTC) of one mailbox and kind, summed: the evidence page's
     whole weeks read these, a few hundred rows for 12 weeks (rollups.py keeps them with the days)."""
 
     week = models.DateField()
-    mailbox_id = models.CharField(max_length=128)
-    kind = models.CharField(max_length=64)
-    decisions = models.PositiveIntegerField(default=0)
-    approved_unedited = models.PositiveIntegerField(default=0)
-    approved_edited = models.PositiveIntegerField(default=0)
-    changes_requested = models.PositiveIntegerField(default=0)
-    rejected = models.PositiveIntegerField(default=0)
-    expired = models.PositiveIntegerField(default=0)
-    stale_catches = models.PositiveIntegerField(default=0)
-    wait_histogram = models.JSONField(default=dict)
-    rejection_reasons = models.JSONField(default=dict)
-    computed_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         constraints = [

@@ -142,21 +142,24 @@ def _weeks_store(first_day: date, last_day: date, now) -> None:
     cells: dict = defaultdict(Cell)
     daily_cells_summed(first_week, last_week + timedelta(days=6), cells)
     rows = [
-        WeeklyRollup(
-            week=week,
-            mailbox_id=mailbox,
-            kind=kind,
-            decisions=cell.decisions,
-            stale_catches=cell.stale_catches,
-            wait_histogram=cell.wait_histogram,
-            rejection_reasons=cell.rejection_reasons,
-            computed_at=now,
-            **{name: cell.outcomes.get(name, 0) for name in OUTCOMES},
-        )
-        for (week, mailbox, kind), cell in cells.items()
+        WeeklyRollup(week=week, **_counts(mailbox, kind, cell, now)) for (week, mailbox, kind), cell in cells.items()
     ]
     WeeklyRollup.objects.filter(week__gte=first_week, week__lte=last_week).delete()
     WeeklyRollup.objects.bulk_create(rows, batch_size=1000)
+
+
+def _counts(mailbox: str, kind: str, cell: Cell, now: datetime) -> dict:
+    """A rollup row's columns but its day or week (models.RollupCounts) from one summed cell."""
+    return {
+        "mailbox_id": mailbox,
+        "kind": kind,
+        "decisions": cell.decisions,
+        "stale_catches": cell.stale_catches,
+        "wait_histogram": cell.wait_histogram,
+        "rejection_reasons": cell.rejection_reasons,
+        "computed_at": now,
+        **{name: cell.outcomes.get(name, 0) for name in OUTCOMES},
+    }
 
 
 def day_start(day: date) -> datetime:
@@ -167,20 +170,7 @@ def rollups_store(first_day: date, last_day: date) -> int:
     """Recompute and replace the rollups of the days first_day..last_day (UTC); returns the rows written."""
     cells = cells_compute(day_start(first_day), day_start(last_day + timedelta(days=1)))
     now = timezone.now()
-    rows = [
-        DailyRollup(
-            day=day,
-            mailbox_id=mailbox,
-            kind=kind,
-            decisions=cell.decisions,
-            stale_catches=cell.stale_catches,
-            wait_histogram=cell.wait_histogram,
-            rejection_reasons=cell.rejection_reasons,
-            computed_at=now,
-            **{name: cell.outcomes.get(name, 0) for name in OUTCOMES},
-        )
-        for (day, mailbox, kind), cell in cells.items()
-    ]
+    rows = [DailyRollup(day=day, **_counts(mailbox, kind, cell, now)) for (day, mailbox, kind), cell in cells.items()]
     with transaction.atomic():
         DailyRollup.objects.filter(day__gte=first_day, day__lte=last_day).delete()
         DailyRollup.objects.bulk_create(rows, batch_size=1000)
