@@ -14,88 +14,39 @@ Targets: p50 <= 0.5 s, p99 <= 2 s.
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import sys
-import time
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 sys.path.insert(0, str(BASE_DIR / "bench"))
 
+from _decide_bench import (  # noqa: E402
+    decision_latencies,
+    decisions_asked,
+    percentile,
+    reviewer,
+    with_sandboxes_and_worker,
+)
 from _report import report  # noqa: E402
-from review_ingest import bench_database_url, drop_database, recreate_database, seed, setup_django  # noqa: E402
 
 TARGET_P50, TARGET_P99 = 0.5, 2.0
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
-
-
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--decisions", type=int, default=100)
-    parser.add_argument("--quick", action="store_true", help="20 decisions")
-    parser.add_argument("--worker-concurrency", type=int, default=4)
-    args = parser.parse_args()
-    decisions = 20 if args.quick else args.decisions
-    if decisions < 1:
-        parser.error("--decisions must be at least 1")
-
-    url = bench_database_url("_click_to_note")
-    recreate_database(url)
-    setup_django(url)
-    from django.conf import settings
-    from django.db import connection, connections
-
-    from tests.review.live import Sandboxes
-
-    sandboxes = Sandboxes(processes=True)
-    sandboxes.start()
-    try:
-        for name, value in settings_overrides(sandboxes).items():
-            setattr(settings, name, value)
-        seed(sandboxes, decisions)
-        from reviewqueue.review.poll import pending_sync
-
-        ingest = pending_sync()
-        print(f"ingested {ingest.received} drafts ({len(ingest.errors)} errors)", flush=True)
-        sandboxes.worker(connection.settings_dict, settings.REDIS_URL, concurrency=args.worker_concurrency)
-        return measure(sandboxes)
-    finally:
-        sandboxes.stop()
-        connections.close_all()
-        drop_database(url)
-
-
-def settings_overrides(sandboxes) -> dict:
-    return sandboxes.settings_overrides()
-
-
-def reviewer():
-    from django.contrib.auth import get_user_model
-
-    from reviewqueue.accounts.roles import role_group
-
-    user = get_user_model().objects.create(username="bench-reviewer", first_name="Bench", last_name="Reviewer")
-    user.groups.add(role_group("reviewer"))
-    return user
+    args = decisions_asked(__doc__.splitlines()[0])
+    return with_sandboxes_and_worker("_click_to_note", args, measure)
 
 
 def measure(sandboxes) -> int:
     from reviewqueue.review.decisions import draft_decide
-    from reviewqueue.review.models import Draft
 
     person = reviewer()
-    drafts = list(Draft.objects.filter(status="pending").exclude(conversation_id="").order_by("pk"))
-    latencies, missing = [], 0
-    for draft in drafts:
-        started = time.monotonic()
-        draft_decide(
+
+    def decide(draft):
+        return draft_decide(
             draft=draft,
             reviewer=person,
             action="approve",
@@ -103,14 +54,8 @@ def measure(sandboxes) -> int:
             origin="web",
             shown_snapshot_id=draft.latest_snapshot_id,
         )
-        deadline = started + 10
-        while time.monotonic() < deadline:
-            if sandboxes.notes(draft.conversation_id):
-                latencies.append(time.monotonic() - started)
-                break
-            time.sleep(0.005)
-        else:
-            missing += 1
+
+    latencies, missing = decision_latencies(decide, lambda draft, _: sandboxes.notes(draft.conversation_id))
     if not latencies:
         print("no note ever appeared", file=sys.stderr)
         return 1

@@ -35,8 +35,8 @@ sys.path.insert(0, str(BASE_DIR))
 sys.path.insert(0, str(BASE_DIR / "bench"))
 
 from _db import bench_database_url, drop_database, recreate_database  # noqa: E402
+from _decide_bench import percentile  # noqa: E402
 from _report import report  # noqa: E402
-from click_to_note import percentile  # noqa: E402
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 TARGET_STEP_P99_MS = 100.0
