@@ -4,11 +4,9 @@ import json
 
 import pytest
 
-from reviewqueue.audit.services import Actor
 from reviewqueue.integrations.intercom import canvas
-from reviewqueue.review.ingest import draft_fetch, draft_receive
 from reviewqueue.review.models import Draft
-from tests.fakes import FakeIntercom, FakeMultiMail
+from tests.surfaces import em_1_held, vendors_patched
 
 SECRET = "ic_client_secret_for_inbox_tests"
 SITE = "https://reviewqueue.example"
@@ -26,22 +24,13 @@ def intercom_app(settings):
 @pytest.fixture
 def vendors(monkeypatch):
     """MultiMail holding em_1 for conversation c_7 in Intercom; every client in the code talks to these fakes."""
-    multimail, intercom = FakeMultiMail(), FakeIntercom()
-    intercom.add_conversation("c_7", contact=intercom.add_contact("customer@example.com"))
-    multimail.add_email("em_1", tags={"intercom_conversation_id": "c_7"})
-    mm_client, ic_client = multimail.client(), intercom.client()
-    monkeypatch.setattr("reviewqueue.integrations.multimail.client.get_multimail_client", lambda: mm_client)
-    monkeypatch.setattr("reviewqueue.integrations.intercom.client.get_intercom_client", lambda **_: ic_client)
-    return multimail, intercom
+    return vendors_patched(monkeypatch)
 
 
 @pytest.fixture
 def held(vendors, broker) -> Draft:
     """em_1, held for c_7: received and fetched with its conversation, as the poll does."""
-    received, _ = draft_receive(
-        email_id="em_1", mailbox_id="mbx_1", source="poll", actor=Actor.system("t"), fetch=False
-    )
-    return draft_fetch(draft_id=received.pk)
+    return em_1_held()
 
 
 def admin(email: str = "rita@example.com", admin_id: str = "991") -> dict:

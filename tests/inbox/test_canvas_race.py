@@ -1,16 +1,14 @@
 """A decision raced from the Inbox app, the draft page and the API at once: exactly one wins, and the
 others are told who (real PostgreSQL, one connection per surface)."""
 
-import threading
-
 import pytest
-from django.db import connection
 from django.urls import reverse
 
 from reviewqueue.review.models import Decision
 from tests.conftest import logged_in_client, make_user
 from tests.inbox.conftest import INITIALIZE, SUBMIT, initialize_body, post, submit_body, texts
 from tests.review.test_api_drafts import api, post_decision
+from tests.surfaces import race
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -19,15 +17,6 @@ def test_one_decision_wins_across_the_three_surfaces_and_the_others_see_who(clie
     tom, vera = (make_user(django_user_model, name, "reviewer") for name in ("tom", "vera"))
     shown = post(client, INITIALIZE, initialize_body()).json()
     web, agent = logged_in_client(tom), api(vera)
-    start = threading.Barrier(3)
-    answers = {}
-
-    def surface(name, decide):
-        start.wait()
-        try:
-            answers[name] = decide()
-        finally:
-            connection.close()
 
     deciders = {
         "intercom": lambda: post(client, SUBMIT, submit_body(shown, f"approve:{held.pk}")),
@@ -36,11 +25,7 @@ def test_one_decision_wins_across_the_three_surfaces_and_the_others_see_who(clie
         ),
         "api": lambda: post_decision(agent, held.pk, {"action": "reject", "reason": "Wrong order"}),
     }
-    threads = [threading.Thread(target=surface, args=item) for item in deciders.items()]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    answers = race(deciders)
 
     decision = Decision.objects.get(draft=held)
     winner = {"rita": "intercom", "tom": "web", "vera": "api"}[decision.reviewer_username]

@@ -10,14 +10,13 @@ from django.core.cache import cache
 
 from reviewqueue.audit.services import Actor
 from reviewqueue.integrations.slack.signature import sign
-from reviewqueue.review.ingest import draft_fetch, draft_receive
 from reviewqueue.review.models import Draft
 from reviewqueue.sandbox.server import start_in_thread
 from reviewqueue.sandbox.slack import defaults
 from reviewqueue.sandbox.slack.app import Knobs, make_app
 from reviewqueue.slack.channels import slack_channel_set
 from reviewqueue.slack.models import SlackChannel
-from tests.fakes import FakeIntercom, FakeMultiMail
+from tests.surfaces import em_1_held, vendors_patched
 
 SECRET = "slack_signing_secret_for_tests"
 TOKEN = "xoxb-tests-token"
@@ -45,13 +44,7 @@ def slack(settings):
 @pytest.fixture
 def vendors(monkeypatch):
     """MultiMail holding em_1 for conversation c_7 in Intercom; every client in the code talks to these fakes."""
-    multimail, intercom = FakeMultiMail(), FakeIntercom()
-    intercom.add_conversation("c_7", contact=intercom.add_contact("customer@example.com"))
-    multimail.add_email("em_1", tags={"intercom_conversation_id": "c_7"})
-    mm_client, ic_client = multimail.client(), intercom.client()
-    monkeypatch.setattr("reviewqueue.integrations.multimail.client.get_multimail_client", lambda: mm_client)
-    monkeypatch.setattr("reviewqueue.integrations.intercom.client.get_intercom_client", lambda **_: ic_client)
-    return multimail, intercom
+    return vendors_patched(monkeypatch)
 
 
 @pytest.fixture
@@ -63,10 +56,7 @@ def channel(db):
 @pytest.fixture
 def held(slack, channel, vendors, broker) -> Draft:
     """em_1, held for c_7 in mbx_1 (posted to the sandbox's channel): received and fetched, as the poll does."""
-    received, _ = draft_receive(
-        email_id="em_1", mailbox_id="mbx_1", source="poll", actor=Actor.system("t"), fetch=False
-    )
-    return draft_fetch(draft_id=received.pk)
+    return em_1_held()
 
 
 def signed_post(client, payload: dict | None = None, *, raw: bytes | None = None, secret: str = SECRET,

@@ -1,10 +1,7 @@
 """A decision raced from Slack, the Intercom Inbox app and the draft page at once: exactly one wins,
 and the other two are told who (real PostgreSQL, one connection per surface)."""
 
-import threading
-
 import pytest
-from django.db import connection
 from django.urls import reverse
 
 from reviewqueue.integrations.slack.client import SlackClient
@@ -14,6 +11,7 @@ from tests.conftest import logged_in_client, make_user, role_group
 from tests.inbox.conftest import INITIALIZE, SUBMIT, initialize_body, post, submit_body, texts
 from tests.inbox.conftest import SECRET as INTERCOM_SECRET
 from tests.slack.conftest import TOKEN, click, response_url, told
+from tests.surfaces import race
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -31,15 +29,6 @@ def test_one_decision_wins_across_slack_the_inbox_app_and_the_web_page_and_the_o
     web = logged_in_client(tom)
     reason = {f"reason:{held.pk}": "Tone"}
     slack_click = click(held, "approve", response_url=response_url(slack))  # maya, in Slack
-    start = threading.Barrier(3)
-    answers = {}
-
-    def surface(name, decide):
-        start.wait()
-        try:
-            answers[name] = decide()
-        finally:
-            connection.close()
 
     def from_slack():
         with SlackClient(base_url=f"{slack.url}/api", token=TOKEN) as slack_client:
@@ -52,11 +41,7 @@ def test_one_decision_wins_across_slack_the_inbox_app_and_the_web_page_and_the_o
             reverse("review:draft_decision", args=[held.pk]), {"action": "reject", "reason_text": "Wrong order"}
         ),
     }
-    threads = [threading.Thread(target=surface, args=item) for item in deciders.items()]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    answers = race(deciders)
 
     decision = Decision.objects.get(draft=held)
     winner = {"maya": "slack", "rita": "intercom", "tom": "web"}[decision.reviewer_username]
