@@ -34,3 +34,26 @@ def drop_database(url: str) -> None:
     admin, name = _maintenance(url)
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def setup_django_for_pages(url: str, *, cache_prefix: str = "", env: dict[str, str] | None = None) -> None:
+    """Django on `url`'s database, migrated, serving pages to the test client (testserver, plain http,
+    DEBUG off). `cache_prefix`: the bench's own key space in the shared Redis database, so tests running
+    meanwhile cannot clear its cache. `env`: more settings the bench needs, set before Django starts."""
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-for-production-0123456789abcdef")
+    os.environ["ALLOWED_HOSTS"] = "testserver"
+    os.environ["SECURE_SSL_REDIRECT"] = "0"
+    os.environ["DEBUG"] = "0"
+    os.environ.update(env or {})
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "reviewqueue.settings")
+    import django
+
+    django.setup()
+    if cache_prefix:
+        from django.conf import settings
+
+        settings.CACHES["default"]["KEY_PREFIX"] = cache_prefix
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)

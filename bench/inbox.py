@@ -30,28 +30,11 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 sys.path.insert(0, str(BASE_DIR / "bench"))
 
-from _db import bench_database_url, recreate_database  # noqa: E402
+from _db import bench_database_url, recreate_database, setup_django_for_pages  # noqa: E402
 from _report import report  # noqa: E402
 
 SECRET = "bench-intercom-client-secret"
 TARGET_P99_MS = 300.0
-
-
-def setup_django(url: str) -> None:
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-for-production-0123456789abcdef")
-    os.environ["ALLOWED_HOSTS"] = "testserver"
-    os.environ["SECURE_SSL_REDIRECT"] = "0"
-    os.environ["DEBUG"] = "0"
-    os.environ["INTERCOM_CLIENT_SECRET"] = SECRET
-    os.environ["CONTEXT_MAX_AGE"] = str(24 * 3600)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "reviewqueue.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def seed(drafts: int):
@@ -196,7 +179,7 @@ def main() -> None:
     requests, approvals = (50, 20) if args.quick else (300, min(200, drafts // 3 - 6))
     url = bench_database_url("_inbox")
     recreate_database(url)
-    setup_django(url)
+    setup_django_for_pages(url, env={"INTERCOM_CLIENT_SECRET": SECRET, "CONTEXT_MAX_AGE": str(24 * 3600)})
     started = time.monotonic()
     seed(drafts)
     print(f"seeded {drafts:,} pending drafts in {time.monotonic() - started:.1f} s")

@@ -19,7 +19,6 @@ days in 6 mailboxes, 70% of them from intake with one of 5 kinds, 4% rejected wi
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
@@ -29,7 +28,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 sys.path.insert(0, str(BASE_DIR / "bench"))
 
-from _db import bench_database_url, drop_database, recreate_database  # noqa: E402
+from _db import bench_database_url, drop_database, recreate_database, setup_django_for_pages  # noqa: E402
 from _report import report  # noqa: E402
 
 REQUESTS = 20
@@ -46,24 +45,6 @@ REASONS = [
     "Should not be sent by email",
     "Refund amount is wrong for this order",
 ]
-
-
-def setup_django(url: str) -> None:
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-for-production-0123456789abcdef")
-    os.environ["ALLOWED_HOSTS"] = "testserver"
-    os.environ["SECURE_SSL_REDIRECT"] = "0"
-    os.environ["DEBUG"] = "0"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "reviewqueue.settings")
-    import django
-
-    django.setup()
-    from django.conf import settings
-
-    settings.CACHES["default"]["KEY_PREFIX"] = "bench-oversight"
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def _defaults(model, given: set[str]) -> tuple[list[str], list]:
@@ -240,7 +221,7 @@ def main() -> None:
     url = bench_database_url("_oversight_bench")
     if not args.reuse:
         recreate_database(url)
-    setup_django(url)
+    setup_django_for_pages(url, cache_prefix="bench-oversight")
     try:
         run(100_000 if args.quick else args.size, seeded=args.reuse)
     finally:

@@ -25,32 +25,13 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 sys.path.insert(0, str(BASE_DIR / "bench"))
 
-from _db import bench_database_url, recreate_database  # noqa: E402
+from _db import bench_database_url, recreate_database, setup_django_for_pages  # noqa: E402
 from _report import report  # noqa: E402
 
 EVENTS_PER_DRAFT = 100
 REQUESTS = 40
 TARGET_QUERIES = 10
 TARGET_MS = 50.0
-
-
-def setup_django(url: str) -> None:
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-for-production-0123456789abcdef")
-    os.environ["ALLOWED_HOSTS"] = "testserver"
-    os.environ["SECURE_SSL_REDIRECT"] = "0"
-    os.environ["DEBUG"] = "0"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "reviewqueue.settings")
-    import django
-
-    django.setup()
-    from django.conf import settings
-
-    # Its own key space in the shared Redis database, so tests running meanwhile cannot clear its cache.
-    settings.CACHES["default"]["KEY_PREFIX"] = "bench-review-pages"
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 # --- seeding ------------------------------------------------------------------------------------------
@@ -308,11 +289,11 @@ def main() -> None:
         parser.error("--size must be at least 20")
     url = bench_database_url("_review_pages")
     if args.measure_only:
-        setup_django(url)
+        setup_django_for_pages(url, cache_prefix="bench-review-pages")
         measure_existing()
         return
     recreate_database(url)
-    setup_django(url)
+    setup_django_for_pages(url, cache_prefix="bench-review-pages")
     run([size // 10, size])
 
 
