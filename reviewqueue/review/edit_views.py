@@ -15,17 +15,12 @@ from reviewqueue.accounts.http import request_origin
 from reviewqueue.review.decisions import draft_decide
 from reviewqueue.review.errors import (
     ConversationChangedSinceOpened,
-    DraftAlreadyDecided,
-    DraftClaimedByOther,
-    DraftContentNotIn,
-    DraftNotPending,
     ReviewError,
 )
 from reviewqueue.review.forms import FormErrorsMixin
 from reviewqueue.review.redline import edit_diff, edit_summary, redline_html
 from reviewqueue.review.rendering import render_markdown
-from reviewqueue.review.views import _draft_or_404, _draft_page, _redirect_to_next, _sentence
-from reviewqueue.sla.errors import AwaitingSecondApproval, SameApproverTwice
+from reviewqueue.review.views import _decision_refused, _draft_or_404, _draft_page, _redirect_to_next, _sentence
 
 
 class EditForm(FormErrorsMixin, forms.Form):
@@ -108,12 +103,7 @@ def _decide(request, draft, *, action: str, reason: str, form, edit=None):
         # shows the latest conversation; the edit form keeps what was typed (review_edits tags).
         error = f"{_sentence(changed)} Read it, then confirm your edit again."
         return _draft_page(request, draft.pk, status=409, error=error)
-    except AwaitingSecondApproval as awaiting:
-        messages.success(request, _sentence(awaiting))
-        return _redirect_to_next(request, draft)
-    except (DraftAlreadyDecided, DraftNotPending, DraftClaimedByOther, DraftContentNotIn, SameApproverTwice) as refused:
-        return _draft_page(request, draft.pk, status=409, error=_sentence(refused))
-    except ReviewError as invalid:  # InvalidDecision: e.g. an edit that changes nothing
-        return _draft_page(request, draft.pk, status=400, error=_sentence(invalid))
+    except ReviewError as refused:
+        return _decision_refused(request, draft, refused)
     messages.success(request, f"{decision.verb.capitalize()}: «{draft.subject or draft.email_id}».")
     return _redirect_to_next(request, draft)

@@ -36,6 +36,8 @@ from reviewqueue.sla.errors import AwaitingSecondApproval, SameApproverTwice
 from reviewqueue.sla.selectors import queue_rows_marked
 
 QUEUE_POLL_SECONDS = 5
+# draft_decide's refusals that mean someone or something came first: a 409 naming them.
+TAKEN_BEFORE = (DraftAlreadyDecided, DraftNotPending, DraftClaimedByOther, DraftContentNotIn, SameApproverTwice)
 QUEUE_TABLE_ID = "queue-table"  # the id templates/review/queue.html gives the table its htmx requests target
 
 
@@ -144,13 +146,8 @@ def draft_decision(request, draft_id: int):
         )
     except ConversationChangedSinceOpened as changed:
         return _draft_page(request, draft_id, status=409, changed=changed, form=form)
-    except AwaitingSecondApproval as awaiting:  # four-eyes: recorded, the draft stays in the queue
-        messages.success(request, _sentence(awaiting))
-        return _redirect_to_next(request, draft)
-    except (DraftAlreadyDecided, DraftNotPending, DraftClaimedByOther, DraftContentNotIn, SameApproverTwice) as refused:
-        return _draft_page(request, draft_id, status=409, error=_sentence(refused))
-    except ReviewError as invalid:  # InvalidDecision: the form let through what the service refuses
-        return _draft_page(request, draft_id, status=400, error=_sentence(invalid), form=form)
+    except ReviewError as refused:
+        return _decision_refused(request, draft, refused, form=form)
     verb = "Approved" if decision.action == "approve" else "Rejected"
     messages.success(request, f"{verb} «{draft.subject or draft.email_id}».")
     return _redirect_to_next(request, draft)
@@ -191,6 +188,18 @@ def _draft_or_404(draft_id: int) -> Draft:
     if draft is None:
         raise Http404("No such draft")
     return draft
+
+
+def _decision_refused(request, draft: Draft, refused: ReviewError, *, form=None):
+    """The page's answer when draft_decide did not decide (the draft page's and the edit forms'): held
+    for a second approval, someone or something came first (409), or an invalid decision (400)."""
+    if isinstance(refused, AwaitingSecondApproval):  # four-eyes: recorded, the draft stays in the queue
+        messages.success(request, _sentence(refused))
+        return _redirect_to_next(request, draft)
+    if isinstance(refused, TAKEN_BEFORE):
+        return _draft_page(request, draft.pk, status=409, error=_sentence(refused))
+    # InvalidDecision: what the form let through and the service refuses (e.g. an edit changing nothing).
+    return _draft_page(request, draft.pk, status=400, error=_sentence(refused), form=form)
 
 
 def _redirect_to_next(request, draft: Draft):
