@@ -65,6 +65,26 @@ def reviewer():
     return user
 
 
+def approving_as(person, *, edit=None):
+    """A `decide(draft)` for decision_latencies: `person` approves the draft as shown on the web page,
+    with `edit(draft)`'s edit when given."""
+    from reviewqueue.review.decisions import draft_decide
+
+    def decide(draft):
+        extra = {"edit": edit(draft)} if edit is not None else {}
+        return draft_decide(
+            draft=draft,
+            reviewer=person,
+            action="approve",
+            reason="",
+            origin="web",
+            shown_snapshot_id=draft.latest_snapshot_id,
+            **extra,
+        )
+
+    return decide
+
+
 def decision_latencies(decide, arrived, *, wait: float = 10.0) -> tuple[list[float], int]:
     """For each pending draft (from a conversation), `decide(draft)` then poll `arrived(draft, decided)`:
     the seconds from decision to arrival, and how many never arrived within `wait`."""

@@ -24,6 +24,7 @@ sys.path.insert(0, str(BASE_DIR))
 sys.path.insert(0, str(BASE_DIR / "bench"))
 
 from _decide_bench import (  # noqa: E402
+    approving_as,
     decision_latencies,
     decisions_asked,
     percentile,
@@ -41,20 +42,7 @@ def main() -> int:
 
 
 def measure(sandboxes) -> int:
-    from reviewqueue.review.decisions import draft_decide
-
-    person = reviewer()
-
-    def decide(draft):
-        return draft_decide(
-            draft=draft,
-            reviewer=person,
-            action="approve",
-            reason="",
-            origin="web",
-            shown_snapshot_id=draft.latest_snapshot_id,
-        )
-
+    decide = approving_as(reviewer())
     latencies, missing = decision_latencies(decide, lambda draft, _: sandboxes.notes(draft.conversation_id))
     if not latencies:
         print("no note ever appeared", file=sys.stderr)

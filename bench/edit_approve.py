@@ -25,6 +25,7 @@ sys.path.insert(0, str(BASE_DIR))
 sys.path.insert(0, str(BASE_DIR / "bench"))
 
 from _decide_bench import (  # noqa: E402
+    approving_as,
     decision_latencies,
     decisions_asked,
     percentile,
@@ -49,22 +50,12 @@ def edited_email_approved(sandboxes, decision_id: int) -> bool:
     return bool(edited_id) and sandboxes.email(edited_id)["status"] in APPROVED
 
 
+def edited(draft) -> dict:
+    return {"markdown": draft.markdown + "\n\n(Edited by a reviewer: the date is confirmed.)"}
+
+
 def measure(sandboxes) -> int:
-    from reviewqueue.review.decisions import draft_decide
-
-    person = reviewer()
-
-    def decide(draft):
-        return draft_decide(
-            draft=draft,
-            reviewer=person,
-            action="approve",
-            reason="",
-            origin="web",
-            shown_snapshot_id=draft.latest_snapshot_id,
-            edit={"markdown": draft.markdown + "\n\n(Edited by a reviewer: the date is confirmed.)"},
-        )
-
+    decide = approving_as(reviewer(), edit=edited)
     latencies, missing = decision_latencies(decide, lambda _, decision: edited_email_approved(sandboxes, decision.pk))
     if not latencies:
         print("no edited email was ever approved", file=sys.stderr)
