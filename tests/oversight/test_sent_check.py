@@ -16,9 +16,8 @@ from reviewqueue.audit.models import AuditEvent
 from reviewqueue.integrations.multimail.client import MultiMailClient
 from reviewqueue.oversight.identity import b64url_decode
 from reviewqueue.oversight.sent_check import KEY_CACHE, sent_check
-from reviewqueue.sandbox.multimail import defaults
-from reviewqueue.sandbox.multimail.app import Knobs, make_app
 from reviewqueue.sandbox.multimail.identity import b64url
+from tests.oversight.sandbox import multimail_sandbox
 
 from .factories import seed_decision
 
@@ -39,16 +38,8 @@ class CountingTransport(httpx.WSGITransport):
 
 @pytest.fixture
 def sandbox(monkeypatch):
-    app = make_app(knobs=Knobs(delivery_ms=0), start_sender=False)
-    transport = CountingTransport(app)
-    client = MultiMailClient(
-        base_url="http://multimail.sandbox", api_key=defaults.OVERSIGHT_KEY, send_api_key=defaults.SEND_KEY,
-        admin_api_key=defaults.ADMIN_KEY, transport=transport,
-    )  # fmt: skip
-    monkeypatch.setattr("reviewqueue.integrations.multimail.client.get_multimail_client", lambda: client)
+    app = multimail_sandbox(monkeypatch, transport_class=CountingTransport)
     cache.delete(KEY_CACHE)
-    app.transport = transport
-    app.client = client
     return app
 
 

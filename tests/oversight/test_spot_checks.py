@@ -4,28 +4,19 @@ tightens the mailbox back to gated_send once, even with two sweeps racing."""
 
 import threading
 
-import httpx
 import pytest
 from django.db import connection
 
 from reviewqueue.audit.models import AuditEvent
-from reviewqueue.integrations.multimail.client import MultiMailClient
 from reviewqueue.oversight.models import MonitoredSend, SpotCheckPolicy, Tightening
 from reviewqueue.oversight.spot_checks import sends_learn, spot_check_record, spot_checks_evaluate, spot_sweep
 from reviewqueue.routing.models import Mailbox
-from reviewqueue.sandbox.multimail import defaults
-from reviewqueue.sandbox.multimail.app import Knobs, make_app
+from tests.oversight.sandbox import multimail_sandbox
 
 
 @pytest.fixture
 def sandbox(monkeypatch):
-    app = make_app(knobs=Knobs(delivery_ms=0), start_sender=False)
-    client = MultiMailClient(
-        base_url="http://multimail.sandbox", api_key=defaults.OVERSIGHT_KEY, send_api_key=defaults.SEND_KEY,
-        admin_api_key=defaults.ADMIN_KEY, transport=httpx.WSGITransport(app=app),
-    )  # fmt: skip
-    monkeypatch.setattr("reviewqueue.integrations.multimail.client.get_multimail_client", lambda: client)
-    app.client = client
+    app = multimail_sandbox(monkeypatch)
     return app
 
 

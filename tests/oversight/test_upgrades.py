@@ -2,16 +2,13 @@
 code, the code redeems the upgrade; 429 after 3 requests an hour and a bad code's 403 come back as
 messages; the evidence snapshot, and any justification, are audited."""
 
-import httpx
 import pytest
 from django.utils import timezone
 
 from reviewqueue.audit.models import AuditEvent, AuditVerification
-from reviewqueue.integrations.multimail.client import MultiMailClient
 from reviewqueue.oversight.upgrades import UpgradeRefused, upgrade_redeem, upgrade_request
 from reviewqueue.routing.models import Mailbox
-from reviewqueue.sandbox.multimail import defaults
-from reviewqueue.sandbox.multimail.app import Knobs, make_app
+from tests.oversight.sandbox import multimail_sandbox
 
 from .factories import seed_decision
 
@@ -20,14 +17,8 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def sandbox(monkeypatch):
-    app = make_app(knobs=Knobs(delivery_ms=0), start_sender=False)
-    client = MultiMailClient(
-        base_url="http://multimail.sandbox", api_key=defaults.OVERSIGHT_KEY, send_api_key=defaults.SEND_KEY,
-        admin_api_key=defaults.ADMIN_KEY, transport=httpx.WSGITransport(app=app),
-    )  # fmt: skip
-    monkeypatch.setattr("reviewqueue.integrations.multimail.client.get_multimail_client", lambda: client)
-    app.client = client
-    app.mailbox = client.create_mailbox(address_local="billing", display_name="Billing")
+    app = multimail_sandbox(monkeypatch)
+    app.mailbox = app.client.create_mailbox(address_local="billing", display_name="Billing")
     return app
 
 
