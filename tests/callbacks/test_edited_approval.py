@@ -15,7 +15,7 @@ from reviewqueue.review.outbox import outbox_run
 from reviewqueue.routing.models import IntakeRecord
 from reviewqueue.sandbox.multimail import defaults as mm_defaults
 from tests.callbacks.conftest import issued_token, with_callback
-from tests.review.live import Sandboxes
+from tests.review.live import sandboxes_started
 
 pytestmark = pytest.mark.django_db
 
@@ -24,11 +24,8 @@ EDITED_BODY = "Hello,\n\nit ships tomorrow, with a 10% refund.\n\nAcme Support"
 
 @pytest.fixture
 def sandboxes(settings, broker, lenient):
-    running = Sandboxes().start()
-    for name, value in running.settings_overrides().items():
-        setattr(settings, name, value)
-    yield running
-    running.stop()
+    with sandboxes_started(settings) as running:
+        yield running
 
 
 def test_the_callback_of_an_edited_approval_names_the_edited_email_and_its_hash(sandboxes, reviewer):

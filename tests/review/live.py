@@ -182,3 +182,13 @@ class Sandboxes:
         system.start_worker(name=name, concurrency=concurrency)
         self.workers.append(system)
         return system
+
+
+@contextlib.contextmanager
+def sandboxes_started(settings):
+    """Sandboxes started for one test, with Django's `settings` (pytest-django's fixture) pointed at them."""
+    running = Sandboxes().start()
+    for name, value in running.settings_overrides().items():
+        setattr(settings, name, value)
+    yield running
+    running.stop()

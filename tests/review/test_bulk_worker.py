@@ -19,7 +19,7 @@ from reviewqueue.review.ingest import draft_receive
 from reviewqueue.review.models import Decision, Draft, OutboxItem
 from tests.conftest import make_user
 from tests.livesystem import wait_for
-from tests.review.live import Sandboxes
+from tests.review.live import sandboxes_started
 from tests.review.test_api_drafts import api
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -27,11 +27,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def sandboxes(settings, broker):
-    running = Sandboxes().start()
-    for name, value in running.settings_overrides().items():
-        setattr(settings, name, value)
-    yield running
-    running.stop()
+    with sandboxes_started(settings) as running:
+        yield running
 
 
 def held_drafts(sandboxes, count: int) -> list[Draft]:

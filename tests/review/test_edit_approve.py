@@ -22,7 +22,7 @@ from reviewqueue.review.models import Decision, Draft, DraftEdit, OutboxItem
 from reviewqueue.review.outbox import outbox_run
 from reviewqueue.review.outbox_admin import outbox_retry
 from reviewqueue.sandbox.multimail import defaults as mm_defaults
-from tests.review.live import Sandboxes
+from tests.review.live import sandboxes_started
 
 pytestmark = pytest.mark.django_db
 
@@ -35,11 +35,8 @@ class Killed(BaseException):
 
 @pytest.fixture
 def sandboxes(settings, broker):
-    running = Sandboxes().start()
-    for name, value in running.settings_overrides().items():
-        setattr(settings, name, value)
-    yield running
-    running.stop()
+    with sandboxes_started(settings) as running:
+        yield running
 
 
 @pytest.fixture

@@ -17,18 +17,15 @@ from reviewqueue.review.decisions import draft_decide
 from reviewqueue.review.ingest import draft_fetch, draft_receive
 from reviewqueue.review.models import Decision, Draft, OutboxItem
 from tests.livesystem import wait_for
-from tests.review.live import Sandboxes
+from tests.review.live import sandboxes_started
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
 def sandboxes(settings, broker):
-    running = Sandboxes().start()
-    for name, value in running.settings_overrides().items():
-        setattr(settings, name, value)
-    yield running
-    running.stop()
+    with sandboxes_started(settings) as running:
+        yield running
 
 
 def start_worker(sandboxes):

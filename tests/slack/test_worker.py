@@ -14,7 +14,7 @@ from reviewqueue.slack.channels import slack_channel_set
 from reviewqueue.slack.models import SlackDelivery
 from tests.conftest import role_group
 from tests.livesystem import LiveSystem, database_url, wait_for
-from tests.review.live import Sandboxes
+from tests.review.live import sandboxes_started
 from tests.slack.conftest import SECRET, TOKEN, click, response_url, signed_post, told
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -22,11 +22,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def sandboxes(settings, broker, slack):
-    running = Sandboxes().start()
-    for name, value in running.settings_overrides().items():
-        setattr(settings, name, value)
-    yield running
-    running.stop()
+    with sandboxes_started(settings) as running:
+        yield running
 
 
 @pytest.fixture
