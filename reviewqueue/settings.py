@@ -190,6 +190,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # last, so it is the first to see a view's error: an unreachable database or broker is a 503
+    "reviewqueue.unavailable.ServiceUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "reviewqueue.urls"
