@@ -253,9 +253,8 @@ def _decision_write(
         # stamped `now` fail as "before the log's last event". Only a replay keeps its given time.
         at=now if replayed else None,
     )
-    # robust: the decision is committed; a broker that is down must not turn it into an error for
-    # the reviewer (whose retry would get 409). The sweeper queues the lost message later.
-    transaction.on_commit(lambda: _enqueue_outbox(decision.pk), robust=True)
+    # A broker that is down does not fail the committed decision: enqueue leaves it to the sweeper.
+    transaction.on_commit(lambda: _enqueue_outbox(decision.pk))
     transaction.on_commit(
         lambda: send_decision_recorded(decision_id=decision.pk, draft_id=draft.pk, action=decision.action)
     )
