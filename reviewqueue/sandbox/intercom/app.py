@@ -12,7 +12,8 @@ Knobs, set at start or through `POST /_sandbox/knobs` (a sandbox-only endpoint),
 Intercom does and a kind sandbox would not: rate, latency, error_rate, fail_next; search_lag (a new
 contact shows in search only after that many seconds); plan_restricted (403 api_plan_restricted
 where the document says Intercom answers it); webhook_duplicates, webhook_reorder and
-webhook_retry_delay (see webhooks.py); webhook_url.
+webhook_retry_delay (see webhooks.py); webhook_url; clock_skew (seconds added to its clock: a skewed
+vendor clock, for the soak).
 """
 
 from __future__ import annotations
@@ -56,15 +57,18 @@ class Knobs:
     webhook_reorder: float = 0.0  # fraction of webhooks held back so later ones overtake them
     webhook_retry_delay: float = 60.0  # seconds before a failed delivery is tried again (Intercom: about a minute)
     inbox_app_url: str = ""  # an installed Inbox app's canvas URLs (<url>/initialize, /submit); empty = none
+    clock_skew: float = 0.0  # seconds added to the sandbox's clock (its timestamps and webhooks); may be negative
 
     FRACTIONS = ("error_rate", "webhook_duplicates", "webhook_reorder")
+    SIGNED = ("clock_skew",)  # knobs that may be negative
 
     def update(self, changes: dict) -> None:
         for name, value in changes.items():
             if name not in self.__dataclass_fields__:
                 raise SandboxError(400, "parameter_invalid", f"unknown knob {name!r}")
             value = _knob_value(name, getattr(self, name), value)
-            if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
+            negative = isinstance(value, int | float) and not isinstance(value, bool) and value < 0
+            if negative and name not in self.SIGNED:
                 raise SandboxError(400, "parameter_invalid", f"knob {name!r} cannot be negative")
             setattr(self, name, value)
         for name in self.FRACTIONS:
@@ -115,10 +119,12 @@ class IntercomSandbox:
         sleep: Callable[[float], None] = time.sleep,
         inbox_transport=None,
     ):
+        self.knobs = knobs or Knobs()
+        base_clock = clock
+        clock = lambda: base_clock() + self.knobs.clock_skew  # noqa: E731  (the clock_skew knob)
         self.state = SandboxState(state_path, clock=clock)
         self.inbox_app = InboxApp(client_secret=client_secret, transport=inbox_transport)
         self.access_token = access_token
-        self.knobs = knobs or Knobs()
         self.clock = clock
         self.sleep = sleep
         self.webhooks = WebhookSender(secret=client_secret, knobs=self.knobs, clock=clock)

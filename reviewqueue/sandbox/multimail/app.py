@@ -38,6 +38,12 @@ class Knobs:
     require_mailbox_approval: bool = False  # POST /v1/mailboxes answers 202 until given the emailed code
     webhook_max_attempts: int = 8  # 1+2+…+64 s of retries: outlasts a slow `make run` start
     webhook_retry_ms: float = 1000.0  # first retry delay; doubles each attempt
+    # Webhook chaos (webhooks.py), as a real sender's at-least-once delivery plays it: posted twice under
+    # the same id, held back so later events overtake it, or followed by a forged copy (bad signature).
+    webhook_duplicate_rate: float = 0.0
+    webhook_reorder_rate: float = 0.0
+    webhook_forge_rate: float = 0.0
+    clock_skew_seconds: float = 0.0  # added to the sandbox's clock: event timestamps and schedules; may be < 0
 
     @property
     def webhook_retry_seconds(self) -> float:
@@ -56,7 +62,7 @@ class Knobs:
                     value = type(current)(value)
             except (TypeError, ValueError):
                 raise SandboxError(400, f"bad value for knob {name!r}: {value!r}") from None
-            if not isinstance(value, bool) and value < 0:
+            if not isinstance(value, bool) and value < 0 and name != "clock_skew_seconds":
                 raise SandboxError(400, f"knob {name!r} cannot be negative")
             if name.endswith("_rate") and value > 1:
                 raise SandboxError(400, f"knob {name!r} is a fraction between 0 and 1")
@@ -131,6 +137,7 @@ class MultiMailSandbox:
             ("/v1/api-keys", "POST", "key_create"),
             ("/_sandbox/knobs", "GET", "knobs_get"),
             ("/_sandbox/knobs", "POST", "knobs_set"),
+            ("/_sandbox/webhook-chaos", "GET", "webhook_chaos"),
             ("/_sandbox/inbound", "POST", "inbound"),
             ("/_sandbox/approval-codes", "GET", "approval_codes"),
             ("/.well-known/multimail-signing-key", "GET", "signing_key"),
@@ -331,6 +338,10 @@ class MultiMailSandbox:
     def on_knobs_get(self, request):
         return _json(asdict(self.knobs))
 
+    def on_webhook_chaos(self, request):
+        """What the webhook chaos knobs did: how many deliveries duplicated, held back, forged (and their ids)."""
+        return _json(self.sender.chaos())
+
     def on_knobs_set(self, request):
         self.knobs.update(self._body(request))
         self.apply_knobs()
@@ -385,8 +396,9 @@ def make_app(
     subscription to every event signed with `webhook_secret` (the local default's fixed secret)."""
     from reviewqueue.sandbox.multimail import defaults
 
-    state = SandboxState(state_path)
-    app = MultiMailSandbox(state, knobs or Knobs.from_env())
+    knobs = knobs or Knobs.from_env()
+    state = SandboxState(state_path, clock=lambda: time.time() + knobs.clock_skew_seconds)
+    app = MultiMailSandbox(state, knobs)
     if seed_demo:
         state.seed_demo(webhook_url=webhook_url, webhook_secret=webhook_secret or defaults.WEBHOOK_SECRET)
     if start_sender:
