@@ -5,13 +5,8 @@ tasks call the services, the services only name the tasks. No task of ours is ro
 its own (no CELERY_TASK_ROUTES, no `queue=`), so sending by name is what `.delay()` did.
 """
 
-import logging
-
-import kombu.exceptions
-
 from reviewqueue.celery import app
-
-log = logging.getLogger(__name__)
+from reviewqueue.queueing import send_committed
 
 
 def draft_fetch(draft_id: int, refresh: bool = False, *, producer=None) -> None:
@@ -31,10 +26,6 @@ def _send(name: str, args: tuple, **options) -> None:
     """Queue a task whose work is already committed in PostgreSQL: a broker that is down loses nothing.
 
     The outbox item stays PENDING and the draft unfetched, and outbox_sweep queues them again once
-    the broker is back, so an error here would only turn committed work (a reviewer's decision) into
-    a failure for the caller.
+    the broker is back (reviewqueue/queueing.py, shared with the callbacks and Slack deliveries).
     """
-    try:
-        app.send_task(name, args=args, **options)
-    except kombu.exceptions.OperationalError as error:
-        log.warning("not queued, left to the sweeper: %s%s: %s", name, args, error)
+    send_committed(name, args, **options)
