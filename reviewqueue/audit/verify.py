@@ -2,7 +2,8 @@
 
 The walk holds only the previous two rows, so it runs in constant memory over any number of events.
 It stops at the first bad event and says why:
-- changed:   the row's hash does not match its content (a field, the hash or the link was edited);
+- changed:   the row's hash does not match its content (a field, the hash or the link was edited),
+             or it was rewritten with its hash recomputed (the next row's link no longer reaches it);
 - missing:   a seq number is absent (a row was deleted);
 - reordered: the row is intact but was written at another place in the chain;
 - inserted:  the row is not part of the chain that was written (its link skips it or points nowhere);
@@ -169,6 +170,7 @@ def verify_rows(
     prev_link = None  # the stored prev_hash of the previous row
     prev_seq = None
     mismatch = None  # the seq of a checkpoint the chain no longer matches
+    rows = iter(rows)
     for row in rows:
         seq, link, stored = row[0], row[11], row[12]
         if seq != next_seq:
@@ -177,6 +179,9 @@ def verify_rows(
         linked = link == prev_hash
         intact = row_hash(row) == stored
         if not (linked and intact):
+            if not linked and intact and _previous_rewritten(row, prev_seq, prev_hash, expected, rows):
+                detail = f"#{seq} links to another #{prev_seq}: it was rewritten and its hash recomputed"
+                return _broken(count, prev_seq, prev_hash, prev_seq, Problem.CHANGED, detail)
             return _explain(row, count, prev_seq, prev_hash, prev_link, linked, intact, locate)
         if mismatch is not None:
             return _mismatch(count, prev_seq, prev_hash, mismatch)
@@ -225,6 +230,17 @@ def _explain(row, count, prev_seq, prev_hash, prev_link, linked, intact, locate)
                 "its hash is sound but it links to no event before it",
             )
     return _broken(count, prev_seq, prev_hash, seq, Problem.CHANGED, "its content no longer matches its hash")
+
+
+def _previous_rewritten(row, prev_seq, prev_hash, expected, rows: Iterator[ChainRow]) -> bool:
+    """A sound row that does not link to the sound row before it: which of the two was forged? The
+    earlier one, when a checkpoint signed another hash at its place, or (no checkpoint there) when
+    the chain goes on through this row (the next row links to it). Reads one row ahead; the walk
+    stops here either way."""
+    if prev_seq is None or prev_seq in expected:
+        return prev_seq is not None and expected[prev_seq] != prev_hash
+    after = next(rows, None)
+    return after is not None and after[0] == row[0] + 1 and after[11] == row[12]
 
 
 def _written_seq(row, locate, *, depth: int) -> int | None:

@@ -154,3 +154,47 @@ def test_outside_a_transaction_the_walk_reads_ahead_on_a_second_connection(trans
     walk = iter_chain_rows(batch_size=4, prefetch=True)
     assert [next(walk)[0] for _ in range(3)] == [1, 2, 3]
     walk.close()  # stopping early (a bad event found) leaves no reader thread behind
+
+
+def _rewrite_in_place(seq: int) -> None:
+    """Edit one event and recompute its own hash (the encoding is public), leaving its link as it was."""
+    from reviewqueue.audit.verify import row_hash
+
+    row = list(fetch_row(seq))
+    row[8] = {**row[8], "reason": "approved by the admin"}
+    row[12] = row_hash(tuple(row))
+    execute("DELETE FROM audit_auditevent WHERE seq = %s", [seq])
+    insert_row(tuple(row))
+
+
+def test_an_event_edited_with_its_hash_recomputed_is_named_not_the_genuine_event_after_it(db):
+    # Only the next event's link shows the edit; while the chain goes on through that next event,
+    # the rewritten one is the event before it (it used to be reported as "#seq+1 inserted").
+    seed_log(12)
+    drop_triggers()
+    for seq in (1, 5, 10):
+        with transaction.atomic():
+            _rewrite_in_place(seq)
+            result = verify_chain()
+            assert (result.problem, result.first_bad_seq) == (Problem.CHANGED, seq), result
+            transaction.set_rollback(True)
+
+
+def test_at_the_head_a_checkpoint_tells_which_of_the_last_two_events_was_rewritten(db):
+    seed_log(12)
+    audit_checkpoint_store()  # signs #12
+    audit_record(actor=Actor.system("t"), action="login")  # #13, the head
+    drop_triggers()
+    with transaction.atomic():
+        _rewrite_in_place(12)
+        result = verify_chain()
+        assert (result.problem, result.first_bad_seq) == (Problem.CHANGED, 12), result
+        transaction.set_rollback(True)
+    # Signed as it is, #12 stands: a head that links nowhere is the one slipped in.
+    execute("UPDATE audit_auditevent SET prev_hash = %s WHERE seq = 13", ["f" * 64])
+    row = list(fetch_row(13))
+    from reviewqueue.audit.verify import row_hash
+
+    execute("UPDATE audit_auditevent SET hash = %s WHERE seq = 13", [row_hash(tuple(row))])
+    result = verify_chain()
+    assert (result.problem, result.first_bad_seq) == (Problem.INSERTED, 13), result
