@@ -263,6 +263,7 @@ def drafts_page(*, status: str, filters: QueueFilters | None = None, page: int =
     if filters.flag:
         drafts = drafts.filter(**{f"flag_{filters.flag}": True})
     total = drafts.count()
+    page = max(1, min(page, max(1, -(-total // per_page))))  # past the last: the last (as the queue does)
     rows = list(
         drafts.defer("markdown", "tags").order_by("-updated_at", "-id")[(page - 1) * per_page : page * per_page]
     )
