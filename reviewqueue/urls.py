@@ -5,6 +5,9 @@ from reviewqueue.accounts import views as account_views
 from reviewqueue.inbox.admin_views import person_intercom_teammate
 from reviewqueue.metrics.views import metrics_view
 
+# An unreachable database or broker met in a middleware (not a view) answers 503, not 500.
+handler500 = "reviewqueue.unavailable.server_error"
+
 urlpatterns = [
     path("", account_views.home, name="home"),
     path("accounts/", include("reviewqueue.accounts.urls")),
