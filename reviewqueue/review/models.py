@@ -7,6 +7,7 @@ claims.py, decisions.py, events.py, outbox_admin.py).
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 MULTIMAIL_STATUS_LENGTH = 64  # Draft.email_status and Decision.carried_out_status
@@ -120,6 +121,14 @@ class Draft(models.Model):
             models.Index(fields=["status", "waiting_since", "id"], name="draft_queue"),
             models.Index(fields=["status", "mailbox_id", "waiting_since"], name="draft_queue_mailbox"),
             models.Index(fields=["conversation_id", "status"], name="draft_conversation"),
+            # The SLA expiry scan (sla/sweep.py _EXPIRED_SQL): a mailbox's pending drafts held since
+            # before now - expiry, oldest first. Held since is MultiMail's received_at, else created_at.
+            models.Index(
+                "mailbox_id",
+                Coalesce("received_at", "created_at"),
+                condition=models.Q(status="pending"),
+                name="draft_pending_held_since",
+            ),
         ]
 
     def __str__(self) -> str:

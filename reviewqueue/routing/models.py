@@ -122,7 +122,12 @@ class IntakeRecord(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["-created_at"]), models.Index(fields=["conversation_id"])]
+        indexes = [
+            models.Index(fields=["-created_at"]),
+            models.Index(fields=["conversation_id"]),
+            # The draft's intake record: the callbacks' token_of, revisions' "submitted by this token".
+            models.Index(fields=["draft_id"], name="intakerecord_draft"),
+        ]
 
     def __str__(self) -> str:
         return f"intake {self.conversation_id} → {self.email_id or 'not sent'}"
