@@ -47,23 +47,15 @@ def draft_receive(
     does). A repeat with a conversation from our own intake upgrades a guessed or missing link.
     `at`: when it was received, if not now (history replayed in time order; see audit_record_many).
     """
-    if source not in Draft.Source.values:
-        raise ValueError(f"unknown draft source {source!r}")
-    if conversation_link not in Draft.ConversationLink.values:
-        raise ValueError(f"unknown conversation link {conversation_link!r}")
-    if conversation_id and not conversation_link:
-        conversation_link = Draft.ConversationLink.INTAKE
-    draft = Draft(
+    draft = draft_new(
         email_id=email_id,
         mailbox_id=mailbox_id,
         source=source,
-        conversation_id=conversation_id or "",
-        conversation_link=conversation_link if conversation_id else "",
+        conversation_id=conversation_id,
+        conversation_link=conversation_link,
         routing_version_number=routing_version_number,
-        **({"created_at": at, "updated_at": at, "waiting_since": at} if at else {}),
+        at=at,
     )
-    if source != Draft.Source.INTAKE:  # an agent's intake is never an edit's send
-        _known_edited_version(draft)
     if _draft_insert(draft):
         if audit:
             audit_record_many([draft_received_entry(draft, actor)], at=at)
@@ -87,6 +79,37 @@ def draft_receive(
     return draft, False
 
 
+def draft_new(
+    *,
+    email_id: str,
+    mailbox_id: str,
+    source: str,
+    conversation_id: str | None = None,
+    conversation_link: str = "",
+    routing_version_number: int | None = None,
+    at: datetime | None = None,
+) -> Draft:
+    """The Draft draft_receive inserts when `email_id` is new (not saved; see draft_insert_statement)."""
+    if source not in Draft.Source.values:
+        raise ValueError(f"unknown draft source {source!r}")
+    if conversation_link not in Draft.ConversationLink.values:
+        raise ValueError(f"unknown conversation link {conversation_link!r}")
+    if conversation_id and not conversation_link:
+        conversation_link = Draft.ConversationLink.INTAKE
+    draft = Draft(
+        email_id=email_id,
+        mailbox_id=mailbox_id,
+        source=source,
+        conversation_id=conversation_id or "",
+        conversation_link=conversation_link if conversation_id else "",
+        routing_version_number=routing_version_number,
+        **({"created_at": at, "updated_at": at, "waiting_since": at} if at else {}),
+    )
+    if source != Draft.Source.INTAKE:  # an agent's intake is never an edit's send
+        _known_edited_version(draft)
+    return draft
+
+
 def _known_edited_version(draft: Draft) -> None:
     """An email the outbox sent for an approval with edits, once its id is recorded, is never a draft to
     review: it arrives as the edited version (fetched all the same, to be shown; review/edits.py)."""
@@ -105,15 +128,21 @@ def _draft_insert_sql() -> tuple[str, tuple]:
     return sql, fields
 
 
+def draft_insert_statement(draft: Draft) -> tuple[str, list]:
+    """(sql, params): `INSERT … ON CONFLICT (email_id) DO NOTHING RETURNING id` of a draft_new draft, for a
+    writer that sends it with other statements (routing/intake_write.py); _draft_insert runs it alone."""
+    sql, fields = _draft_insert_sql()
+    return sql, [field.get_db_prep_save(field.pre_save(draft, True), connection) for field in fields]
+
+
 def _draft_insert(draft: Draft) -> bool:
     """Insert the new draft unless its email_id is taken; True (and draft.pk set) when inserted.
 
     One statement where Draft.objects.create needs a savepoint around its INSERT to survive the
     duplicate (three round trips and the ORM's save machinery, on every intake, webhook and poll).
     """
-    sql, fields = _draft_insert_sql()
     with connection.cursor() as cursor:
-        cursor.execute(sql, [field.get_db_prep_save(field.pre_save(draft, True), connection) for field in fields])
+        cursor.execute(*draft_insert_statement(draft))
         inserted = cursor.fetchone()
     if inserted is None:
         return False
