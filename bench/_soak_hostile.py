@@ -83,11 +83,13 @@ DETECTOR = """
 # --- the parent side: the soak calls this ------------------------------------------------------
 
 
-def soak_rows(seed: int, workdir: Path) -> tuple[list[tuple[str, str]], bool]:
-    """The corpus rendered in Chromium by a child process; (rows, ok). A child that fails is a row too."""
+def soak_rows(seed: int, workdir: Path, *, entries: int | None = None) -> tuple[list[tuple[str, str]], bool]:
+    """The corpus (its first `entries`, or all) rendered in Chromium by a child process; (rows, ok).
+    A child that fails is a row too, and not ok."""
     workdir = Path(workdir) / "hostile"
     workdir.mkdir(parents=True, exist_ok=True)
     argv = [PYTHON, str(Path(__file__).resolve()), "--seed", str(seed), "--workdir", str(workdir)]
+    argv += ["--limit", str(entries)] if entries else []
     done = subprocess.run(argv, cwd=BASE_DIR, capture_output=True, text=True, timeout=3600)
     (workdir / "output.txt").write_text(done.stdout + "\n----- stderr -----\n" + done.stderr)
     for line in done.stdout.splitlines():
