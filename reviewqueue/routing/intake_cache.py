@@ -17,7 +17,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection
 from django.utils import timezone
 
 from reviewqueue.accounts.models import hash_token
@@ -72,9 +72,7 @@ _kept_lock = threading.Lock()
 def intake_reads() -> IntakeReads:
     """This process's reads for the current version (one statement), fresh ones when it has moved."""
     global _kept
-    with connection.cursor() as cursor:
-        cursor.execute(_VERSION_READ)
-        row = cursor.fetchone()
+    row = _version_read()
     version = row[0] if row else None
     kept = _kept
     if version is not None and kept.version == version:
@@ -84,6 +82,33 @@ def intake_reads() -> IntakeReads:
         with _kept_lock:
             _kept = fresh
     return fresh
+
+
+def _version_read() -> tuple | None:
+    """The version's row, read by the request's first statement, which is also the check of a kept connection.
+
+    Django checks a kept connection (CONN_HEALTH_CHECKS) before a request's first statement with a SELECT 1
+    of its own: a round trip on every intake. Here the version read is that check: on a connection not yet
+    checked in this request and outside any transaction (so nothing is lost with it), a failure (PostgreSQL
+    restarted, the backend ended) closes it and the read runs again on a new one, as after a failed check."""
+    if (
+        connection.connection is not None
+        and connection.health_check_enabled
+        and not connection.health_check_done
+        and not connection.in_atomic_block
+    ):
+        connection.health_check_done = True  # this read checks it
+        try:
+            return _execute(_VERSION_READ)
+        except (OperationalError, InterfaceError):
+            connection.close()
+    return _execute(_VERSION_READ)
+
+
+def _execute(sql: str) -> tuple | None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return cursor.fetchone()
 
 
 def intake_token_authenticate(request, reads: IntakeReads) -> IntakeToken | None:

@@ -110,3 +110,36 @@ def test_concurrent_intakes_keep_one_chain(routed, multimail):  # noqa: F811
     assert Draft.objects.count() == 8 and AuditEvent.objects.filter(target_type="draft").count() == 16
     result = verify_chain()
     assert result.intact, result.summary()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_kept_connection_postgresql_ended_is_replaced_by_the_next_intake(routed, multimail):  # noqa: F811
+    import psycopg
+    from django.db import close_old_connections
+
+    raw, client = intake_token()[1], Client()
+    assert post(client, GOOD, raw).status_code == 202
+    ended = connection.connection.info.backend_pid
+    with psycopg.connect(**connection.get_connection_params(), autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [ended])
+    close_old_connections()  # what a new request starts with (the test client leaves it out)
+    assert post(client, {**GOOD, "subject": "After the restart"}, raw).status_code == 202
+    assert connection.connection.info.backend_pid != ended
+    assert Draft.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_intakes_first_statement_checks_the_kept_connection_instead_of_a_select_1(
+    routed,  # noqa: F811
+    multimail,
+    monkeypatch,
+):
+    from django.db import close_old_connections
+
+    raw, client = intake_token()[1], Client()
+    assert post(client, GOOD, raw).status_code == 202
+    checks = []
+    monkeypatch.setattr(connection, "is_usable", lambda: checks.append(1) or True)
+    close_old_connections()
+    assert post(client, {**GOOD, "subject": "Checked by its first statement"}, raw).status_code == 202
+    assert checks == [] and connection.health_check_done
