@@ -23,9 +23,15 @@ REDIS_RESTART = "Redis restart"
 REDIS_FLUSH = "Redis flush"
 POSTGRES_RESTART = "PostgreSQL restart"
 SANDBOX_BURST = "sandbox 20% errors + 5 s stalls"
-KINDS = (WORKER_KILL, WEB_KILL, REDIS_RESTART, REDIS_FLUSH, POSTGRES_RESTART, SANDBOX_BURST)
+CLOCK_SKEW = "sandbox clock skew step"
+KINDS = (WORKER_KILL, WEB_KILL, REDIS_RESTART, REDIS_FLUSH, POSTGRES_RESTART, SANDBOX_BURST, CLOCK_SKEW)
 
 BURST_SECONDS = 15.0
+# The sandboxes' clocks start SKEW_START seconds behind ours and each CLOCK_SKEW fault steps them forward,
+# ending at most SKEW_SPAN later (-120 s to +120 s): skewed both ways against ours, within MultiMail's
+# 5-minute timestamp tolerance, and never stepping back (a vendor's clock that runs backwards would
+# reorder its own events, which no vendor does).
+SKEW_START, SKEW_SPAN = -120.0, 240.0
 
 
 def fault_counts(kills: int) -> dict[str, int]:
@@ -38,6 +44,7 @@ def fault_counts(kills: int) -> dict[str, int]:
         REDIS_FLUSH: max(1, kills // 50),
         POSTGRES_RESTART: max(1, kills // 33),
         SANDBOX_BURST: max(1, kills // 10),
+        CLOCK_SKEW: max(1, kills // 20),
     }
 
 
@@ -75,9 +82,18 @@ class FaultInjector:
     injected: list[Injected] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Our processes that exited on their own, restarted as a supervisor (systemd Restart=always) would.
+    crashes: list[tuple[float, str, str]] = field(default_factory=list)  # (time.time(), name, last log line)
 
     def __post_init__(self):
         self.rng = random.Random(self.seed + 1)  # which worker, how long down: replayed with the seed too
+        self.skew = SKEW_START
+        self.skew_step = SKEW_SPAN / max(1, fault_counts(1)[CLOCK_SKEW])
+
+    def start_skewed(self, skew_faults: int) -> None:
+        """The sandboxes' clocks SKEW_START behind ours before driving; each skew fault then steps them forward."""
+        self.skew_step = SKEW_SPAN / max(1, skew_faults)
+        self._set_skew(self.skew)
 
     def inject(self, kind: str) -> None:
         action = {
@@ -87,6 +103,7 @@ class FaultInjector:
             REDIS_FLUSH: self._redis_flush,
             POSTGRES_RESTART: self._postgres_restart,
             SANDBOX_BURST: self._sandbox_burst,
+            CLOCK_SKEW: self._clock_skew,
         }[kind]
         at = time.time()
         detail = action()
@@ -95,12 +112,45 @@ class FaultInjector:
                 self.injected.append(Injected(kind, at, detail))
 
     def _worker_kill(self) -> str:
-        name = self.rng.choice(sorted(n for n in self.system.processes if n.startswith("worker")))
-        process = self.system.processes.pop(name)
-        process.kill()  # SIGKILL to the whole group: the master and its pool, mid-task
-        process.stop()
-        self.system.start_worker(name=name, concurrency=1, wait=False)
+        with self.lock:
+            name = self.rng.choice(sorted(n for n in self.system.processes if n.startswith("worker")))
+            process = self.system.processes.pop(name)
+            process.kill()  # SIGKILL to the whole group: the master and its pool, mid-task
+            process.stop()
+            self.system.start_worker(name=name, concurrency=1, wait=False)
         return name
+
+    def supervise(self) -> None:
+        """Start again any of our processes (workers, beat, gunicorn) that exited by itself, as a supervisor
+        would, and note it with its last log line (a finding for the table, not an injected fault)."""
+        with self.lock:
+            for name, process in list(self.system.processes.items()):
+                if process.alive() or not (name.startswith("worker") or name in ("beat", "web")):
+                    continue
+                lines = process.log_tail(6000).strip().splitlines() or [""]
+                causes = [line for line in lines if "CRITICAL" in line or "Error" in line]
+                last = (causes or lines)[-1][:300]
+                self.crashes.append((time.time(), name, last))
+                self.system.processes.pop(name)
+                process.stop()
+                if name == "web":
+                    self.system.start_web(workers=2, threads=8, wait=False)
+                elif name == "beat":
+                    self.system.start_beat()
+                else:
+                    self.system.start_worker(name=name, concurrency=1, wait=False)
+
+    def supervising(self, stop: threading.Event, every: float = 2.0) -> threading.Thread:
+        def loop():
+            while not stop.wait(every):
+                try:
+                    self.supervise()
+                except Exception as error:  # keep supervising whatever one restart did
+                    print(f"  supervisor: {error}", flush=True)
+
+        thread = threading.Thread(target=loop, name="soak-supervisor", daemon=True)
+        thread.start()
+        return thread
 
     def _web_kill(self) -> str | None:
         """SIGKILL one gunicorn worker process (the master starts another), requests in flight cut."""
@@ -157,6 +207,15 @@ class FaultInjector:
         time.sleep(BURST_SECONDS)
         _knobs(f"{system.multimail_url}/_sandbox/knobs", {"error_rate": 0.0, "latency_ms": 20})
         _knobs(f"{system.intercom_url}/_sandbox/knobs", {"error_rate": 0.0, "latency": 0.02})
+
+    def _clock_skew(self) -> str:
+        self.skew += round(self.rng.uniform(0.5, 1.0) * self.skew_step, 1)
+        self._set_skew(self.skew)
+        return f"clocks now {self.skew:+.0f} s"
+
+    def _set_skew(self, seconds: float) -> None:
+        _knobs(f"{self.system.multimail_url}/_sandbox/knobs", {"clock_skew_seconds": seconds})
+        _knobs(f"{self.system.intercom_url}/_sandbox/knobs", {"clock_skew": seconds})
 
 
 def _knobs(url: str, knobs: dict) -> None:

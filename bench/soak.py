@@ -31,6 +31,7 @@ Exit 1 when anything was lost, doubled, forged-accepted or stuck.
 
 import argparse
 import contextlib
+import importlib
 import json
 import os
 import queue
@@ -48,6 +49,7 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(BASE_DIR), str(BASE_DIR / "bench")]
 
+import _soak_callbacks as callbacks  # noqa: E402
 import _soak_checks as checks  # noqa: E402
 import _soak_faults as faults  # noqa: E402
 import _soak_report  # noqa: E402
@@ -59,8 +61,17 @@ from tests.livesystem import PYTHON, LiveSystem, PrivatePostgres, PrivateRedis, 
 
 INTAKE_SHARE = 0.7
 RACE_SHARE = 0.2
+REPLY_SHARE = 0.15  # of intake drafts not raced: the customer replies while the reviewer has the draft open
+REPLY_WAIT = 30.0  # seconds the reviewer waits for our context to show the reply before deciding anyway
 DUPLICATE_SHARE, REORDER_SHARE, FORGED_SHARE = 0.3, 0.3, 0.1
-SUBMITTERS, DECIDERS = 8, 6
+# MultiMail's own webhook chaos (sandbox knobs), besides the driver's: duplicated, held back, forged.
+SANDBOX_WEBHOOK_CHAOS = {"webhook_duplicate_rate": 0.3, "webhook_reorder_rate": 0.3, "webhook_forge_rate": 0.1}
+# Threads: each mostly waits on HTTP (or a draft's webhook); enough that the 10,000-draft run's 5.6 drafts
+# a second keep their pace while faults stall some calls for tens of seconds.
+SUBMITTERS, DECIDERS = 32, 16
+# Figure sections other modules add to the table, each run (when its file exists) after the system stopped:
+# soak_rows(seed, workdir) -> (rows [(figure, value)], ok).
+EXTRAS = ("_soak_tamper", "_soak_hostile", "_soak_fuzz")
 
 
 def parse_args(argv=None):
@@ -72,6 +83,7 @@ def parse_args(argv=None):
     parser.add_argument("--quick", action="store_true", help="1,000 drafts over 5 minutes")
     parser.add_argument("--settle-minutes", type=float, default=10.0, help="longest wait to settle (default 10)")
     parser.add_argument("--report", default=str(BASE_DIR / "bench" / "RELIABILITY.md"), help="where the table goes")
+    parser.add_argument("--no-extras", action="store_true", help="skip the tamper, hostile-content and fuzz sections")
     args = parser.parse_args(argv)
     if args.quick:
         args.drafts, args.minutes = 1_000, 5.0
@@ -122,7 +134,12 @@ def start_system(servers: Servers, workdir: Path) -> LiveSystem:
         database_url=servers.database_url,
         redis_url=servers.redis_url,
         workdir=workdir,
-        extra_env={"SECRET_KEY": servers.secret, "POLL_INTERVAL": "15", "LOG_LEVEL": "WARNING"},
+        extra_env={
+            "SECRET_KEY": servers.secret,
+            "POLL_INTERVAL": "15",
+            "LOG_LEVEL": "WARNING",
+            "CALLBACK_ALLOW_PRIVATE_NETWORKS": "1",  # the agent's callback receiver runs here, on 127.0.0.1
+        },
     )
     system.start_multimail("--latency-ms", "20", "--delivery-ms", "100000", wait=False)
     intercom_chaos = ("--webhook-duplicates", "0.3", "--webhook-reorder", "0.3", "--webhook-retry-delay", "5")
@@ -132,6 +149,7 @@ def start_system(servers: Servers, workdir: Path) -> LiveSystem:
         system.start_worker(name=f"worker{number}", concurrency=1, wait=False)
     system.start_beat()
     system.wait_ready()
+    faults._knobs(f"{system.multimail_url}/_sandbox/knobs", SANDBOX_WEBHOOK_CHAOS)
     return system
 
 
@@ -174,16 +192,19 @@ class Run:
         self.draft_ids: list[int] = []
         self.lock = threading.Lock()
         self.to_decide: queue.Queue = queue.Queue()
+        self.intake_ids: set[int] = set()
         self.counts = {"api 201": 0, "race 409s": 0, "race double 201": 0, "unsubmitted": 0, "undecidable": 0}
-        self.forged = {"sent": 0, "accepted": 0, "ids": []}
+        self.forged = {"sent": 0, "accepted": 0, "ids": [], "intercom sent": 0, "intercom ids": []}
         self.webhooks = {"duplicated": 0, "reordered": 0}
+        self.replies: list[tuple[str, str]] = []  # (conversation id, the reply's marker)
+        self.guard = {"refused": 0, "accepted stale": 0, "not seen in time": 0, "no snapshot in time": 0}
         self.local = threading.local()
 
     def _plan(self, number: int) -> dict:
         rng = self.rng
         roll = rng.random()
         action = "approve" if roll < 0.6 else ("reject" if roll < 0.85 else "edit")
-        return {
+        plan = {
             "intake": rng.random() < INTAKE_SHARE,
             "action": action,
             "race": rng.random() < RACE_SHARE,
@@ -191,6 +212,8 @@ class Run:
             "reorder": rng.random() < REORDER_SHARE,
             "forge": rng.random() < FORGED_SHARE,
         }
+        plan["reply"] = rng.random() < REPLY_SHARE and plan["intake"] and not plan["race"]
+        return plan
 
     def client(self, token: str) -> httpx.Client:
         key = f"c_{token[:8]}"
@@ -214,6 +237,8 @@ class Run:
             if draft_id:
                 with self.lock:
                     self.draft_ids.append(draft_id)
+                    if plan["intake"]:
+                        self.intake_ids.add(draft_id)
                 self.to_decide.put((number, draft_id))
                 return
             time.sleep(0.5)
@@ -280,6 +305,10 @@ class Run:
             body["edit"] = {"markdown": f"Hello,\n\nyour order {number} ships today (edited).\n\nAcme Support"}
         api = self.client(token)
         first_attempt, last = True, "none"
+        if plan["reply"]:
+            stale = self._decide_on_stale_context(api, draft_id, number, body)
+            if stale is not None:
+                return stale
         while time.monotonic() < deadline:
             try:
                 shown = api.get(f"/drafts/{draft_id}")
@@ -306,9 +335,69 @@ class Run:
         print(f"  draft {draft_id} never decided; last answer: {last}", flush=True)
         return None
 
+    def _decide_on_stale_context(self, api, draft_id: int, number: int, body: dict) -> int | None:
+        """The reviewer opened the draft, then the customer replied in its conversation: once our context
+        shows the reply, deciding on what was shown, unconfirmed, must be refused (409 conversation_changed).
+        Returns 201 if it was accepted (counted as a guard failure), else None (decide as usual)."""
+        from reviewqueue.review.models import Draft
+
+        try:
+            snapshot_id, shown_by = None, time.monotonic() + REPLY_WAIT
+            while snapshot_id is None and time.monotonic() < shown_by:  # intake links the conversation after
+                shown = api.get(f"/drafts/{draft_id}")
+                snapshot_id = shown.json().get("latest_snapshot_id") if shown.status_code == 200 else None
+                if snapshot_id is None:
+                    time.sleep(0.5)
+            if snapshot_id is None:
+                with self.lock:
+                    self.guard["no snapshot in time"] += 1
+                return None
+            conversation_id = self.conversations[number % len(self.conversations)]
+            marker = f"soak reply {self.args.seed}-{number}"
+            reply = {
+                "type": "user",
+                "message_type": "comment",
+                "email": self._customer(number % len(self.conversations)),
+                "body": marker,
+            }
+            if self.driver.intercom.post(f"/conversations/{conversation_id}/reply", json=reply).status_code != 200:
+                return None
+        except (httpx.HTTPError, ValueError):
+            return None
+        with self.lock:
+            self.replies.append((conversation_id, marker))
+        waited_until = time.monotonic() + REPLY_WAIT
+        while time.monotonic() < waited_until:
+            latest = db(lambda: Draft.objects.filter(pk=draft_id).values_list("latest_snapshot_id", flat=True).first())
+            if latest and latest > snapshot_id:
+                break
+            time.sleep(0.5)
+        else:
+            with self.lock:
+                self.guard["not seen in time"] += 1
+            return None
+        try:
+            answer = api.post(f"/drafts/{draft_id}/decision", json={**body, "snapshot_id": snapshot_id})
+        except httpx.TransportError:
+            return None
+        with self.lock:
+            if answer.status_code == 409 and answer.json().get("conflict") == "conversation_changed":
+                self.guard["refused"] += 1
+            elif answer.status_code == 201:
+                self.guard["accepted stale"] += 1
+                print(f"  draft {draft_id}: decided on a snapshot older than its context, unconfirmed", flush=True)
+                return 201
+        return None
+
+    @staticmethod
+    def _customer(number: int) -> str:
+        return f"soak{number}@customer.example"
+
     # --- webhooks: duplicated, reordered, forged ----------------------------------------------------
     def _after_decision(self, number: int, draft_id: int) -> None:
         plan = self.plan[number]
+        if plan["intake"] and plan["forge"]:
+            self._forge_intercom(self.conversations[number % len(self.conversations)], number)
         if plan["intake"] or not (plan["reorder"] or plan["forge"]):
             return
         from reviewqueue.review.models import Draft
@@ -337,6 +426,35 @@ class Run:
         for _ in range(times):
             with contextlib.suppress(httpx.TransportError):
                 self.driver.web.post("/webhooks/multimail", content=raw, headers=headers)
+
+    def _forge_intercom(self, conversation_id: str, number: int) -> None:
+        """A conversation notification signed with the wrong secret: must be refused (401), never stored."""
+        from reviewqueue.integrations.intercom.signature import sign
+
+        event_id = f"notif_soak_forged_{self.args.seed}_{number}_{uuid.uuid4().hex[:6]}"
+        event = {
+            "type": "notification_event",
+            "id": event_id,
+            "topic": "conversation.user.replied",
+            "created_at": int(time.time()),
+            "data": {"type": "notification_event_data", "item": {"type": "conversation", "id": conversation_id}},
+        }
+        raw = json.dumps(event).encode()
+        headers = {"Content-Type": "application/json", "X-Hub-Signature": sign(raw, "forged-client-secret")}
+        for _ in range(10):
+            try:
+                answer = self.driver.web.post("/webhooks/intercom", content=raw, headers=headers)
+            except httpx.TransportError:
+                time.sleep(0.5)
+                continue
+            if answer.status_code >= 500:
+                time.sleep(0.5)
+                continue
+            with self.lock:
+                self.forged["intercom sent"] += 1
+                self.forged["intercom ids"].append(event_id)
+                self.forged["accepted"] += int(answer.status_code != 401)
+            return
 
     def _forge(self, email_id: str, number: int) -> None:
         """An approval of a real email, signed with the wrong secret: must be refused (401), never stored."""
@@ -410,10 +528,15 @@ def settle(run: Run, minutes: float) -> float:
 
     started = time.monotonic()
 
+    from reviewqueue.callbacks.models import CallbackDelivery
+
     def quiet():
         # Webhooks whose task message a Redis restart lost wait for their re-drive (10 minutes, by design):
         # they are counted in the table, not waited for.
-        return not OutboxItem.objects.filter(draft_id__in=run.draft_ids, status__in=["pending", "running"]).exists()
+        busy = ["pending", "running"]
+        if OutboxItem.objects.filter(draft_id__in=run.draft_ids, status__in=busy).exists():
+            return False
+        return not CallbackDelivery.objects.filter(draft_id__in=run.draft_ids, status__in=busy).exists()
 
     try:
         wait_for(lambda: db(quiet), timeout=minutes * 60, what="the system settles", interval=2)
@@ -422,26 +545,77 @@ def settle(run: Run, minutes: float) -> float:
     return time.monotonic() - started
 
 
-def verdict(run: Run, injector, servers: Servers, system: LiveSystem) -> dict:
+def _stored(delivery_ids: list[str]) -> int:
+    """How many of these webhook ids we stored (accepted), in batches."""
+    from reviewqueue.integrations.inbound.models import InboundWebhook
+
+    batches = (delivery_ids[i : i + 2000] for i in range(0, len(delivery_ids), 2000))
+    return sum(db(lambda b=b: InboundWebhook.objects.filter(delivery_id__in=b).count()) for b in batches)
+
+
+def verdict(run: Run, injector, servers: Servers, system: LiveSystem, receiver) -> dict:
     from reviewqueue.integrations.inbound.models import InboundWebhook
 
     ids = run.draft_ids
-    entries = checks.multimail_decide_entries(system.multimail_url)
-    decisions = db(lambda: checks.decisions_against_multimail(ids, entries))
-    notes = db(lambda: checks.notes_against_intercom(ids, checks.intercom_notes(system.intercom_url)))
-    stored_forged = db(lambda: InboundWebhook.objects.filter(delivery_id__in=run.forged["ids"]).count())
-    audit_ok, audit_detail = checks.verify_audit(system.env())
+    timings = {}
+
+    def timed(name, call):
+        started = time.monotonic()
+        value = call()
+        timings[name] = time.monotonic() - started
+        return value
+
+    entries, tag_changes = timed("MultiMail audit log", lambda: checks.multimail_audit(system.multimail_url))
+    conversations = timed("Intercom state", lambda: checks.intercom_state(system.intercom_url))
+    decisions = timed("decisions", lambda: db(lambda: checks.decisions_against_multimail(ids, entries)))
+    notes = db(lambda: checks.notes_against_intercom(ids, checks.intercom_notes(conversations)))
+    tags = timed("tags", lambda: db(lambda: checks.tags_check(ids, tag_changes, conversations)))
+    replies = db(lambda: checks.replies_check(run.replies, conversations))
+    called = timed("callbacks", lambda: db(lambda: callbacks.callbacks_check(ids, run.intake_ids, receiver)))
+    chaos = httpx.get(f"{system.multimail_url}/_sandbox/webhook-chaos", timeout=30).json()
+    forged_ids = run.forged["ids"] + run.forged["intercom ids"] + chaos["forged_ids"]
+    stored_forged = timed("forged", lambda: _stored(forged_ids))
+    audit_ok, audit_detail = timed("verify_audit", lambda: checks.verify_audit(system.env()))
     return {
         "decisions": decisions,
         "notes": notes,
+        "tags": tags,
+        "replies": replies,
+        "guard": dict(run.guard),
+        "callbacks": called,
+        "sandbox_chaos": chaos,
+        "forged_sent": len(forged_ids),
         "forged_accepted": run.forged["accepted"] + stored_forged,
+        "timings": timings,
         "webhooks_waiting": db(lambda: InboundWebhook.objects.filter(status=InboundWebhook.Status.RECEIVED).count()),
         "audit": (audit_ok, audit_detail),
-        "reconciliation": db(lambda: checks.reconciliation(system.multimail_url)),
+        "reconciliation": timed("reconciliation", lambda: db(lambda: checks.reconciliation(system.multimail_url))),
         "outbox_left": db(lambda: checks.outbox_left(ids)),
         "latencies": db(lambda: checks.latencies(ids)),
         "recoveries": db(lambda: checks.recoveries(ids, injector.injected)),
     }
+
+
+def extra_sections(seed: int, workdir: Path, directory: Path = BASE_DIR / "bench") -> tuple[list, bool]:
+    """The tamper, hostile-content and fuzz sections: each module in EXTRAS whose file exists in
+    `directory` gives rows for the table and whether it passed; their ok joins the verdict."""
+    rows, ok = [], True
+    for name in EXTRAS:
+        if not (directory / f"{name}.py").exists():
+            continue
+        if str(directory) not in sys.path:
+            sys.path.insert(0, str(directory))
+        module = importlib.import_module(name)
+        print(f"  {name}: running", flush=True)
+        started = time.monotonic()
+        try:
+            section_rows, section_ok = module.soak_rows(seed, workdir)
+        except Exception as error:  # one section failing still leaves the table, and fails the verdict
+            section_rows, section_ok = [(name, f"crashed: {type(error).__name__}: {error}"[:300])], False
+        print(f"  {name}: {'ok' if section_ok else 'FAILED'} in {time.monotonic() - started:.0f} s", flush=True)
+        rows += [(str(figure), str(value)) for figure, value in section_rows]
+        ok = ok and bool(section_ok)
+    return rows, ok
 
 
 def main(argv=None) -> int:
@@ -457,11 +631,13 @@ def main(argv=None) -> int:
     )
     servers = Servers(workdir)
     system = None
+    receiver = callbacks.CallbackReceiver(args.seed)
+    supervisor_stop = threading.Event()
     try:
         system = start_system(servers, workdir)
         scale.django_on(servers.database_url, servers.redis_url, servers.secret, system.multimail_url)
-        personal, intake = scale.setup_people_and_rules(system.multimail_url)
-        tokens = (personal, second_reviewer(), intake)
+        personal, _ = scale.setup_people_and_rules(system.multimail_url)
+        tokens = (personal, second_reviewer(), callbacks.intake_token_with_callback(receiver))
         driver = Driver(system, timeout=30)
         count = max(10, args.drafts // scale.DRAFTS_PER_CONVERSATION)
         with ThreadPoolExecutor(8) as pool:
@@ -471,22 +647,29 @@ def main(argv=None) -> int:
         driver.close()
         run = Run(system, args, tokens, conversations)
         injector = faults.FaultInjector(system, servers.postgres, servers.redis, servers.redis_url, args.seed)
+        injector.start_skewed(sum(1 for _, kind in schedule if kind == faults.CLOCK_SKEW))
+        injector.supervising(supervisor_stop)
         started = time.monotonic()
         drive(run, injector, schedule, args.minutes * 60)
         elapsed = {"drive": time.monotonic() - started}
         print(f"  driving done in {elapsed['drive']:.0f} s; settling", flush=True)
         elapsed["settle"] = settle(run, args.settle_minutes)
-        result = verdict(run, injector, servers, system)
-        text, ok = _soak_report.table(args, run, injector, result, elapsed, servers.notes)
-        print(text, flush=True)
-        _soak_report.write(args.report, text, args)
-        _soak_report.results(args, result)  # RESULT lines: bench/run's table (make bench) has the soak's row too
-        return 0 if ok else 1
+        started = time.monotonic()
+        result = verdict(run, injector, servers, system, receiver)
+        elapsed["check"] = time.monotonic() - started
     finally:
+        supervisor_stop.set()
+        receiver.stop()
         if system is not None:
             (workdir / "logs.txt").write_text(system.logs())
             system.stop()
         servers.stop()
+    extras, extras_ok = ([], True) if args.no_extras else extra_sections(args.seed, workdir)
+    text, ok = _soak_report.table(args, run, injector, result, elapsed, servers.notes, extras=(extras, extras_ok))
+    print(text, flush=True)
+    _soak_report.write(args.report, text, args)
+    _soak_report.results(args, result)  # RESULT lines: bench/run's table (make bench) has the soak's row too
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
