@@ -239,6 +239,7 @@ def figures(outcome: Outcome) -> list[dict]:
             target="0",
             ok=outcome.false_alarms == 0,
         ),
+        dict(figure="fields the verifier covers", value=coverage()),
         dict(
             figure="audit tampers by kind", value=", ".join(f"{name} {count}" for name, count in sorted(groups.items()))
         ),
@@ -259,6 +260,24 @@ def figures(outcome: Outcome) -> list[dict]:
             "verification and rollback included)",
         ),
     ]
+
+
+def coverage() -> str:
+    """Which stored fields a tamper of shows up in verification, read from the model and the walk."""
+    from reviewqueue.audit.models import AuditCheckpoint, AuditEvent
+    from reviewqueue.audit.verify import COLUMNS
+
+    event = [f.column for f in AuditEvent._meta.concrete_fields]
+    checkpoint = [f.column for f in AuditCheckpoint._meta.concrete_fields]
+    signed = ["seq", "head_hash", "created_at", "signature", "key_id"]  # the HMAC's message, its tag, the key's name
+    return (
+        f"event: {len([c for c in event if c in COLUMNS])} of {len(event)} columns in the hash or the link"
+        f" (not: {', '.join(c for c in event if c not in COLUMNS) or 'none'}); "
+        f"checkpoint: {', '.join(c for c in checkpoint if c in signed)} signed"
+        f" (not: {', '.join(c for c in checkpoint if c not in signed) or 'none'}:"
+        " a row number verification does not read); "
+        "not in the chain at all: the reason search index, the records of past verifications"
+    )
 
 
 def print_details(outcome: Outcome) -> None:

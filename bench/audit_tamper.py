@@ -1,13 +1,14 @@
 """Random tampers of the audit log judged by verify_audit: all detected, the first bad event named, no false alarms.
 
     .venv/bin/python bench/audit_tamper.py                      # 1,000 tampers of a 3,000-event log
+    .venv/bin/python bench/audit_tamper.py --quick              # 200 tampers of 1,000 events
     .venv/bin/python bench/audit_tamper.py --tampers 50 --events 400 --seed 7
 
 Makes its own database beside DATABASE_URL's (<name>_tamper, dropped at the end unless --keep; with
 DATABASE_URL unset, or its server not answering when --workdir is given, a private PostgreSQL in
---workdir), migrates it, builds a log through the real
-append API with signed checkpoints, then runs the seeded tampers (bench/_soak_tamper.py says which,
-and how each is judged). bench/soak.py puts the same figures in its table (_soak_tamper.soak_rows).
+--workdir), migrates it, builds a log through the real append API with signed checkpoints, then
+runs the seeded tampers (bench/_soak_tamper.py says which, and how each is judged). bench/soak.py
+puts the same figures in its table (_soak_tamper.soak_rows).
 Exit 0 when every tamper was detected and named and no untouched log raised an alarm.
 """
 
@@ -40,9 +41,12 @@ def main(argv=None) -> int:
         default=tamper.UNTOUCHED_VERIFICATIONS,
         help="verifications of the untouched log before the tampers",
     )
+    parser.add_argument("--quick", action="store_true", help="200 tampers of a 1,000-event log, for a first look")
     parser.add_argument("--workdir", help="where a private PostgreSQL lives when DATABASE_URL is unset")
     parser.add_argument("--keep", action="store_true", help="keep the bench database afterwards")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.tampers, args.events = 200, 1000
     if args.events < 200:
         parser.error("--events must be at least 200 (a few checkpoints and an unsigned tail)")
     print(f"audit tampers: {args.tampers} over {args.events} events, seed {args.seed}", flush=True)
