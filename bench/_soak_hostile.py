@@ -13,10 +13,12 @@ Chromium (headless, Playwright) over every page where a hostile string reaches a
   conversation part (HTML), the part's author (the customer's name), the conversation's title and
   tags, a recipient address, the mailbox's display name and, on every other draft, an attachment's
   name and type;
-- the queue (every page of it), each draft's page with its edit preview (htmx), the redline after
-  an edit that inserts hostile text, then, once each draft is decided (approved with that edit, or
-  rejected with the entries as the reason), the audit log's decision record, each event's page and
-  the event list.
+- the queue (every page of it) and its bulk approval confirmation (every row ticked), each draft's
+  page with its edit preview (htmx) and the redline after an edit that inserts hostile text; every
+  fourth draft is the agent's revision of a version whose changes were requested with the entries
+  as feedback (the revision panel: feedback and redline), and that version's page; then, once each
+  draft is decided (approved with that edit, or rejected with the entries as the reason), its page
+  again, the audit log's decision record, each event's page and the event list.
 
 What is watched, in every page of one browser context:
 - scripts run: an init script (before any of the page's own) replaces alert, confirm, prompt,
@@ -26,6 +28,8 @@ What is watched, in every page of one browser context:
   prefetch, CSS url(), navigations, frames, beacons), recorded and aborted by a route on the
   context, and websockets; plus same-origin requests the page would not make itself (a hostile
   <img src="/logout">): only /static/, the pages opened and the page's own htmx calls are expected;
+- pages not shown: a page that was not a 200, or where the detector was missing, would make its
+  zeros meaningless, so it counts against `ok` too;
 - CSP violations: `securitypolicyviolation` events, counted and reported as they are (not in `ok`:
   the CSP refusing something is the second line of defence holding, which the sanitizer should
   have made unnecessary).
@@ -266,6 +270,40 @@ def make_drafts(groups: list[list[str]]) -> list[dict]:
     return made
 
 
+def make_revisions(made: list[dict], reviewer, every: int = 4) -> list[int]:
+    """Every `every`th draft becomes the agent's revision of an earlier version whose changes a reviewer
+    requested with the entries as feedback (the draft page's revision panel: feedback and a redline).
+    The earlier versions' ids."""
+    from django.utils import timezone
+
+    from reviewqueue.review.decisions import draft_decide
+    from reviewqueue.review.models import Draft
+
+    previous_ids = []
+    for number, item in enumerate(made):
+        if number % every:
+            continue
+        draft, chunk = item["draft"], item["chunk"]
+        previous = Draft.objects.create(
+            email_id=f"hostile-previous-{number}",
+            mailbox_id=draft.mailbox_id,
+            source=draft.source,
+            from_address=draft.from_address,
+            to=draft.to,
+            subject=("Before " + " ".join(reversed(chunk)))[:990],
+            markdown="Before.\n\n" + "\n\n".join(reversed(chunk)),
+            received_at=timezone.now(),
+            fetched_at=timezone.now(),
+            content_hash=f"hostile-previous-{number}",
+        )
+        feedback = " ".join(chunk)[:1900]
+        draft_decide(draft=previous, reviewer=reviewer, action="request_changes", reason=feedback, origin="web")
+        Draft.objects.filter(pk=draft.pk).update(revision_of=previous, revision_number=2)
+        item["revised"] = True
+        previous_ids.append(previous.pk)
+    return previous_ids
+
+
 def _edit_of(item: dict) -> dict:
     """An edit that inserts the group's entries again, in reverse, into the subject and the body."""
     draft, chunk = item["draft"], item["chunk"]
@@ -306,7 +344,8 @@ class Watch:
         self.scripts: list[str] = []
         self.csp: list[str] = []
         self.page_errors: list[str] = []
-        self.opened: set[str] = {"/", "/queue/"}  # where logging in lands
+        self.blind: list[str] = []
+        self.opened: set[str] = {"/", "/queue/", "/queue/bulk"}  # where logging in lands; bulk's POST
 
     def attach(self, context, page) -> None:
         context.add_init_script(DETECTOR)
@@ -348,7 +387,10 @@ class Watch:
 
     def collect(self, page) -> None:
         """Take what the detector saw on the page now shown (before it is left)."""
-        seen = page.evaluate("window.__hostile || {scripts: [], csp: []}")
+        seen = page.evaluate("window.__hostile || null")
+        if seen is None:  # the detector was not installed: this page's zeros would mean nothing
+            self.blind.append(page.url)
+            return
         self.scripts += [f"{s} @{page.url}" for s in seen["scripts"]]
         self.csp += seen["csp"]
 
@@ -377,6 +419,23 @@ class Renderer:
 
 def _wait_preview(page) -> None:
     page.wait_for_selector("#edit-preview-body, #edit-preview .notice", state="attached", timeout=30_000)
+
+
+def _bulk_confirmation(page, renderer: Renderer) -> None:
+    """Tick every row of the queue page shown and ask to approve them: the confirmation lists their subjects."""
+    page.check("[data-bulk-select-all]")
+    with page.expect_navigation() as navigation:
+        page.click("#bulk-form button[value=approve]")
+    if navigation.value is None or navigation.value.status != 200:
+        renderer.not_shown.append(f"bulk approve confirmation: {navigation.value.status if navigation.value else None}")
+    page.wait_for_selector("#bulk-approve-form, #bulk-approve-flagged", state="attached")
+    renderer.watch.collect(page)
+    renderer.counted("bulk approve confirmation")
+
+
+def _wait_revision_and_preview(page) -> None:
+    page.wait_for_selector("#revision-redline", state="attached")
+    _wait_preview(page)
 
 
 def _redline(page, item: dict, renderer: Renderer) -> None:
@@ -410,11 +469,12 @@ def render(seed: int, workdir: Path, *, limit: int | None = None, per_draft: int
         for role in ("reviewer", "auditor"):
             reviewer.groups.add(role_group(role))
         made = make_drafts(groups)
+        previous_ids = make_revisions(made, reviewer)
         system = LiveSystem(database_url=database_url, redis_url=redis_url, workdir=workdir / "live")
         system.workdir.mkdir(parents=True, exist_ok=True)
         try:
             system.start_web(workers=2, threads=4)
-            figures = _browse(system, made, reviewer)
+            figures = _browse(system, made, previous_ids, reviewer)
         except Exception:
             print(system.logs(), file=sys.stderr)
             raise
@@ -424,7 +484,7 @@ def render(seed: int, workdir: Path, *, limit: int | None = None, per_draft: int
     return figures
 
 
-def _browse(system, made: list[dict], reviewer) -> dict:
+def _browse(system, made: list[dict], previous_ids: list[int], reviewer) -> dict:
     from playwright.sync_api import sync_playwright
 
     from reviewqueue.audit.models import AuditEvent
@@ -445,14 +505,21 @@ def _browse(system, made: list[dict], reviewer) -> dict:
             pages = max(1, -(-len(made) // 50))
             for number in range(1, pages + 1):
                 renderer.open(f"/queue/?page={number}" if number > 1 else "/queue/", "queue")
+                _bulk_confirmation(page, renderer)
             for item in made:
                 path = f"/queue/drafts/{item['draft'].pk}/"
                 if item["editable"]:
-                    renderer.open(path, "draft page", then=_wait_preview)
+                    renderer.open(
+                        path, "draft page", then=_wait_revision_and_preview if item.get("revised") else _wait_preview
+                    )
                     _redline(page, item, renderer)
                 else:
                     renderer.open(path, "draft page")
+            for previous_id in previous_ids:
+                renderer.open(f"/queue/drafts/{previous_id}/", "draft page, changes requested")
             decision_ids = decide_all(made, reviewer)
+            for item in made:
+                renderer.open(f"/queue/drafts/{item['draft'].pk}/", "draft page, decided")
             for decision_id in decision_ids:
                 renderer.open(f"/audit/decisions/{decision_id}/", "audit decision record")
             for seq in AuditEvent.objects.order_by("seq").values_list("seq", flat=True):
@@ -471,7 +538,7 @@ def _browse(system, made: list[dict], reviewer) -> dict:
         "unexpected_same_origin": watch.unexpected_same_origin,
         "csp": watch.csp,
         "page_errors": watch.page_errors,
-        "not_shown": renderer.not_shown,
+        "not_shown": renderer.not_shown + [f"{url}: no detector" for url in watch.blind],
     }
 
 
@@ -482,7 +549,7 @@ def rows_of(figures: dict) -> tuple[list[tuple[str, str]], bool]:
     rows = [
         ("hostile corpus entries rendered in Chromium", f"{figures['entries']} (in {figures['drafts']} drafts)"),
         ("pages rendered", f"{figures['pages']} ({kinds})"),
-        ("pages not shown (not a 200)", str(len(figures["not_shown"]))),
+        ("pages not shown (not a 200, or no detector)", str(len(figures["not_shown"]))),
         ("scripts run", str(len(figures["scripts"]))),
         ("dialogs opened", str(len(figures["dialogs"]))),
         ("requests leaving the page", str(len(figures["leaving"]))),

@@ -53,7 +53,7 @@ def main(argv=None) -> int:
         ("dialogs", "hostile corpus: dialogs opened"),
         ("leaving", "hostile corpus: requests leaving the page"),
         ("unexpected_same_origin", "hostile corpus: same-origin requests the page would not make"),
-        ("not_shown", "hostile corpus: pages not shown (not a 200)"),
+        ("not_shown", "hostile corpus: pages not shown (not a 200, or no detector)"),
     ):
         report(figure, len(figures[name]), target="0", ok=not figures[name])
     report("hostile corpus: CSP violations reported", len(figures["csp"]))

@@ -31,7 +31,12 @@ def test_the_bench_over_a_handful_of_entries_runs_no_script_and_sends_nothing_aw
     assert results["hostile corpus entries rendered in Chromium"]["value"] == 6
     # 3 drafts: the queue, 3 draft pages, 2 redlines, 3 decision records, 3 or more events, the event list
     assert results["hostile corpus: pages rendered"]["value"] >= 13
-    for figure in ("scripts run", "dialogs opened", "requests leaving the page", "pages not shown (not a 200)"):
+    for figure in (
+        "scripts run",
+        "dialogs opened",
+        "requests leaving the page",
+        "pages not shown (not a 200, or no detector)",
+    ):
         assert results[f"hostile corpus: {figure}"]["value"] == 0
         assert results[f"hostile corpus: {figure}"]["ok"] is True
 
