@@ -59,7 +59,8 @@ def table(
         ),
         (
             "stale-context guard",
-            f"{guard['refused']} stale decisions refused 409, {guard['accepted stale']} accepted; "
+            f"{guard['refused']} approvals of a stale view refused 409, {guard['accepted stale']} accepted "
+            f"({guard['stale rejects']} rejections of a stale view taken, as designed); "
             f"{guard['not seen in time']} replies not in our context within 30 s, "
             f"{guard['no snapshot in time']} drafts without a snapshot within 30 s",
         ),

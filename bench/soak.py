@@ -7,26 +7,35 @@ sandboxes fail on a seeded schedule; then every decision checked against the san
     make soak SOAK_ARGS=--quick
 
 The system: gunicorn (2 web processes), 2 Celery worker processes, beat, the MultiMail and Intercom
-sandboxes (Intercom's webhooks 30% duplicated and 30% overtaken), PostgreSQL and Redis: private
-ones started here in a temporary folder (pgserver's PostgreSQL, a redis-server), or DATABASE_URL /
-REDIS_URL when set (the machine's servers are never restarted: those faults are skipped, and said).
+sandboxes, PostgreSQL and Redis: private ones started here in a temporary folder (pgserver's
+PostgreSQL, a redis-server), or DATABASE_URL / REDIS_URL when set (the machine's servers are never
+restarted: those faults are skipped, and said). A process of ours that exits by itself is started
+again, as a supervisor would (counted in the table).
 
-Driving, at a steady rate: 70% of drafts through intake (POST /api/v1/drafts), 30% straight into
-MultiMail's gated mailbox (its webhook and the poll bring them in); reviewers decide each over the
-review API: 60% approve, 25% reject, 15% approve with an edit; 20% of drafts are decided by two
-reviewers at once (one must win, the other get 409 already_decided). Webhooks: 30% of MultiMail
-drafts get their pending event posted again (duplicated), 30% a stale one after the decision
-(reordered), 10% a forged approval (wrong signature) that must be refused.
+Driving, at a steady rate: 70% of drafts through intake (POST /api/v1/drafts, with an intake token
+whose callbacks go to a receiver run here: bench/_soak_callbacks.py), 30% straight into MultiMail's
+gated mailbox (its webhook and the poll bring them in); reviewers decide each over the review API: 60%
+approve, 25% reject, 15% approve with an edit; 20% of drafts are decided by two reviewers at once (one
+must win, the other get 409 already_decided); for 15% of the other intake drafts the customer replies
+in Intercom while the reviewer has the draft open, and the decision on the stale view must be refused
+(409 conversation_changed). Webhooks: the driver posts 30% of MultiMail drafts' pending event again
+(duplicated), 30% a stale one after the decision (reordered), 10% a forged approval, and 10% of intake
+drafts a forged Intercom notification; MultiMail's sandbox duplicates 30%, holds back 30% and forges
+10% of its own deliveries (its webhook chaos knobs), Intercom's duplicates and overtakes 30%.
 
 Faults (bench/_soak_faults.py): worker SIGKILL (--kills), web process SIGKILL, Redis restart and
-flush, PostgreSQL restart, both sandboxes at 20% errors with 5 s stalls in bursts. The seed is
-printed; the same seed replays the same schedule.
+flush, PostgreSQL restart, both sandboxes at 20% errors with 5 s stalls in bursts, the sandboxes'
+clocks skewed (2 minutes behind ours, stepped forward to 2 minutes ahead). The seed is printed; the
+same seed replays the same schedule.
 
-After driving, the system settles (every outbox item done or failed), then: each decided draft
-decided exactly once at MultiMail (its audit log) with the recorded decision, each note once in
-the Intercom conversation, no forged event accepted, verify_audit intact, reconciliation without
-open findings, no outbox item left. One table goes to stdout and to bench/RELIABILITY.md (--report).
-Exit 1 when anything was lost, doubled, forged-accepted or stuck.
+After driving, the system settles (every outbox item and callback done or failed), then, against the
+sandboxes' own records: each decided draft decided exactly once at MultiMail (its audit log) with the
+recorded decision; notes, tags and callbacks neither lost nor doubled; every customer reply in our
+context; no forged event accepted; verify_audit intact; reconciliation without open findings; no
+outbox item left. With the system stopped, the extra sections (EXTRAS: audit tampering, hostile
+content, API fuzz) add their rows where their module exists (--no-extras skips them). One table goes
+to stdout and to bench/RELIABILITY.md (--report). Exit 1 when anything was lost, doubled,
+forged-accepted or stuck, or an extra section failed.
 """
 
 import argparse
@@ -197,7 +206,9 @@ class Run:
         self.forged = {"sent": 0, "accepted": 0, "ids": [], "intercom sent": 0, "intercom ids": []}
         self.webhooks = {"duplicated": 0, "reordered": 0}
         self.replies: list[tuple[str, str]] = []  # (conversation id, the reply's marker)
-        self.guard = {"refused": 0, "accepted stale": 0, "not seen in time": 0, "no snapshot in time": 0}
+        self.guard = dict.fromkeys(
+            ("refused", "accepted stale", "stale rejects", "not seen in time", "no snapshot in time"), 0
+        )
         self.local = threading.local()
 
     def _plan(self, number: int) -> dict:
@@ -337,8 +348,9 @@ class Run:
 
     def _decide_on_stale_context(self, api, draft_id: int, number: int, body: dict) -> int | None:
         """The reviewer opened the draft, then the customer replied in its conversation: once our context
-        shows the reply, deciding on what was shown, unconfirmed, must be refused (409 conversation_changed).
-        Returns 201 if it was accepted (counted as a guard failure), else None (decide as usual)."""
+        shows the reply, approving what was shown, unconfirmed, must be refused (409 conversation_changed);
+        rejecting it is allowed (only an approval stands on the context). Returns 201 if it was taken (for an
+        approval, a guard failure), else None (decide as usual)."""
         from reviewqueue.review.models import Draft
 
         try:
@@ -383,6 +395,9 @@ class Run:
         with self.lock:
             if answer.status_code == 409 and answer.json().get("conflict") == "conversation_changed":
                 self.guard["refused"] += 1
+            elif answer.status_code == 201 and body["action"] != "approve":
+                self.guard["stale rejects"] += 1  # only an approval stands on the context: a rejection may not
+                return 201
             elif answer.status_code == 201:
                 self.guard["accepted stale"] += 1
                 print(f"  draft {draft_id}: decided on a snapshot older than its context, unconfirmed", flush=True)
