@@ -106,7 +106,8 @@ _INTERCOM = vendor_env(
 INTERCOM_API_URL = _INTERCOM.values["INTERCOM_API_URL"]
 INTERCOM_ACCESS_TOKEN = _INTERCOM.values["INTERCOM_ACCESS_TOKEN"]
 INTERCOM_CLIENT_SECRET = _INTERCOM.values["INTERCOM_CLIENT_SECRET"]
-# The Slack app (reviewqueue/slack/): a bot token (chat:write, users:read, users:read.email) and the
+# The Slack app (reviewqueue/slack/): a bot token (chat:write, users:read, users:read.email; channels:history
+# so a retried post finds its earlier message instead of posting twice) and the
 # signing secret of its interactivity requests; SLACK_API_URL is Slack's Web API (the sandbox's locally).
 _SLACK = vendor_env(
     "Slack",

@@ -8,8 +8,10 @@ not exist) fails at once. A failure is logged and kept on the row; the decision 
 Slack says.
 
 Exactly once: the post's row is unique per draft and only its lease holder calls Slack. A worker
-killed after Slack took the message but before the ts was stored leaves the lease to lapse, and the
-next attempt posts again: Slack's chat.postMessage has no idempotency key (contracts/slack.md).
+killed after Slack took the message but before the ts was stored leaves the lease to lapse, and a
+timeout may come after Slack posted: chat.postMessage has no idempotency key (contracts/slack.md).
+So every post carries metadata naming its delivery, and a retried post first looks for it in the
+channel (conversations.history) and keeps the ts it finds instead of posting again.
 """
 
 import logging
@@ -34,6 +36,7 @@ BACKOFF_BASE = 2.0  # seconds, doubling per attempt
 BACKOFF_CAP = 600.0
 MAX_ATTEMPTS = 12  # about an hour of trying
 WAIT_FOR_POST = 3.0  # seconds before an update looks again for its post's ts
+MARKER_EVENT = "reviewqueue_review_request"  # the post's metadata event_type
 
 
 class _Later(Exception):
@@ -53,10 +56,14 @@ def delivery_run(*, delivery_id: int, client=None) -> str:
     client = client or slack_client()
     try:
         if delivery.kind == SlackDelivery.Kind.POST:
+            marker = _marker(delivery)
+            if delivery.attempts > 1 and (ts := _already_posted(client, delivery, marker)):
+                return _done(delivery, channel=delivery.channel, ts=ts)  # an earlier attempt's message
             posted = client.post_message(
                 channel=delivery.channel,
                 text=request_text(_request(delivery)),
                 blocks=request_blocks(_request(delivery)),
+                metadata=marker,
             )
             return _done(delivery, channel=posted.channel, ts=posted.ts)
         channel, ts = _posted(delivery)
@@ -79,6 +86,26 @@ def delivery_run(*, delivery_id: int, client=None) -> str:
     finally:
         if own_client:
             client.close()
+
+
+def _marker(delivery: SlackDelivery) -> dict:
+    """The post's message metadata: which delivery posted it, so a retry can find it in the channel."""
+    return {"event_type": MARKER_EVENT, "event_payload": {"delivery_id": delivery.pk, "draft_id": delivery.draft_id}}
+
+
+def _already_posted(client, delivery: SlackDelivery, marker: dict) -> str:
+    """The ts of the message an earlier attempt posted, or "". An attempt that timed out, or whose worker
+    was killed, may have posted before it could store the ts; chat.postMessage has no idempotency key,
+    so the channel is asked first. Slack's refusal to answer (no channels:history scope, a channel
+    given by name) leaves it unchecked: the post goes out again, as before. A transient error retries."""
+    oldest = delivery.created_at.timestamp() - 1
+    try:
+        return client.find_message(channel=delivery.channel, metadata=marker, oldest=oldest)
+    except SlackError as error:
+        if error.transient:
+            raise
+        log.warning("slack: cannot look for an earlier post", extra={"delivery": delivery.pk, "error": str(error)})
+        return ""
 
 
 def _request(delivery: SlackDelivery):

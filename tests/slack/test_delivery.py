@@ -118,7 +118,8 @@ def test_ok_false_is_retried_with_backoff_and_an_error_no_retry_mends_fails_at_o
     assert "chat.postMessage: internal_error" in posted.last_error
     assert posted.next_attempt_at > timezone.now()
     SlackDelivery.objects.filter(pk=posted.pk).update(next_attempt_at=timezone.now())
-    slack.app.knobs.fail_next = ["channel_not_found"]
+    # A retried post first looks for an earlier attempt's message (conversations.history), then posts.
+    slack.app.knobs.fail_next = [None, "channel_not_found"]
     assert delivery_run(delivery_id=posted.pk) == "failed"
 
 

@@ -1,4 +1,4 @@
-"""Slack's Web API, the four methods reviewqueue calls (contracts/slack.md), through httpx.
+"""Slack's Web API, the five methods reviewqueue calls (contracts/slack.md), through httpx.
 
 httpx like the other vendor clients (integrations/http.py): one place for the token, the timeouts and
 typed answers, and `httpx.MockTransport` in unit tests. One attempt per call: the caller that owns
@@ -35,6 +35,9 @@ PERMANENT = frozenset(
         "user_not_found",
     }
 )
+
+
+FIND_PAGES = 5  # of 200 messages: a channel busier than 1,000 messages since the post is searched no further
 
 
 class SlackError(Exception):
@@ -83,9 +86,28 @@ class SlackClient:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def post_message(self, *, channel: str, text: str, blocks: list) -> PostedMessage:
-        answer = self._call("chat.postMessage", {"channel": channel, "text": text, "blocks": blocks})
+    def post_message(self, *, channel: str, text: str, blocks: list, metadata: dict | None = None) -> PostedMessage:
+        """`metadata` ({"event_type", "event_payload"}) marks the message so find_message can find it again."""
+        body = {"channel": channel, "text": text, "blocks": blocks, **({"metadata": metadata} if metadata else {})}
+        answer = self._call("chat.postMessage", body)
         return PostedMessage(channel=str(answer.get("channel") or channel), ts=str(answer.get("ts") or ""))
+
+    def find_message(self, *, channel: str, metadata: dict, oldest: float) -> str:
+        """The ts of a message in `channel` posted since `oldest` (Unix seconds) whose metadata is
+        `metadata`, or "": conversations.history with include_all_metadata (scope channels:history)."""
+        cursor, pages = "", 0
+        while pages < FIND_PAGES:
+            body = {"channel": channel, "oldest": f"{oldest:.6f}", "include_all_metadata": True, "limit": 200}
+            answer = self._call("conversations.history", {**body, **({"cursor": cursor} if cursor else {})})
+            for message in answer.get("messages") or []:
+                if isinstance(message, dict) and message.get("metadata") == metadata and message.get("ts"):
+                    return str(message["ts"])
+            meta = answer.get("response_metadata")
+            cursor = str(meta.get("next_cursor") or "") if isinstance(meta, dict) else ""
+            pages += 1
+            if not cursor:
+                break
+        return ""
 
     def update_message(self, *, channel: str, ts: str, text: str, blocks: list) -> None:
         self._call("chat.update", {"channel": channel, "ts": ts, "text": text, "blocks": blocks})

@@ -34,7 +34,7 @@ from reviewqueue.sandbox.slack import defaults
 from reviewqueue.sandbox.slack.page import channel_page
 from reviewqueue.sandbox.slack.state import SlackState
 
-METHODS = ("chat.postMessage", "chat.update", "users.info", "views.open")
+METHODS = ("chat.postMessage", "chat.update", "conversations.history", "users.info", "views.open")
 
 
 @dataclass
@@ -109,8 +109,21 @@ class SlackSandbox:
         channel = self.state.channel_id(str(body.get("channel") or ""))
         if not channel:
             return _ok_false("channel_not_found")
-        message = self.state.post(channel, str(body.get("text") or ""), _blocks(body))
+        metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else None
+        message = self.state.post(channel, str(body.get("text") or ""), _blocks(body), metadata=metadata)
         return _ok(channel=channel, ts=message["ts"], message=message)
+
+    def api_conversations_history(self, body: dict) -> Response:
+        """Newest first, since `oldest`; a message's metadata only with include_all_metadata (one page)."""
+        channel = self.state.channel(str(body.get("channel") or ""))
+        if channel is None:
+            return _ok_false("channel_not_found")
+        oldest = float(body.get("oldest") or 0)
+        messages = [dict(m) for m in reversed(channel["messages"]) if float(m["ts"]) > oldest]
+        for message in messages:
+            if not body.get("include_all_metadata") or not message.get("metadata"):
+                message.pop("metadata", None)
+        return _ok(messages=messages, has_more=False, response_metadata={"next_cursor": ""})
 
     def api_chat_update(self, body: dict) -> Response:
         channel = self.state.channel_id(str(body.get("channel") or ""))

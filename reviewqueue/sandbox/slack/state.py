@@ -57,11 +57,13 @@ class SlackState:
         name = channel.lstrip("#")
         return next((cid for cid, c in self.data["channels"].items() if cid == channel or c["name"] == name), "")
 
-    def post(self, channel: str, text: str, blocks: list) -> dict:
+    def post(self, channel: str, text: str, blocks: list, *, metadata: dict | None = None) -> dict:
         with self.lock:
             self._seq += 1
             ts = f"{time.time():.6f}"[:-3] + f"{self._seq % 1000:03d}"
             message = {"ts": ts, "text": text, "blocks": blocks, "edited": False}
+            if metadata:
+                message["metadata"] = metadata
             self.channel(channel)["messages"].append(message)
             self.save()
             return message
