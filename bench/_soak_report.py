@@ -33,7 +33,11 @@ def table(
         return "n/a" if value is None else f"{value:.1f} s"
 
     rows = [
-        ("run", f"{args.drafts:,} drafts over {args.minutes:g} min, seed {args.seed}, {args.kills} worker kills"),
+        (
+            "run",
+            f"{args.drafts:,} drafts over {args.minutes:g} min, seed {args.seed}, {args.kills} worker kills, "
+            f"{args.workers} worker processes",
+        ),
         ("machine", f"{os.cpu_count()} CPUs, load average at the end {os.getloadavg()[0]:.1f}"),
         ("drafts submitted", f"{len(run.draft_ids):,} ({run.counts['unsubmitted']} never got in)"),
         (

@@ -6,7 +6,7 @@ sandboxes fail on a seeded schedule; then every decision checked against the san
     .venv/bin/python bench/soak.py --drafts 200 --minutes 3 --kills 10 --seed 7
     make soak SOAK_ARGS=--quick
 
-The system: gunicorn (2 web processes), 2 Celery worker processes, beat, the MultiMail and Intercom
+The system: gunicorn (2 web processes), 4 Celery worker processes (--workers), beat, the MultiMail and Intercom
 sandboxes, PostgreSQL and Redis: private ones started here in a temporary folder (pgserver's
 PostgreSQL, a redis-server), or DATABASE_URL / REDIS_URL when set (the machine's servers are never
 restarted: those faults are skipped, and said). A process of ours that exits by itself is started
@@ -78,9 +78,14 @@ SANDBOX_WEBHOOK_CHAOS = {"webhook_duplicate_rate": 0.3, "webhook_reorder_rate": 
 # Threads: each mostly waits on HTTP (or a draft's webhook); enough that the 10,000-draft run's 5.6 drafts
 # a second keep their pace while faults stall some calls for tens of seconds.
 SUBMITTERS, DECIDERS = 32, 16
+# Worker processes (one task at a time each, as bench/scale.py counts them): the full flow carries about
+# 1.8 drafts/s per process on 2 CPUs (bench/RESULTS.md, scale), so the default run's 5.6 drafts/s needs 4
+# (the issue allows 2 to 4); fewer leave a backlog that only settles after driving.
+WORKERS = 4
 # Figure sections other modules add to the table, each run (when its file exists) after the system stopped:
 # soak_rows(seed, workdir) -> (rows [(figure, value)], ok).
 EXTRAS = ("_soak_tamper", "_soak_hostile", "_soak_fuzz")
+STOP = threading.Event()  # set when the run is stopped from outside: the driving threads return at once
 
 
 def parse_args(argv=None):
@@ -92,6 +97,7 @@ def parse_args(argv=None):
     parser.add_argument("--quick", action="store_true", help="1,000 drafts over 5 minutes")
     parser.add_argument("--settle-minutes", type=float, default=10.0, help="longest wait to settle (default 10)")
     parser.add_argument("--report", default=str(BASE_DIR / "bench" / "RELIABILITY.md"), help="where the table goes")
+    parser.add_argument("--workers", type=int, default=WORKERS, help=f"Celery worker processes (default {WORKERS})")
     parser.add_argument("--no-extras", action="store_true", help="skip the tamper, hostile-content and fuzz sections")
     args = parser.parse_args(argv)
     if args.quick:
@@ -138,7 +144,7 @@ class Servers:
             self.postgres.stop()
 
 
-def start_system(servers: Servers, workdir: Path) -> LiveSystem:
+def start_system(servers: Servers, workdir: Path, workers: int = WORKERS) -> LiveSystem:
     system = LiveSystem(
         database_url=servers.database_url,
         redis_url=servers.redis_url,
@@ -154,7 +160,7 @@ def start_system(servers: Servers, workdir: Path) -> LiveSystem:
     intercom_chaos = ("--webhook-duplicates", "0.3", "--webhook-reorder", "0.3", "--webhook-retry-delay", "5")
     system.start_intercom("--latency", "0.02", *intercom_chaos, wait=False)
     system.start_web(workers=2, threads=8, wait=False)
-    for number in range(2):
+    for number in range(workers):
         system.start_worker(name=f"worker{number}", concurrency=1, wait=False)
     system.start_beat()
     system.wait_ready()
@@ -237,7 +243,7 @@ class Run:
         plan = self.plan[number]
         conversation_number = number % len(self.conversations)
         to = f"soak{conversation_number}@customer.example"
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not STOP.is_set():
             try:
                 draft_id = self._intake(number, conversation_number, to) if plan["intake"] else self._agent(number, to)
             except (httpx.HTTPError, AssertionError):
@@ -285,7 +291,13 @@ class Run:
 
     # --- reviewers -------------------------------------------------------------------------------
     def decide_loop(self, deadline: float) -> None:
-        while (job := self.to_decide.get()) is not None:
+        while not STOP.is_set():
+            try:
+                job = self.to_decide.get(timeout=1)
+            except queue.Empty:
+                continue
+            if job is None:
+                return
             number, draft_id = job
             plan = self.plan[number]
             if plan["race"]:
@@ -320,7 +332,7 @@ class Run:
             stale = self._decide_on_stale_context(api, draft_id, number, body)
             if stale is not None:
                 return stale
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not STOP.is_set():
             try:
                 shown = api.get(f"/drafts/{draft_id}")
                 if shown.status_code == 200:
@@ -522,7 +534,8 @@ def drive(run: Run, injector, schedule, seconds: float) -> None:
             print(f"  {time.monotonic() - start:6.0f} s  {kind}", flush=True)
 
     def paced(number):
-        time.sleep(max(0.0, start + number * interval - time.monotonic()))
+        if STOP.wait(max(0.0, start + number * interval - time.monotonic())):
+            return
         run.submit(number, deadline)
 
     injecting = threading.Thread(target=faults_thread, daemon=True)
@@ -633,10 +646,15 @@ def extra_sections(seed: int, workdir: Path, directory: Path = BASE_DIR / "bench
     return rows, ok
 
 
+def _stopped(*_):
+    STOP.set()  # the driving threads return, so the executors' shutdown does not wait out the schedule
+    sys.exit(143)
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     # Stopped from outside (a test's timeout, kill): still stop every process started here.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGTERM, _stopped)
     workdir = Path(tempfile.mkdtemp(prefix="rq-soak-"))
     schedule = faults.fault_schedule(args.seed, args.minutes * 60, args.kills)
     print(
@@ -649,7 +667,7 @@ def main(argv=None) -> int:
     receiver = callbacks.CallbackReceiver(args.seed)
     supervisor_stop = threading.Event()
     try:
-        system = start_system(servers, workdir)
+        system = start_system(servers, workdir, args.workers)
         scale.django_on(servers.database_url, servers.redis_url, servers.secret, system.multimail_url)
         personal, _ = scale.setup_people_and_rules(system.multimail_url)
         tokens = (personal, second_reviewer(), callbacks.intake_token_with_callback(receiver))
