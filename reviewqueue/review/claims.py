@@ -13,12 +13,13 @@ For the pages and the API
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import transaction
 from django.utils import timezone
 
 from reviewqueue.audit.services import Actor, RequestOrigin, audit_record
 from reviewqueue.review.errors import DraftAlreadyDecided, DraftClaimedByOther, DraftNotPending
-from reviewqueue.review.models import Claim, Decision, Draft
+from reviewqueue.review.models import Claim, Draft
 
 
 def _claim_ttl() -> timedelta:
@@ -26,13 +27,33 @@ def _claim_ttl() -> timedelta:
 
 
 def _lock_pending_draft(draft: Draft) -> Draft:
-    locked = Draft.objects.select_for_update().get(pk=draft.pk)
-    decision = Decision.objects.filter(draft_id=locked.pk).first()
+    """The draft, locked until commit, read again with its decision and its claim: two statements.
+
+    The read comes after the lock, in a statement of its own: read in the locking statement, the
+    decision and the claim would come from the snapshot taken before it waited for the lock, and a
+    decider or claimer that committed meanwhile would go unseen. Claims are only made under this
+    lock, so `locked_claim(locked)` stays true until commit.
+    """
+    Draft.objects.select_for_update().filter(pk=draft.pk).values_list("pk", flat=True).get()
+    locked = Draft.objects.select_related("decision", "claim__holder").get(pk=draft.pk)
+    decision = _related_or_none(locked, "decision")
     if decision is not None:
         raise DraftAlreadyDecided(decision)
     if not locked.is_pending:
         raise DraftNotPending(locked)
     return locked
+
+
+def locked_claim(locked: Draft) -> Claim | None:
+    """The claim (with its holder) read by _lock_pending_draft; None when the draft has none."""
+    return _related_or_none(locked, "claim")
+
+
+def _related_or_none(draft: Draft, name: str):
+    try:
+        return getattr(draft, name)
+    except ObjectDoesNotExist:
+        return None
 
 
 def draft_claim(
@@ -42,7 +63,7 @@ def draft_claim(
     now = timezone.now()
     with transaction.atomic():
         locked = _lock_pending_draft(draft)
-        claim = Claim.objects.select_related("holder").filter(draft_id=locked.pk).first()
+        claim = locked_claim(locked)
         previous = claim.holder if claim is not None and claim.is_live(now) else None
         if previous is not None and previous.pk != reviewer.pk and not take_over:
             raise DraftClaimedByOther(claim)

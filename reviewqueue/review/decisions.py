@@ -37,7 +37,8 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from reviewqueue.audit.services import Actor, RequestOrigin, audit_record
-from reviewqueue.review.claims import _lock_pending_draft
+from reviewqueue.review import enqueue
+from reviewqueue.review.claims import _lock_pending_draft, locked_claim
 from reviewqueue.review.clients import intercom_client, multimail_client
 from reviewqueue.review.edits import EditPlan, edit_audit_payload, edit_plan, edit_record
 from reviewqueue.review.errors import (
@@ -50,7 +51,6 @@ from reviewqueue.review.errors import (
 from reviewqueue.review.flags import conversation_changes
 from reviewqueue.review.ingest import drafts_context_changed
 from reviewqueue.review.models import Claim, Decision, Draft, OutboxItem
-from reviewqueue.review.outbox import outbox_enqueue_next
 from reviewqueue.review.redline import edit_summary
 from reviewqueue.review.signals import send_decision_recorded
 from reviewqueue.sla.errors import AwaitingSecondApproval
@@ -93,7 +93,7 @@ def draft_decide(
             locked = _lock_pending_draft(draft)
             if locked.fetched_at is None:
                 raise DraftContentNotIn(locked)
-            claim = Claim.objects.select_related("holder").filter(draft_id=locked.pk).first()
+            claim = locked_claim(locked)
             if claim is not None and claim.is_live() and claim.holder_id != reviewer.pk:
                 raise DraftClaimedByOther(claim)
             if guarded:
@@ -116,6 +116,7 @@ def draft_decide(
                     at or timezone.now(),
                     plan,
                     replayed=at is not None,
+                    had_claim=claim is not None,
                 )
     except IntegrityError:  # the unique constraint caught a race the lock did not (defence in depth)
         raise DraftAlreadyDecided(Decision.objects.get(draft_id=draft.pk)) from None
@@ -216,6 +217,7 @@ def _decision_write(
     plan: EditPlan | None = None,
     *,
     replayed: bool = False,
+    had_claim: bool = True,
 ) -> Decision:
     decision = Decision.objects.create(
         draft=draft,
@@ -238,8 +240,12 @@ def _decision_write(
     if edit is None:  # known to have none: decision.verb, the reason and the note need not ask the database
         Decision.edit.related.set_cached_value(decision, None)
     Draft.objects.filter(pk=draft.pk).update(status=Draft.Status.DECIDED, updated_at=now)
-    Claim.objects.filter(draft_id=draft.pk).delete()
-    OutboxItem.objects.bulk_create(_decision_outbox_items(decision, draft))
+    if had_claim:  # claims are made under the draft's lock, which this transaction holds: none can appear
+        Claim.objects.filter(draft_id=draft.pk).delete()
+    items = OutboxItem.objects.bulk_create(_decision_outbox_items(decision, draft))
+    # A new decision's first runnable item is its `decide` (the rest follow it): queued by the id
+    # just inserted, rather than read back after commit (outbox.outbox_enqueue_next).
+    decide_id = next(item.pk for item in items if item.kind == OutboxItem.Kind.DECIDE)
     # Last: the audit append holds the log's lock until commit, so nothing else waits behind it.
     audit_record(
         actor=Actor.person(reviewer),
@@ -254,7 +260,7 @@ def _decision_write(
         at=now if replayed else None,
     )
     # A broker that is down does not fail the committed decision: enqueue leaves it to the sweeper.
-    transaction.on_commit(lambda: _enqueue_outbox(decision.pk))
+    transaction.on_commit(lambda: enqueue.outbox_run(decide_id))
     transaction.on_commit(
         lambda: send_decision_recorded(decision_id=decision.pk, draft_id=draft.pk, action=decision.action)
     )
@@ -347,8 +353,3 @@ def _decision_note(decision: Decision) -> str:
         when = f"{decision.decided_at:%Y-%m-%d %H:%M} UTC"
         return f"<p>{head} approved by {escape(decision.reviewer_label)} at {when}{why}</p>"
     return f"<p>{head} rejected by {escape(decision.reviewer_label)}: {escape(decision.reason)}</p>"
-
-
-def _enqueue_outbox(decision_id: int) -> None:
-    """Enqueue the first runnable items of a decision (the rest follow as each one finishes)."""
-    outbox_enqueue_next(decision_id=decision_id)

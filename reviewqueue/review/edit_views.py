@@ -18,7 +18,7 @@ from reviewqueue.review.errors import (
     ReviewError,
 )
 from reviewqueue.review.forms import FormErrorsMixin
-from reviewqueue.review.redline import edit_diff, edit_summary, redline_html
+from reviewqueue.review.redline import edit_preview
 from reviewqueue.review.rendering import render_markdown
 from reviewqueue.review.views import _decision_refused, _draft_or_404, _draft_page, _redirect_to_next, _sentence
 
@@ -50,16 +50,10 @@ def draft_edit_preview(request, draft_id: int):
         return render(request, "review/_edit_preview.html", {"error": form.error_text()})
     edit = form.edit()
     subject, markdown = edit.get("subject", draft.subject), edit.get("markdown", draft.markdown)
-    diff = edit_diff(old_subject=draft.subject, new_subject=subject, old_markdown=draft.markdown, new_markdown=markdown)
     context = {
         "draft": draft,
-        "subject": subject,
-        "markdown": markdown,
+        **edit_preview(old_subject=draft.subject, old_markdown=draft.markdown, subject=subject, markdown=markdown),
         "preview_html": render_markdown(markdown),
-        "subject_redline": redline_html(diff["subject"]),
-        "body_redline": redline_html(diff["markdown"]),
-        "summary": edit_summary(diff),
-        "unchanged": subject == draft.subject and markdown == draft.markdown,
         "shown_snapshot_id": form.cleaned_data["shown_snapshot_id"],
     }
     template = "review/_edit_preview.html" if request.htmx else "review/edit_preview_page.html"

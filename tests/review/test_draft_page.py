@@ -137,7 +137,7 @@ def test_hostile_draft_and_conversation_bodies_are_inert_on_the_page(reviewer_cl
     response = reviewer_client.get(page_url(draft))
     assert_csp_clean(response)
     blocks = untrusted_blocks(response.content.decode())
-    assert len(blocks) == 3  # the draft, the opening message, the reply
+    assert len(blocks) == 4  # the draft, its edit panel's preview (in the page), the opening message, the reply
     for block in blocks:
         assert_inert(block)
 
