@@ -1,6 +1,8 @@
 """The soak's short version (bench/soak.py): 200 drafts decided over 4 minutes while 10 worker SIGKILLs,
 a web process kill, Redis restarted and flushed, PostgreSQL restarted and a sandbox error burst land on
-a seeded schedule; then every decision is checked against MultiMail's and Intercom's own records.
+a seeded schedule (with MultiMail's own webhook chaos and the sandboxes' clocks skewed); then every
+decision, note, tag, callback and customer reply is checked against MultiMail's, Intercom's and the
+agent's own records. The tamper, hostile-content and fuzz sections are left out (--no-extras).
 
 Runs on private PostgreSQL and Redis (DATABASE_URL and REDIS_URL are left out so the soak starts its
 own: it restarts them). Slow, like the whole fault suite: `make test-faults`.
