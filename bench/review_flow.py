@@ -135,6 +135,9 @@ def decide(page, times: ServerTimes, plan: str) -> str:
     if action == "edit":
         times.begin("edit: open the editor and see the redline")
         page.keyboard.press("e")
+        # The panel's toggle event puts the cursor in the body a moment later: typed before that, the sentence
+        # went to the page, whose keys (e, c, r, f) it then pressed.
+        page.wait_for_function("() => document.activeElement && document.activeElement.id === 'edit-markdown'")
         page.keyboard.press("Control+End")
         page.keyboard.type(EDIT_SENTENCE)
         try:  # the reviewer reads the redline before confirming: wait for it to show the sentence
@@ -170,8 +173,16 @@ def decide(page, times: ServerTimes, plan: str) -> str:
         page.keyboard.press("Enter")
     page.wait_for_url(lambda url: url != before, timeout=60_000)
     page.wait_for_load_state("load")
+    settled(page)
     times.end()
     return action
+
+
+def settled(page) -> None:
+    """Wait until htmx has settled the page it swapped in: it wires the new content's triggers (the edit
+    preview's `input`) only then, 20 ms after the swap, and typing before that would preview nothing. The
+    URL changes at the swap, so waiting for the URL alone raced it."""
+    page.wait_for_function("() => !document.querySelector('.htmx-settling, .htmx-swapping')")
 
 
 def warm_up(page, times: ServerTimes) -> None:
@@ -220,6 +231,7 @@ def clear_queue(browser, base_url: str, drafts: int, times: ServerTimes) -> tupl
     page.keyboard.press("j")
     page.keyboard.press("Enter")
     page.wait_for_url("**/queue/drafts/*/")
+    settled(page)
     times.end()
     plans = ("approve", "reject", "edit")
     for n in range(drafts * 2):  # bounded: an edited version that wrongly reached the queue would show here
