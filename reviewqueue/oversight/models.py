@@ -9,6 +9,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from reviewqueue.leases import LeasedDelivery
+
 
 class RollupCounts(models.Model):
     """One mailbox and kind of draft over a span (a day, a week): its decisions counted by outcome."""
@@ -146,6 +148,22 @@ class Tightening(models.Model):
 
     def __str__(self) -> str:
         return f"tightened {self.mailbox_id} at check {self.last_check_id}"
+
+
+class TighteningNotice(LeasedDelivery):
+    """Telling one escalation channel (the mailbox's SLA policy: "email" or "slack") of a tighten, at
+    least once with backoff (tighten_notify.py); the policy's current addresses are read at each try."""
+
+    tightening = models.ForeignKey(Tightening, on_delete=models.CASCADE, related_name="notices")
+    channel = models.CharField(max_length=8)
+    text = models.TextField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tightening", "channel"], name="oversight_tighten_notice_once")]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="oversight_notice_due")]
+
+    def __str__(self) -> str:
+        return f"telling {self.channel} of {self.tightening} ({self.status})"
 
 
 class SpotCheckPolicy(models.Model):

@@ -22,7 +22,7 @@ from reviewqueue.integrations.multimail import client as multimail
 from reviewqueue.integrations.multimail.errors import MultiMailError
 from reviewqueue.oversight.models import MonitoredSend, SpotCheckPolicy, Tightening
 from reviewqueue.oversight.readiness import is_blocking_reason, policy_current
-from reviewqueue.oversight.tighten_notify import escalation_channels_tell
+from reviewqueue.oversight.tighten_notify import escalation_channels_tell, notices_retry
 from reviewqueue.review.models import Draft
 from reviewqueue.routing.models import Mailbox, OversightMode, sent_without_review
 from reviewqueue.routing.services import mailbox_oversight_tighten
@@ -201,7 +201,7 @@ def spot_checks_evaluate(mailbox_id: str) -> Tightening | None:
         Tightening.objects.filter(pk=claim.pk).delete()  # not done: the next sweep tries again
         logger.exception("oversight: tightening %s failed", mailbox_id)
         raise
-    told = escalation_channels_tell(mailbox_id, window.as_dict())
+    told = escalation_channels_tell(claim, window.as_dict())  # at least once: the sweep retries what failed
     with transaction.atomic():
         audit_record(
             actor=actor,
@@ -224,7 +224,7 @@ def spot_sweep() -> dict:
             tightened += spot_checks_evaluate(mailbox.mailbox_id) is not None
         except MultiMailError:
             logger.warning("oversight: spot-check sweep of %s failed; the next sweep tries again", mailbox.mailbox_id)
-    return {"learned": learned, "tightened": tightened}
+    return {"learned": learned, "tightened": tightened, "told_again": notices_retry()}
 
 
 @dataclass(frozen=True)
