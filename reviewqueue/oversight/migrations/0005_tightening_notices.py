@@ -6,30 +6,48 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('oversight', '0004_compliance'),
+        ("oversight", "0004_compliance"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='TighteningNotice',
+            name="TighteningNotice",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('running', 'Running'), ('done', 'Done'), ('failed', 'Failed')], default='pending', max_length=8)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('next_attempt_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('locked_until', models.DateTimeField(blank=True, null=True)),
-                ('last_error', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('done_at', models.DateTimeField(blank=True, null=True)),
-                ('channel', models.CharField(max_length=8)),
-                ('text', models.TextField()),
-                ('tightening', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='notices', to='oversight.tightening')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("running", "Running"),
+                            ("done", "Done"),
+                            ("failed", "Failed"),
+                        ],
+                        default="pending",
+                        max_length=8,
+                    ),
+                ),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("next_attempt_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("locked_until", models.DateTimeField(blank=True, null=True)),
+                ("last_error", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("done_at", models.DateTimeField(blank=True, null=True)),
+                ("channel", models.CharField(max_length=8)),
+                ("text", models.TextField()),
+                (
+                    "tightening",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="notices", to="oversight.tightening"
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['status', 'next_attempt_at'], name='oversight_notice_due')],
-                'constraints': [models.UniqueConstraint(fields=('tightening', 'channel'), name='oversight_tighten_notice_once')],
+                "indexes": [models.Index(fields=["status", "next_attempt_at"], name="oversight_notice_due")],
+                "constraints": [
+                    models.UniqueConstraint(fields=("tightening", "channel"), name="oversight_tighten_notice_once")
+                ],
             },
         ),
     ]
