@@ -18,7 +18,8 @@ Chromium (headless, Playwright) over every page where a hostile string reaches a
   fourth draft is the agent's revision of a version whose changes were requested with the entries
   as feedback (the revision panel: feedback and redline), and that version's page; then, once each
   draft is decided (approved with that edit, or rejected with the entries as the reason), its page
-  again, the audit log's decision record, each event's page and the event list.
+  again, the audit log's decision record, each event's page and the event list;
+- the spot-check page, once for each sampled send made of a group (subject, recipients, body).
 
 What is watched, in every page of one browser context:
 - scripts run: an init script (before any of the page's own) replaces alert, confirm, prompt,
@@ -304,6 +305,37 @@ def make_revisions(made: list[dict], reviewer, every: int = 4) -> list[int]:
     return previous_ids
 
 
+def make_spot_checks(groups: list[list[str]]) -> int:
+    """One sampled send per group for the spot-check page (what a monitored mailbox sent without a person)."""
+    from django.utils import timezone
+
+    from reviewqueue.oversight.models import MonitoredSend
+
+    for number, group in enumerate(groups):
+        chunk = [_storable(e) for e in group]
+        MonitoredSend.objects.create(
+            email_id=f"hostile-sent-{number}", mailbox_id="mbx_hostile", sampled=True, sent_at=timezone.now(),
+            to=[f"{e[:200]} <c{number}@customer.example>" for e in chunk],
+            subject=f"Sent {number} " + " ".join(chunk)[:960],
+            markdown="\n\n".join(chunk),
+        )  # fmt: skip
+    return len(groups)
+
+
+def _spot_checks(page, renderer: Renderer) -> None:
+    """Each waiting spot check in turn: the page shows the oldest; "would approve" shows the next."""
+    renderer.open("/spot-checks/", "spot check")
+    while page.locator("article.spot-check").count():
+        form = page.locator("form.spot-approve")
+        renderer.watch.opened.add(form.get_attribute("action"))
+        with page.expect_navigation():
+            form.locator("button").click()
+        page.wait_for_load_state("load")
+        renderer.watch.collect(page)
+        if page.locator("article.spot-check").count():
+            renderer.counted("spot check")
+
+
 def _edit_of(item: dict) -> dict:
     """An edit that inserts the group's entries again, in reverse, into the subject and the body."""
     draft, chunk = item["draft"], item["chunk"]
@@ -470,6 +502,7 @@ def render(seed: int, workdir: Path, *, limit: int | None = None, per_draft: int
             reviewer.groups.add(role_group(role))
         made = make_drafts(groups)
         previous_ids = make_revisions(made, reviewer)
+        make_spot_checks(groups)
         system = LiveSystem(database_url=database_url, redis_url=redis_url, workdir=workdir / "live")
         system.workdir.mkdir(parents=True, exist_ok=True)
         try:
@@ -517,6 +550,7 @@ def _browse(system, made: list[dict], previous_ids: list[int], reviewer) -> dict
                     renderer.open(path, "draft page")
             for previous_id in previous_ids:
                 renderer.open(f"/queue/drafts/{previous_id}/", "draft page, changes requested")
+            _spot_checks(page, renderer)
             decision_ids = decide_all(made, reviewer)
             for item in made:
                 renderer.open(f"/queue/drafts/{item['draft'].pk}/", "draft page, decided")
