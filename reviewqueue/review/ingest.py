@@ -56,6 +56,7 @@ def draft_receive(
         routing_version_number=routing_version_number,
         at=at,
     )
+    link = draft.conversation_link  # as draft_new settled it (a conversation without a link is intake's)
     if _draft_insert(draft):
         if audit:
             audit_record_many([draft_received_entry(draft, actor)], at=at)
@@ -65,7 +66,7 @@ def draft_receive(
     # The unique email_id: it was received before (or just now, concurrently: the insert waited for that
     # transaction's commit, so the row is visible to this next statement).
     draft = Draft.objects.get(email_id=email_id)
-    intake_upgrade = conversation_id and conversation_link == Draft.ConversationLink.INTAKE
+    intake_upgrade = conversation_id and link == Draft.ConversationLink.INTAKE
     if intake_upgrade and draft.conversation_link != Draft.ConversationLink.INTAKE and draft.is_pending:
         Draft.objects.filter(pk=draft.pk).update(
             conversation_id=conversation_id,
