@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from reviewqueue.review.models import Claim, Decision, Draft, OutboxItem
 from reviewqueue.sla.selectors import overdue_q
+from reviewqueue.text import UNSTORABLE_MESSAGE, is_storable
 
 FLAG_NAMES = ("customer_replied", "recipient_not_contact", "spam", "attachments", "unknown_links", "edit_mismatch")
 # What a queue page's drafts carry: the queue table, its poll version and the API's draft summary read
@@ -29,6 +30,8 @@ class QueueFilters:
     overdue: bool = False  # past the mailbox's decision target (sla/selectors.py overdue_q)
 
     def __post_init__(self):
+        if not is_storable(self.mailbox_id):  # PostgreSQL cannot compare it: a clear refusal, not a 500
+            raise ValueError(f"mailbox {UNSTORABLE_MESSAGE}")
         if self.flag and self.flag not in FLAG_NAMES:
             raise ValueError(f"unknown flag {self.flag!r}; expected one of {', '.join(FLAG_NAMES)}")
 
