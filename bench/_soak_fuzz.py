@@ -1,6 +1,7 @@
 """The API fuzz of the soak's table: schemathesis against every operation of /api/v1/openapi.json.
 
-    rows, ok = soak_rows(seed, workdir)      # bench/soak.py, after its own run (its system stopped)
+    rows, ok = soak_rows(seed, workdir)      # bench/soak.py, after its own run (its system stopped);
+                                             # logs in workdir/api-fuzz/
     .venv/bin/python bench/api_fuzz.py --seed 7 --max-examples 200    # on its own
 
 Self-contained: its own database (DATABASE_URL's name + "_fuzz", made afresh and dropped; or a
@@ -108,14 +109,19 @@ def fuzz_system(workdir: Path):
 
     from tests.livesystem import PYTHON, LiveSystem, PrivatePostgres, PrivateRedis
 
+    workdir = workdir / "api-fuzz"  # beside the caller's own logs and data, never among them
     workdir.mkdir(parents=True, exist_ok=True)
     postgres = redis = system = None
     database_url = None
     try:
         if os.environ.get("DATABASE_URL"):
             database_url = bench_database_url("_fuzz")
-            recreate_database(database_url)
-        else:
+            try:
+                recreate_database(database_url)
+            except Exception as error:  # e.g. the soak's private PostgreSQL, stopped by now
+                print(f"api fuzz: {database_url} unreachable ({error}); a private PostgreSQL instead", file=sys.stderr)
+                database_url = None
+        if database_url is None:
             postgres = PrivatePostgres(workdir, database="reviewqueue_fuzz").start()
         if shutil.which("redis-server") or not os.environ.get("REDIS_URL"):
             redis = PrivateRedis(workdir).start()
@@ -132,9 +138,10 @@ def fuzz_system(workdir: Path):
             [PYTHON, __file__, "provision", system.multimail_url],
             cwd=BASE_DIR,
             env=env,
-            check=True,
             capture_output=True,
         )
+        if provisioned.returncode:
+            raise RuntimeError(f"provisioning failed: {provisioned.stderr.decode(errors='replace')[-1500:]}")
         tokens = json.loads(provisioned.stdout.decode().strip().splitlines()[-1])
         system.start_web(workers=2, threads=4)
         yield system.web_url, tokens, real_drafts(system.web_url, tokens["intake"])

@@ -13,7 +13,7 @@ from _soak_fuzz import FuzzCounts, rows, soak_rows
 def test_a_few_cases_per_operation_none_answers_5xx_or_outside_the_document(tmp_path):
     result, ok = soak_rows(3, tmp_path, max_examples=4)
     figures = dict(result)
-    logs = tmp_path / "fuzz-logs.txt"
+    logs = tmp_path / "api-fuzz" / "fuzz-logs.txt"
     assert ok, (figures, logs.read_text() if logs.exists() else "")
     operations = figures["API fuzz: operations fuzzed"]
     for label in ("GET /drafts", "POST /drafts", "POST /drafts/bulk-decision", "GET /drafts/{id}"):
