@@ -382,6 +382,8 @@ CELERY_BEAT_SCHEDULE["review-pending-sync"] = {"task": "review.pending_sync", "s
 CELERY_BEAT_SCHEDULE["review-outbox-sweep"] = {"task": "review.outbox_sweep", "schedule": 15.0}
 # Callbacks to agents: retries due later than a minute, and deliveries whose worker died (callbacks/delivery.py).
 CELERY_BEAT_SCHEDULE["callbacks-sweep"] = {"task": "callbacks.sweep", "schedule": 15.0}
+# Callbacks whose decision_carried_out signal was lost (a worker killed right after the decide's commit).
+CELERY_BEAT_SCHEDULE["callbacks-missed"] = {"task": "callbacks.missed", "schedule": 300.0}
 # Routing: keep the mailbox list as MultiMail has it (the mailboxes page also has "sync now").
 CELERY_BEAT_SCHEDULE["routing-mailboxes-sync"] = {"task": "routing.mailboxes_sync", "schedule": 300.0}
 # Digests: each person's digest once its period has begun (once per period: digests/models.py DigestRun).

@@ -8,6 +8,7 @@ For other engineers
 - `endpoint_remove`, `secret_rotate` (the new secret, returned once).
 - `callback_queue(draft_id=, event=, happened_at=)`: called by receivers.py; at most one delivery per
   (draft, event), only for drafts submitted through intake by a token with a callback, not revoked.
+- `callbacks_missed_queue()`: beat's repair of decision callbacks whose signal was lost (see there).
 - `delivery_redeliver(delivery=, actor=)`: an admin's "send it again", same webhook-id.
 - `callback_secrets_reencrypt(actor=)`: `manage.py rotate_keys`, after a key change.
 """
@@ -140,6 +141,38 @@ def callback_queue(*, draft_id: int, event: str, happened_at: datetime | None = 
     except IntegrityError:
         return None  # queued by a concurrent copy of the same signal
     return delivery
+
+
+MISSED_GRACE = timedelta(seconds=60)  # the signal queues a decision's callback within a second or so
+MISSED_WINDOW = timedelta(hours=2)  # far longer than the repair's period (beat: every 5 minutes)
+
+
+def callbacks_missed_queue(*, now: datetime | None = None) -> int:
+    """Queue the decision callbacks a lost `decision_carried_out` never queued. The signal is sent after
+    the commit that records the decide done, so a worker killed (or a database gone) between that commit
+    and callback_queue leaves a decision carried out with no callback, and nothing re-drives a done
+    item (the soak found one in 1,000 drafts). Looks at decides done within MISSED_WINDOW, past
+    MISSED_GRACE, for drafts an intake token with a callback submitted. Returns how many it queued."""
+    from django.db.models import Exists, OuterRef
+
+    from reviewqueue.review.models import OutboxItem
+    from reviewqueue.review.signals import EVENT_BY_ACTION
+
+    now = now or timezone.now()
+    with_callback = IntakeRecord.objects.filter(token__callback__isnull=False, token__revoked_at__isnull=True)
+    queued = CallbackDelivery.objects.filter(draft_id=OuterRef("draft_id"), event__in=EVENT_BY_ACTION.values())
+    missed = (
+        OutboxItem.objects.filter(
+            kind=OutboxItem.Kind.DECIDE,
+            status=OutboxItem.Status.DONE,
+            done_at__gte=now - MISSED_WINDOW,
+            done_at__lte=now - MISSED_GRACE,
+            draft_id__in=with_callback.values("draft_id"),
+        )
+        .filter(~Exists(queued))
+        .values_list("draft_id", "decision__action")[:500]
+    )
+    return sum(callback_queue(draft_id=d, event=EVENT_BY_ACTION[a]) is not None for d, a in missed)
 
 
 @transaction.atomic

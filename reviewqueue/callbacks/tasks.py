@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from reviewqueue.callbacks import delivery
+from reviewqueue.callbacks import delivery, services
 
 
 # Well inside delivery.LEASE (60 s), and longer than an attempt (5 s to connect, 15 s per read).
@@ -14,3 +14,8 @@ def delivery_run_task(delivery_id: int) -> str:
 @shared_task(name="callbacks.sweep")
 def deliveries_sweep_task() -> int:
     return delivery.deliveries_sweep()
+
+
+@shared_task(name="callbacks.missed")
+def callbacks_missed_task() -> int:
+    return services.callbacks_missed_queue()
