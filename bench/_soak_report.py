@@ -65,8 +65,8 @@ def table(
             "stale-context guard",
             f"{guard['refused']} approvals of a stale view refused 409, {guard['accepted stale']} accepted "
             f"({guard['stale rejects']} rejections of a stale view taken, as designed); "
-            f"{guard['not seen in time']} replies not in our context within 30 s, "
-            f"{guard['no snapshot in time']} drafts without a snapshot within 30 s",
+            f"{guard['not seen in time']} replies not in our context within 90 s, "
+            f"{guard['no snapshot in time']} drafts without a snapshot within 90 s",
         ),
         ("processes that exited by themselves (restarted, as a supervisor would)", _crashes(injector.crashes)),
         ("decisions lost at MultiMail", str(counts["lost"])),
