@@ -127,7 +127,9 @@ def write(path: str, text: str, args) -> None:
         "# Reliability: the soak under faults (bench/soak.py)\n\n"
         f"Written by `bench/soak.py` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. "
         f"Rerun: `.venv/bin/python bench/soak.py --drafts {args.drafts} --minutes {args.minutes:g} "
-        f"--kills {args.kills} --seed {args.seed}` (or `make soak`).\n\n"
+        f"--kills {args.kills} --workers {args.workers} --seed {args.seed}"
+        f"{' --no-extras' if args.no_extras else ''}` (`make soak` is the default run: 10,000 drafts over "
+        "30 minutes; `make soak SOAK_ARGS=--quick` 1,000 over 5).\n\n"
     )
     Path(path).write_text(header + text + "\n")
 
