@@ -98,6 +98,7 @@ def table(
             "driving / settling / checking",
             f"{elapsed['drive']:.0f} s / {elapsed['settle']:.0f} s / {elapsed.get('check', 0):.0f} s",
         ),
+        ("checks' time", ", ".join(f"{name} {took:.1f} s" for name, took in result.get("timings", {}).items())),
         *extra_rows,
         ("verdict", "PASS" if ok else "FAIL"),
     ]
