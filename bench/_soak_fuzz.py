@@ -4,7 +4,7 @@
                                              # logs in workdir/api-fuzz/
     .venv/bin/python bench/api_fuzz.py --seed 7 --max-examples 200    # on its own
 
-Self-contained: its own database (DATABASE_URL's name + "_fuzz", made afresh and dropped; or a
+Self-contained: its own database (DATABASE_URL's name + "_fuzz_<pid>", made and dropped; or a
 private PostgreSQL in `workdir` when DATABASE_URL is unset), its own Redis (a private redis-server,
 else REDIS_URL), the MultiMail sandbox (intake sends there) and gunicorn (2 processes) on free
 loopback ports. No Celery worker: every operation answers without one (what the API queues stays
@@ -115,7 +115,7 @@ def fuzz_system(workdir: Path):
     database_url = None
     try:
         if os.environ.get("DATABASE_URL"):
-            database_url = bench_database_url("_fuzz")
+            database_url = bench_database_url(f"_fuzz_{os.getpid()}")  # two runs at once never share one
             try:
                 recreate_database(database_url)
             except Exception as error:  # e.g. the soak's private PostgreSQL, stopped by now

@@ -8,6 +8,7 @@ Prints the rows as RESULT lines (bench/_report.py); exits 1 on any 5xx.
 """
 
 import argparse
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -33,6 +34,7 @@ def main(argv=None) -> int:
         args.max_examples = 40
     if args.max_examples < 1:
         parser.error("--max-examples must be at least 1")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stopped from outside: still stop what it started
     workdir = Path(tempfile.mkdtemp(prefix="rq-fuzz-"))
     print(f"api fuzz: seed {args.seed}, {args.max_examples} examples per operation and kind; logs in {workdir}")
     rows, ok = _soak_fuzz.soak_rows(args.seed, workdir, max_examples=args.max_examples)
