@@ -85,12 +85,20 @@ def _words(count: int) -> str:
 def edit_preview(*, old_subject: str, old_markdown: str, subject: str, markdown: str) -> dict:
     """The edit panel's redline of an edit against the original (the page shows it before any typing, the
     live preview as the reviewer types): both redlines, the summary, and whether anything changed."""
-    diff = edit_diff(old_subject=old_subject, new_subject=subject, old_markdown=old_markdown, new_markdown=markdown)
+    unchanged = subject == old_subject and markdown == old_markdown
+    if unchanged:  # every draft page shows this before any typing: what word_diff would find, without diffing
+        diff = {"subject": _kept(subject), "markdown": _kept(markdown)}
+    else:
+        diff = edit_diff(old_subject=old_subject, new_subject=subject, old_markdown=old_markdown, new_markdown=markdown)
     return {
         "subject": subject,
         "markdown": markdown,
         "subject_redline": redline_html(diff["subject"]),
         "body_redline": redline_html(diff["markdown"]),
         "summary": edit_summary(diff),
-        "unchanged": subject == old_subject and markdown == old_markdown,
+        "unchanged": unchanged,
     }
+
+
+def _kept(text: str) -> list[list[str]]:
+    return [["=", text]] if text else []

@@ -18,6 +18,7 @@ from django.utils import timezone
 from reviewqueue.review.claims import draft_claim
 from reviewqueue.review.models import Claim, Decision, OutboxItem
 from reviewqueue.review.reasons import PRESET_REJECT_REASONS
+from reviewqueue.review.redline import edit_preview, redline_html, word_diff
 from tests.conftest import make_user
 from tests.review.conftest import received_draft
 
@@ -126,3 +127,10 @@ def test_a_refused_edit_comes_back_with_its_redline_in_the_page(reviewer_client,
     assert '<details class="edit-panel" id="edit-panel" data-edit-panel open>' in html
     assert '<del class="redline-del">[-50-]</del><ins class="redline-ins">{+45+}</ins>' in html
     assert 'id="edit-unchanged"' not in html
+
+
+@pytest.mark.parametrize("text", ["", "Hello", "Hello, **Ana**!\n\n  Your order <b>#12</b> ships.\t\n", " \n"])
+def test_an_unchanged_preview_is_what_the_diff_would_show(text):
+    preview = edit_preview(old_subject=text, old_markdown=text, subject=text, markdown=text)
+    assert preview["body_redline"] == preview["subject_redline"] == redline_html(word_diff(text, text))
+    assert preview["summary"] == "no change" and preview["unchanged"]
