@@ -3,7 +3,9 @@
 Sanitizer: every entry tries to run script, load something remote, restyle or clobber the page, or
 smuggle markup through broken or encoded input. Shared by the unit tests (tests/review/test_rendering.py)
 and the browser tests, which load each sanitized body in Chromium and watch for script execution and
-outbound requests.
+outbound requests, and by bench/hostile_render.py (the soak's rows too), which puts every entry wherever
+untrusted text reaches a reviewer's page; its detector counts calls to window.__canary and console calls
+naming "hostile", which some entries make.
 
 - HOSTILE_BODIES: list[str] — each is used both as a draft's markdown and as an Intercom part's HTML.
 - READABLE_CASES: list[tuple[str, list[str]]] — hostile bodies with the words a reviewer must still see.
