@@ -13,5 +13,5 @@ urlpatterns: list = [
     path("drafts/<int:draft_id>/decision", api.draft_decision, name="api-draft-decision"),
     path("openapi.json", openapi_view, name="api-openapi"),
     # Last: whatever matched nothing above still answers in JSON (API clients parse every answer).
-    re_path(r"^(?P<rest>.*)$", api.not_found),
+    re_path(r"^(?P<rest>[\s\S]*)$", api.not_found),  # [\s\S]: a line break in the path too
 ]

@@ -9,3 +9,13 @@ def test_an_unknown_api_path_answers_json_404(client, path):
     assert response.status_code == 404
     assert response["Content-Type"] == "application/json"
     assert "no such endpoint" in response.json()["error"]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/drafts/a%0Ab", "/api/v1/drafts/%0A", "/api/v1/x%0D%0Ay/decision"])
+def test_a_path_with_a_line_break_answers_json_404_too(client, path):
+    """Found by the API fuzz (seed 7): a %0A in {id} fell past the catch-all (`.` stops at a line
+    break) to Django's HTML 404, outside the OpenAPI document."""
+    response = client.get(path)
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert "no such endpoint" in response.json()["error"]
