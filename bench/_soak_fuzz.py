@@ -289,7 +289,9 @@ def send_case(operation, case, headers: dict, target, counts: FuzzCounts) -> Non
         for check in sorted({type(failure).__name__ for failure in group.exceptions}):
             counts.mismatches[(operation.label, check)] += 1
         if len(counts.mismatch_examples) < 20:
-            counts.mismatch_examples.append(f"{operation.label} {status}: {str(group)[:600]}")
+            text = str(group)
+            curl = text[text.find("curl ") :].splitlines()[0][:400] if "curl " in text else ""
+            counts.mismatch_examples.append(f"{operation.label} {status}: {text[:600]}\n    {curl}")
             print(f"  mismatch: {counts.mismatch_examples[-1]}", file=sys.stderr, flush=True)
 
 
