@@ -706,6 +706,9 @@ def main(argv=None) -> int:
             (workdir / "logs.txt").write_text(system.logs())
             system.stop()
         servers.stop()
+    if not args.no_extras:  # the soak's own table first: an extra section that breaks cannot lose it
+        own, _ = _soak_report.table(args, run, injector, result, elapsed, servers.notes)
+        _soak_report.write(args.report, own, args)
     extras, extras_ok = ([], True) if args.no_extras else extra_sections(args.seed, workdir)
     text, ok = _soak_report.table(args, run, injector, result, elapsed, servers.notes, extras=(extras, extras_ok))
     print(text, flush=True)
