@@ -133,15 +133,6 @@ def _prepare(entry: AuditEntry) -> _Prepared:
     return _Prepared(fields, payload, payload_json, ip, user_agent, unchained)
 
 
-def audit_entry_encode(entry: AuditEntry) -> _Prepared:
-    """`entry` worked out up to its place in the chain (what audit_record_many does before taking the lock),
-    for a writer that appends it in SQL under the same lock (APPEND_LOCK_ID), e.g. routing/intake_write.py."""
-    return _prepare(entry)
-
-
-APPEND_LOCK_ID = _APPEND_LOCK_ID
-
-
 class AuditTimeBeforeHead(ValueError):
     """An explicit time earlier than the log's last event: the log only moves forward in time."""
 

@@ -47,50 +47,6 @@ def draft_receive(
     does). A repeat with a conversation from our own intake upgrades a guessed or missing link.
     `at`: when it was received, if not now (history replayed in time order; see audit_record_many).
     """
-    draft = draft_new(
-        email_id=email_id,
-        mailbox_id=mailbox_id,
-        source=source,
-        conversation_id=conversation_id,
-        conversation_link=conversation_link,
-        routing_version_number=routing_version_number,
-        at=at,
-    )
-    link = draft.conversation_link  # as draft_new settled it (a conversation without a link is intake's)
-    if _draft_insert(draft):
-        if audit:
-            audit_record_many([draft_received_entry(draft, actor)], at=at)
-        if fetch:
-            transaction.on_commit(lambda: enqueue.draft_fetch(draft.pk))
-        return draft, True
-    # The unique email_id: it was received before (or just now, concurrently: the insert waited for that
-    # transaction's commit, so the row is visible to this next statement).
-    draft = Draft.objects.get(email_id=email_id)
-    intake_upgrade = conversation_id and link == Draft.ConversationLink.INTAKE
-    if intake_upgrade and draft.conversation_link != Draft.ConversationLink.INTAKE and draft.is_pending:
-        Draft.objects.filter(pk=draft.pk).update(
-            conversation_id=conversation_id,
-            conversation_link=Draft.ConversationLink.INTAKE,
-            routing_version_number=routing_version_number,
-            updated_at=timezone.now(),
-        )
-        draft.refresh_from_db()
-        if fetch:
-            transaction.on_commit(lambda: enqueue.draft_fetch(draft.pk, refresh=True))
-    return draft, False
-
-
-def draft_new(
-    *,
-    email_id: str,
-    mailbox_id: str,
-    source: str,
-    conversation_id: str | None = None,
-    conversation_link: str = "",
-    routing_version_number: int | None = None,
-    at: datetime | None = None,
-) -> Draft:
-    """The Draft draft_receive inserts when `email_id` is new (not saved; see draft_insert_statement)."""
     if source not in Draft.Source.values:
         raise ValueError(f"unknown draft source {source!r}")
     if conversation_link not in Draft.ConversationLink.values:
@@ -108,7 +64,27 @@ def draft_new(
     )
     if source != Draft.Source.INTAKE:  # an agent's intake is never an edit's send
         _known_edited_version(draft)
-    return draft
+    if _draft_insert(draft):
+        if audit:
+            audit_record_many([draft_received_entry(draft, actor)], at=at)
+        if fetch:
+            transaction.on_commit(lambda: enqueue.draft_fetch(draft.pk))
+        return draft, True
+    # The unique email_id: it was received before (or just now, concurrently: the insert waited for that
+    # transaction's commit, so the row is visible to this next statement).
+    draft = Draft.objects.get(email_id=email_id)
+    intake_upgrade = conversation_id and conversation_link == Draft.ConversationLink.INTAKE
+    if intake_upgrade and draft.conversation_link != Draft.ConversationLink.INTAKE and draft.is_pending:
+        Draft.objects.filter(pk=draft.pk).update(
+            conversation_id=conversation_id,
+            conversation_link=Draft.ConversationLink.INTAKE,
+            routing_version_number=routing_version_number,
+            updated_at=timezone.now(),
+        )
+        draft.refresh_from_db()
+        if fetch:
+            transaction.on_commit(lambda: enqueue.draft_fetch(draft.pk, refresh=True))
+    return draft, False
 
 
 def _known_edited_version(draft: Draft) -> None:
@@ -129,21 +105,15 @@ def _draft_insert_sql() -> tuple[str, tuple]:
     return sql, fields
 
 
-def draft_insert_statement(draft: Draft) -> tuple[str, list]:
-    """(sql, params): `INSERT … ON CONFLICT (email_id) DO NOTHING RETURNING id` of a draft_new draft, for a
-    writer that sends it with other statements (routing/intake_write.py); _draft_insert runs it alone."""
-    sql, fields = _draft_insert_sql()
-    return sql, [field.get_db_prep_save(field.pre_save(draft, True), connection) for field in fields]
-
-
 def _draft_insert(draft: Draft) -> bool:
     """Insert the new draft unless its email_id is taken; True (and draft.pk set) when inserted.
 
     One statement where Draft.objects.create needs a savepoint around its INSERT to survive the
     duplicate (three round trips and the ORM's save machinery, on every intake, webhook and poll).
     """
+    sql, fields = _draft_insert_sql()
     with connection.cursor() as cursor:
-        cursor.execute(*draft_insert_statement(draft))
+        cursor.execute(sql, [field.get_db_prep_save(field.pre_save(draft, True), connection) for field in fields])
         inserted = cursor.fetchone()
     if inserted is None:
         return False

@@ -11,14 +11,13 @@ the draft's fetch. The endpoint is intake_api.py.
 import hashlib
 import json
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from django.db import connection, transaction
 from django.utils import timezone
 
 from reviewqueue.audit.services import Actor, AuditEntry, RequestOrigin, audit_record, audit_record_many
 from reviewqueue.integrations.intercom.services import snapshot_latest_team_and_tags, snapshot_refresh
-from reviewqueue.routing import intake_write
 from reviewqueue.routing.followups import enqueue_followup
 from reviewqueue.routing.intake_cache import IntakeReads, intake_reads
 from reviewqueue.routing.intake_payload import IntakeInvalid, IntakePayload
@@ -152,10 +151,6 @@ def _submit(
     if not record.email_id:
         _route_and_send(record, payload, reads)
     actor = Actor.token(token)
-    if payload.revision_of is None:
-        written = _complete_new(record, payload, actor, origin)
-        if written is not None:
-            return written
     draft, draft_created, received = _draft_receive(record, actor)
     if payload.revision_of is not None and draft_created:
         from reviewqueue.review.revisions import revision_link
@@ -315,40 +310,6 @@ def _oversight_check(mailbox_id: str, ruleset: RoutingRuleSet, *, mode: str) -> 
     saved_mode = ruleset.saved_mode(mailbox_id)
     if oversight_rank(mode) > oversight_rank(saved_mode):
         raise IntakeRefused(mailbox_id=mailbox_id, mode=mode, saved_mode=saved_mode, ruleset=ruleset)
-
-
-def _complete_new(
-    record: IntakeRecord, payload: IntakePayload, actor: Actor, origin: RequestOrigin | None
-) -> IntakeResult | None:
-    """What the rest of _submit does for an email that has no draft yet, in one round trip (intake_write.py):
-    the draft as draft_receive makes it, its `draft.received` and this intake's event, the record completed.
-    None when the email had a draft already: nothing was written, _submit goes on as for any other."""
-    from reviewqueue.review.ingest import draft_insert_statement, draft_new, draft_received_entry
-
-    draft = draft_new(
-        email_id=record.email_id,
-        mailbox_id=record.mailbox_id,
-        source="intake",
-        conversation_id=record.conversation_id,
-        conversation_link="intake",
-        routing_version_number=record.routing_version.version if record.routing_version else None,
-    )
-    entries = [draft_received_entry(draft, actor), _accepted_entry(record, draft, payload, actor, origin)]
-    completed_at = timezone.now()
-    draft_id = intake_write.write(
-        draft_insert=draft_insert_statement(draft),
-        email_id=record.email_id,
-        entries=[replace(entry, target_id=intake_write.DRAFT_ID) for entry in entries],
-        record_id=record.pk,
-        mailbox_id=record.mailbox_id,
-        routing_version_id=record.routing_version_id,
-        completed_at=completed_at,
-    )
-    if draft_id is None:
-        return None
-    record.draft_id, record.completed_at = draft_id, completed_at
-    transaction.on_commit(lambda: enqueue_followup(record.pk, refresh=False))
-    return _result(record, created=True, status=draft.status)
 
 
 def _draft_receive(record: IntakeRecord, actor: Actor) -> tuple:
