@@ -17,7 +17,6 @@ from reviewqueue.callbacks.models import CallbackDelivery
 from reviewqueue.callbacks.services import callback_queue, delivery_redeliver
 from reviewqueue.celery import app
 from reviewqueue.review.decisions import draft_decide
-from reviewqueue.review.ingest import draft_fetch, draft_receive
 from reviewqueue.slack.delivery import delivery_run as slack_delivery_run
 from reviewqueue.slack.models import SlackDelivery
 from reviewqueue.slack.services import slack_sweep
@@ -32,6 +31,7 @@ pytestmark = pytest.mark.django_db
 # The callbacks' and the Slack app's own fixtures (their conftest.py files), for the tests below.
 lenient = callback_fixtures.lenient
 slack, channel, vendors = slack_fixtures.slack, slack_fixtures.channel, slack_fixtures.vendors
+review_request = slack_fixtures.review_request
 
 
 @pytest.fixture
@@ -82,14 +82,9 @@ def test_an_admins_redelivery_while_the_broker_is_down_is_kept_not_failed(
 
 
 @pytest.fixture
-def posted(slack, channel, vendors, broker, django_capture_on_commit_callbacks) -> SlackDelivery:
+def posted(review_request) -> SlackDelivery:
     """em_1 held and fetched (broker up): its review request queued by draft_ready, and posted."""
-    received, _ = draft_receive(
-        email_id="em_1", mailbox_id="mbx_1", source="poll", actor=Actor.system("t"), fetch=False
-    )
-    with django_capture_on_commit_callbacks(execute=True):
-        draft_fetch(draft_id=received.pk)
-    post = SlackDelivery.objects.get(draft=received, kind="post")
+    post = review_request
     assert slack_delivery_run(delivery_id=post.pk) == "done"
     return post
 

@@ -11,9 +11,7 @@ import httpx
 import pytest
 from django.utils import timezone
 
-from reviewqueue.audit.services import Actor
 from reviewqueue.integrations.slack.client import SlackClient
-from reviewqueue.review.ingest import draft_fetch, draft_receive
 from reviewqueue.slack.delivery import delivery_run
 from reviewqueue.slack.models import SlackDelivery
 from tests.slack import conftest as slack_fixtures
@@ -21,6 +19,7 @@ from tests.slack import conftest as slack_fixtures
 pytestmark = pytest.mark.django_db
 
 slack, channel, vendors = slack_fixtures.slack, slack_fixtures.channel, slack_fixtures.vendors
+review_request = slack_fixtures.review_request
 
 
 class FakeSlack:
@@ -55,13 +54,8 @@ class FakeSlack:
 
 
 @pytest.fixture
-def post(slack, channel, vendors, broker, django_capture_on_commit_callbacks) -> SlackDelivery:
-    received, _ = draft_receive(
-        email_id="em_1", mailbox_id="mbx_1", source="poll", actor=Actor.system("t"), fetch=False
-    )
-    with django_capture_on_commit_callbacks(execute=True):
-        draft_fetch(draft_id=received.pk)
-    return SlackDelivery.objects.get(draft=received, kind="post")
+def post(review_request) -> SlackDelivery:
+    return review_request
 
 
 def _due_again(delivery: SlackDelivery) -> None:

@@ -15,7 +15,7 @@ from reviewqueue.sandbox.server import start_in_thread
 from reviewqueue.sandbox.slack import defaults
 from reviewqueue.sandbox.slack.app import Knobs, make_app
 from reviewqueue.slack.channels import slack_channel_set
-from reviewqueue.slack.models import SlackChannel
+from reviewqueue.slack.models import SlackChannel, SlackDelivery
 from tests.surfaces import em_1_held, vendors_patched
 
 SECRET = "slack_signing_secret_for_tests"
@@ -57,6 +57,14 @@ def channel(db):
 def held(slack, channel, vendors, broker) -> Draft:
     """em_1, held for c_7 in mbx_1 (posted to the sandbox's channel): received and fetched, as the poll does."""
     return em_1_held()
+
+
+@pytest.fixture
+def review_request(slack, channel, vendors, broker, django_capture_on_commit_callbacks) -> SlackDelivery:
+    """em_1 held (as `held`) with its on-commit work run: the review request draft_ready queued, not yet posted."""
+    with django_capture_on_commit_callbacks(execute=True):
+        draft = em_1_held()
+    return SlackDelivery.objects.get(draft=draft, kind="post")
 
 
 def signed_post(client, payload: dict | None = None, *, raw: bytes | None = None, secret: str = SECRET,
