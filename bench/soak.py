@@ -468,20 +468,12 @@ class Run:
         }
         raw = json.dumps(event).encode()
         headers = {"Content-Type": "application/json", "X-Hub-Signature": sign(raw, "forged-client-secret")}
-        for _ in range(10):
-            try:
-                answer = self.driver.web.post("/webhooks/intercom", content=raw, headers=headers)
-            except httpx.TransportError:
-                time.sleep(0.5)
-                continue
-            if answer.status_code >= 500:
-                time.sleep(0.5)
-                continue
+        status = self._post_forged("/webhooks/intercom", raw, headers)
+        if status is not None:
             with self.lock:
                 self.forged["intercom sent"] += 1
                 self.forged["intercom ids"].append(event_id)
-                self.forged["accepted"] += int(answer.status_code != 401)
-            return
+                self.forged["accepted"] += int(status != 401)
 
     def _forge(self, email_id: str, number: int) -> None:
         """An approval of a real email, signed with the wrong secret: must be refused (401), never stored."""
@@ -495,24 +487,27 @@ class Run:
             "timestamp": datetime.now(UTC).isoformat(),
         }
         raw = json.dumps(event).encode()
-        for _ in range(10):
-            try:
-                answer = self.driver.web.post(
-                    "/webhooks/multimail",
-                    content=raw,
-                    headers={"Content-Type": "application/json", HEADER: sign(raw, "whsec_forged")},
-                )
-            except httpx.TransportError:
-                time.sleep(0.5)
-                continue
-            if answer.status_code >= 500:  # a web process being killed: send it again
-                time.sleep(0.5)
-                continue
+        headers = {"Content-Type": "application/json", HEADER: sign(raw, "whsec_forged")}
+        status = self._post_forged("/webhooks/multimail", raw, headers)
+        if status is not None:
             with self.lock:
                 self.forged["sent"] += 1
                 self.forged["ids"].append(event_id)
-                self.forged["accepted"] += int(answer.status_code != 401)
-            return
+                self.forged["accepted"] += int(status != 401)
+
+    def _post_forged(self, path: str, raw: bytes, headers: dict) -> int | None:
+        """The web's answer to a forged webhook, sent again while a web process being killed answers 5xx or
+        not at all; None when ten tries got no answer (not counted as sent)."""
+        for _ in range(10):
+            try:
+                answer = self.driver.web.post(path, content=raw, headers=headers)
+            except httpx.TransportError:
+                time.sleep(0.5)
+                continue
+            if answer.status_code < 500:
+                return answer.status_code
+            time.sleep(0.5)
+        return None
 
 
 # --- the run ---------------------------------------------------------------------------------------
