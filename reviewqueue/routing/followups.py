@@ -62,27 +62,15 @@ def intake_followups() -> int:
         while pending := client.lpop(FOLLOWUPS_PENDING, FOLLOWUPS_BATCH):
             refresh_by_id = dict(_pending_item(item) for item in pending)
             records = list(IntakeRecord.objects.filter(pk__in=refresh_by_id).order_by("pk"))
-            untagged = _untagged_draft_ids(records, refresh_by_id)
             # The fetches of these records leave together, one Redis pipeline when the last is tagged,
             # instead of a Redis client and a round trip each. Should a record fail unexpectedly, those
             # not yet sent are dropped with it: the outbox sweeper fetches what nobody fetched.
             with producer.batch():
                 for record in records:
                     refresh = refresh_by_id[record.pk]
-                    _follow_up(record, refresh=refresh, untagged=record.draft_id in untagged, producer=producer)
+                    _follow_up(record, refresh=refresh, producer=producer)
                     done += 1
     return done
-
-
-def _untagged_draft_ids(records: list[IntakeRecord], refresh_by_id: dict[int, bool]) -> set[int]:
-    """The drafts whose emails can carry no tag yet, so tagging them needs no read first: drafts this
-    intake made (not `refresh`: nobody here had seen the email before its send, and MultiMail's send
-    takes no tags) and not yet fetched (so not decided either, and the outbox, which tags emails
-    once decided, has not touched them). One query for the batch."""
-    from reviewqueue.review.models import Draft
-
-    made_here = [record.draft_id for record in records if not refresh_by_id[record.pk]]
-    return set(Draft.objects.filter(pk__in=made_here, fetched_at__isnull=True).values_list("pk", flat=True))
 
 
 def _pending_item(item: bytes) -> tuple[int, bool]:
@@ -95,12 +83,13 @@ def intake_followup(*, record_id: int, refresh: bool = False) -> None:
     _follow_up(IntakeRecord.objects.get(pk=record_id), refresh=refresh)
 
 
-def _follow_up(record: IntakeRecord, *, refresh: bool, untagged: bool = False, producer=None) -> None:
+def _follow_up(record: IntakeRecord, *, refresh: bool, producer=None) -> None:
     """After commit: tag the email with its conversation at MultiMail, then queue the draft's fetch.
 
     Tagging first puts the tag on before the draft is fetched, so before a reviewer normally sees it.
-    The email's other tags are kept (add_tags reads them first), unless it is `untagged` (see
-    _untagged_draft_ids): then the one tag is simply set. A failed tag is only logged, as it always
+    The email's other tags are kept (add_tags reads them first, under the email's tag lock): even a draft
+    this intake made may have been fetched, decided and tagged by the outbox while the batch was on its
+    way (the soak saw such decision tags overwritten). A failed tag is only logged, as it always
     was: the IntakeRecord links email and conversation on our side. The fetch is queued whatever
     happens (`refresh` when the draft existed before this intake); had this task been lost, the
     outbox sweeper would still fetch it.
@@ -109,10 +98,7 @@ def _follow_up(record: IntakeRecord, *, refresh: bool, untagged: bool = False, p
 
     client, tags = get_multimail_client(), {"intercom_conversation_id": record.conversation_id}
     try:
-        if untagged:
-            client.set_tags(mailbox_id=record.mailbox_id, email_id=record.email_id, tags=tags)
-        else:
-            add_tags(client, mailbox_id=record.mailbox_id, email_id=record.email_id, tags=tags)
+        add_tags(client, mailbox_id=record.mailbox_id, email_id=record.email_id, tags=tags)
     except MultiMailError:
         logger.warning("intake: tagging email %s failed", record.email_id, exc_info=True)
     finally:

@@ -14,6 +14,8 @@ from __future__ import annotations
 import functools
 from typing import Any, Literal
 
+from django.db import connection, transaction
+
 from reviewqueue.integrations.multimail import parsing
 from reviewqueue.integrations.multimail.core import KEY_VARIABLES, MultiMailConnection
 from reviewqueue.integrations.multimail.errors import (
@@ -302,6 +304,10 @@ def get_multimail_client() -> MultiMailClient:
     )
 
 
+# The advisory lock space of add_tags' per-email locks ("tags"; the email id's hash is the key's second half).
+TAGS_LOCK_SPACE = 0x74616773
+
+
 @functools.lru_cache(maxsize=4)
 def _client_for(base_url: str, api_key: str, send_api_key: str, admin_api_key: str) -> MultiMailClient:
     # One client (one connection pool) per configuration; httpx.Client is safe to share across threads.
@@ -309,6 +315,12 @@ def _client_for(base_url: str, api_key: str, send_api_key: str, admin_api_key: s
 
 
 def add_tags(client: MultiMailClient, *, mailbox_id: str, email_id: str, tags: dict[str, str]) -> dict[str, str]:
-    """Set `tags` on an email and keep its others: MultiMail's PUT replaces the whole set, so read it first."""
-    current = client.get_email(mailbox_id=mailbox_id, email_id=email_id).tags
-    return client.set_tags(mailbox_id=mailbox_id, email_id=email_id, tags={**current, **tags})
+    """Set `tags` on an email and keep its others: MultiMail's PUT replaces the whole set, so read it first.
+
+    The read and the PUT hold the email's tag lock (a PostgreSQL advisory lock for the transaction), so two
+    of our writers (the intake's follow-up, the outbox's tag step) never write over each other's tags."""
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [TAGS_LOCK_SPACE, email_id])
+        current = client.get_email(mailbox_id=mailbox_id, email_id=email_id).tags
+        return client.set_tags(mailbox_id=mailbox_id, email_id=email_id, tags={**current, **tags})
