@@ -24,10 +24,10 @@ from reviewqueue.integrations.intercom.services import snapshot_refresh
 from reviewqueue.review.ingest import draft_fetch, draft_receive, drafts_context_changed
 from reviewqueue.review.models import Decision, Draft
 from tests.conftest import logged_in_client
-from tests.fakes import FakeIntercom, FakeMultiMail
 from tests.review.test_api_drafts import api, post_decision
 from tests.review.test_draft_fetch import WRITTEN
 from tests.routing.test_openapi import conforms
+from tests.surfaces import vendors_patched
 
 pytestmark = pytest.mark.django_db
 
@@ -38,13 +38,7 @@ CANCEL = "Actually, please cancel my order instead!"
 def vendors(monkeypatch, settings):
     """MultiMail holding em_1 for conversation c_7 in Intercom; every client in the code talks to these fakes."""
     settings.CONTEXT_MAX_AGE = 60
-    multimail, intercom = FakeMultiMail(), FakeIntercom()
-    intercom.add_conversation("c_7", contact=intercom.add_contact("customer@example.com"))
-    multimail.add_email("em_1", tags={"intercom_conversation_id": "c_7"})
-    mm_client, ic_client = multimail.client(), intercom.client()
-    monkeypatch.setattr("reviewqueue.integrations.multimail.client.get_multimail_client", lambda: mm_client)
-    monkeypatch.setattr("reviewqueue.integrations.intercom.client.get_intercom_client", lambda **_: ic_client)
-    return multimail, intercom
+    return vendors_patched(monkeypatch)
 
 
 @pytest.fixture
