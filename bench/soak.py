@@ -12,16 +12,17 @@ PostgreSQL, a redis-server), or DATABASE_URL / REDIS_URL when set (the machine's
 restarted: those faults are skipped, and said). A process of ours that exits by itself is started
 again, as a supervisor would (counted in the table).
 
-Driving, at a steady rate: 70% of drafts through intake (POST /api/v1/drafts, with an intake token
-whose callbacks go to a receiver run here: bench/_soak_callbacks.py), 30% straight into MultiMail's
-gated mailbox (its webhook and the poll bring them in); reviewers decide each over the review API: 60%
-approve, 25% reject, 15% approve with an edit; 20% of drafts are decided by two reviewers at once (one
-must win, the other get 409 already_decided); for 15% of the other intake drafts the customer replies
-in Intercom while the reviewer has the draft open, and the decision on the stale view must be refused
-(409 conversation_changed). Webhooks: the driver posts 30% of MultiMail drafts' pending event again
-(duplicated), 30% a stale one after the decision (reordered), 10% a forged approval, and 10% of intake
-drafts a forged Intercom notification; MultiMail's sandbox duplicates 30%, holds back 30% and forges
-10% of its own deliveries (its webhook chaos knobs), Intercom's duplicates and overtakes 30%.
+Driving, at a steady rate: 70% of drafts through intake (POST /api/v1/drafts, with an intake token whose
+callbacks go to a receiver run here: bench/_soak_callbacks.py), 30% straight into MultiMail's gated mailbox
+(its webhook and the poll bring them in); reviewers decide each over the review API: 60% approve, 25% reject,
+15% approve with an edit (a draft whose content is not in yet, its GET without a content_hash or its decision
+refused 409 content_not_in, is looked at again after 0.5 s doubling to 8 s); 20% of drafts are decided by two
+reviewers at once (one must win, the other get 409 already_decided); for 15% of the other intake drafts the
+customer replies in Intercom while the reviewer has the draft open, and the decision on the stale view must be
+refused (409 conversation_changed). Webhooks: the driver posts 30% of MultiMail drafts' pending event again
+(duplicated), 30% a stale one after the decision (reordered), 10% a forged approval, and 10% of intake drafts
+a forged Intercom notification; MultiMail's sandbox duplicates 30%, holds back 30% and forges 10% of its own
+deliveries (its webhook chaos knobs), Intercom's duplicates and overtakes 30%.
 
 Faults (bench/_soak_faults.py): worker SIGKILL (--kills), web process SIGKILL, Redis restart and
 flush, PostgreSQL restart, both sandboxes at 20% errors with 5 s stalls in bursts, the sandboxes'
@@ -72,6 +73,10 @@ INTAKE_SHARE = 0.7
 RACE_SHARE = 0.2
 REPLY_SHARE = 0.15  # of intake drafts not raced: the customer replies while the reviewer has the draft open
 REPLY_WAIT = 90.0  # seconds the reviewer waits for our context to show the reply before deciding anyway
+# While a draft's content is not in (the fetch is behind), a reviewer waits longer each time: 0.5 s doubling
+# to 8 s. A flat 0.5 s cost two web requests per waiting draft per half second: the workers fell further
+# behind, more drafts waited, more requests (a feedback loop that ate the web's CPU at the default rate).
+CONTENT_WAIT_FIRST, CONTENT_WAIT_CAP = 0.5, 8.0
 DUPLICATE_SHARE, REORDER_SHARE, FORGED_SHARE = 0.3, 0.3, 0.1
 # MultiMail's own webhook chaos (sandbox knobs), besides the driver's: duplicated, held back, forged.
 SANDBOX_WEBHOOK_CHAOS = {"webhook_duplicate_rate": 0.3, "webhook_reorder_rate": 0.3, "webhook_forge_rate": 0.1}
@@ -180,6 +185,12 @@ def db(call, attempts: int = 60):
             if attempt == attempts - 1:
                 raise
             time.sleep(1)
+
+
+def _content_not_in(shown: dict) -> bool:
+    """The GET shows a pending draft whose content is not fetched yet: its content_hash (the sha256 of the
+    content shown) is empty until then, and deciding it would only be refused (409 content_not_in)."""
+    return shown.get("status") == "pending" and not shown.get("content_hash")
 
 
 def second_reviewer() -> str:
@@ -332,10 +343,15 @@ class Run:
             stale = self._decide_on_stale_context(api, draft_id, number, body)
             if stale is not None:
                 return stale
+        content_wait = CONTENT_WAIT_FIRST
         while time.monotonic() < deadline and not STOP.is_set():
+            pause = 0.5
             try:
                 shown = api.get(f"/drafts/{draft_id}")
-                if shown.status_code == 200:
+                if shown.status_code == 200 and _content_not_in(shown.json()):
+                    pause, content_wait = content_wait, min(content_wait * 2, CONTENT_WAIT_CAP)
+                    last = "GET 200: content not in yet"
+                elif shown.status_code == 200:
                     answer = api.post(
                         f"/drafts/{draft_id}/decision",
                         json={**body, "snapshot_id": shown.json()["latest_snapshot_id"], "confirm_changed": True},
@@ -350,11 +366,13 @@ class Run:
                         return None
                     first_attempt = first_attempt and answer.status_code == 409
                     last = f"{answer.status_code} {answer.text[:160]}"
+                    if answer.status_code == 409 and answer.json().get("conflict") == "content_not_in":
+                        pause, content_wait = content_wait, min(content_wait * 2, CONTENT_WAIT_CAP)
                 else:
                     last = f"GET {shown.status_code} {shown.text[:160]}"
             except httpx.TransportError as error:
                 first_attempt, last = False, repr(error)
-            time.sleep(0.5)
+            STOP.wait(min(pause, max(0.0, deadline - time.monotonic())))
         print(f"  draft {draft_id} never decided; last answer: {last}", flush=True)
         return None
 
@@ -367,11 +385,13 @@ class Run:
 
         try:
             snapshot_id, shown_by = None, time.monotonic() + REPLY_WAIT
+            wait = CONTENT_WAIT_FIRST
             while snapshot_id is None and time.monotonic() < shown_by:  # intake links the conversation after
                 shown = api.get(f"/drafts/{draft_id}")
                 snapshot_id = shown.json().get("latest_snapshot_id") if shown.status_code == 200 else None
-                if snapshot_id is None:
-                    time.sleep(0.5)
+                if snapshot_id is None:  # the snapshot comes with the content: the same backing off
+                    STOP.wait(min(wait, max(0.0, shown_by - time.monotonic())))
+                    wait = min(wait * 2, CONTENT_WAIT_CAP)
             if snapshot_id is None:
                 with self.lock:
                     self.guard["no snapshot in time"] += 1
