@@ -30,6 +30,8 @@ import httpcore
 import httpx
 from django.conf import settings
 
+from reviewqueue.integrations.http import shared_ssl_context
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 # IPv6 prefixes whose addresses carry an IPv4 address in their last 32 bits (RFC 6052 NAT64).
@@ -169,7 +171,7 @@ class _GuardedNetworkBackend(httpcore.SyncBackend):
 
 
 def guarded_transport() -> httpx.HTTPTransport:
-    transport = httpx.HTTPTransport(retries=0)
+    transport = httpx.HTTPTransport(verify=shared_ssl_context(), retries=0)
     # httpx has no public hook for the network backend; its pool (httpcore.ConnectionPool) takes one.
     # tests/test_outbound.py proves the guard runs at connect time, so an httpx upgrade that moves
     # this attribute fails a test rather than silently dropping the guard.

@@ -1,7 +1,11 @@
 """reviewqueue/outbound.py: admin-given URLs are https, resolve only to global addresses (checked when
 saved and again at connect time) and are never redirected, unless CALLBACK_ALLOW_PRIVATE_NETWORKS."""
 
+import datetime
+import ipaddress
 import socket
+import ssl
+import threading
 
 import httpx
 import pytest
@@ -191,3 +195,75 @@ def test_a_name_that_stops_resolving_is_told_apart_at_request_time(strict):
     """Callers retry a passing DNS failure but not a refused address: the error says which."""
     with outbound_client() as client, pytest.raises(outbound.OutboundHostUnresolved):
         client.get("https://no-such-host.invalid/hook")
+
+
+def _self_signed_certificate(directory) -> tuple[str, str]:
+    """A certificate for 127.0.0.1 that no CA signed: (certificate file, key file)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=1))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = directory / "cert.pem", directory / "key.pem"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return str(cert_file), str(key_file)
+
+
+def _tls_listener(cert_file: str, key_file: str, handshakes: int) -> tuple[socket.socket, threading.Thread]:
+    """A TLS server on 127.0.0.1 that offers its certificate to `handshakes` clients, then stops."""
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(cert_file, key_file)
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve():
+        for _ in range(handshakes):
+            connection, _address = listener.accept()
+            try:
+                with server_context.wrap_socket(connection, server_side=True):
+                    pass
+            except (ssl.SSLError, OSError):
+                pass  # the client refused the certificate: what the test expects
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return listener, thread
+
+
+def test_outbound_clients_share_one_tls_context_that_still_verifies_certificates(lenient, tmp_path):
+    """Building a TLS context loads the CA bundle (~20 ms of CPU): every outbound client reuses the
+    process's one, which still checks certificates against the default CA trust and host names."""
+    with outbound_client() as first, outbound_client() as second:
+        contexts = [client._transport._pool._ssl_context for client in (first, second)]
+        assert contexts[0] is contexts[1]
+        context = contexts[0]
+        assert context.verify_mode == ssl.CERT_REQUIRED
+        assert context.check_hostname
+        assert context.cert_store_stats()["x509_ca"] > 0  # the CA bundle is loaded
+
+        listener, thread = _tls_listener(*_self_signed_certificate(tmp_path), handshakes=2)
+        port = listener.getsockname()[1]
+        for client in (first, second):
+            with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+                client.get(f"https://127.0.0.1:{port}/hook")
+        thread.join(timeout=5)
+        listener.close()

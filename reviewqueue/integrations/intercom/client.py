@@ -27,6 +27,7 @@ from reviewqueue.integrations.http import (
     default_timeout,
     seconds_until_epoch_header,
     send_with_retries,
+    shared_ssl_context,
 )
 from reviewqueue.integrations.intercom.types import (
     Admin,
@@ -204,6 +205,7 @@ class IntercomClient:
             },
             timeout=timeout or default_timeout(),
             transport=transport,
+            verify=shared_ssl_context(),  # snapshot_refresh makes a client per call
         )
 
     def __repr__(self) -> str:  # never show the token

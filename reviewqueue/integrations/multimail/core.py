@@ -16,7 +16,13 @@ from typing import Literal
 
 import httpx
 
-from reviewqueue.integrations.http import RetryPolicy, default_timeout, seconds_from_retry_after, send_with_retries
+from reviewqueue.integrations.http import (
+    RetryPolicy,
+    default_timeout,
+    seconds_from_retry_after,
+    send_with_retries,
+    shared_ssl_context,
+)
 from reviewqueue.integrations.multimail.errors import (
     MultiMailError,
     MultiMailNotConfigured,
@@ -70,6 +76,7 @@ class MultiMailConnection:
             transport=transport,
             timeout=timeout or default_timeout(),
             headers={"Accept": "application/json", "User-Agent": "reviewqueue"},
+            verify=shared_ssl_context(),
         )
 
     def __repr__(self) -> str:  # never show keys

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from reviewqueue.integrations.http import default_timeout, seconds_from_retry_after
+from reviewqueue.integrations.http import default_timeout, seconds_from_retry_after, shared_ssl_context
 
 PERMANENT = frozenset(
     {
@@ -75,6 +75,7 @@ class SlackClient:
             headers={"Authorization": f"Bearer {token}", "User-Agent": "reviewqueue-slack/1"},
             timeout=timeout or default_timeout(connect=3.0, read=10.0),
             transport=transport,
+            verify=shared_ssl_context(),  # one per process: a client is made per delivery
         )
 
     def close(self) -> None:
@@ -155,7 +156,9 @@ _JSON = {"Content-Type": "application/json; charset=utf-8"}
 def response_url_post(url: str, body: dict, *, transport: httpx.BaseTransport | None = None) -> None:
     """Answer a click through its `response_url` (an ephemeral message to the clicker). Raises SlackError."""
     try:
-        with httpx.Client(transport=transport, timeout=default_timeout(connect=3.0, read=10.0)) as client:
+        with httpx.Client(
+            transport=transport, timeout=default_timeout(connect=3.0, read=10.0), verify=shared_ssl_context()
+        ) as client:
             response = client.post(url, content=json.dumps(body), headers=_JSON)
     except httpx.HTTPError as error:
         raise SlackError(f"response_url: {type(error).__name__}", code="unreachable") from None
