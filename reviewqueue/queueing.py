@@ -7,12 +7,20 @@ so a second message is harmless. An error from the broker at that point would on
 work (a reviewer's decision, an admin's redelivery) into a failure for the caller: it is logged here
 instead. Work that is NOT committed anywhere (a Slack button's payload) must not be sent this way.
 
+Work that is committed nowhere and whose loss costs nothing but a little speed (review/context.py's
+refresh of a conversation ahead of the reviewer) goes through send_best_effort: one attempt, no
+publish retries, so a page that queues it is not held up while the broker is away.
+
 Neutral on purpose: review/, callbacks/ and slack/ all queue through it, and it imports none of them.
 """
 
 import logging
+import os
+import threading
 
 import kombu.exceptions
+from kombu.exceptions import LimitExceeded
+from kombu.pools import ProducerPool
 
 from reviewqueue.celery import app
 
@@ -27,3 +35,40 @@ def send_committed(name: str, args: tuple, **options) -> bool:
         log.warning("not queued, left to the sweeper: %s%s: %s", name, args, error)
         return False
     return True
+
+
+def send_best_effort(name: str, args: tuple, **options) -> bool:
+    """Send task `name` once, without publish retries; False (logged) when the broker cannot take it.
+
+    For work nothing depends on: the caller (a page a person waits for) goes on either way.
+    """
+    pool = _pool_without_retries()
+    try:
+        with pool.acquire(block=True, timeout=1) as producer:
+            app.send_task(name, args=args, producer=producer, retry=False, **options)
+    except (kombu.exceptions.OperationalError, OSError, LimitExceeded) as error:
+        log.warning("not queued (best effort): %s%s: %s", name, args, error)
+        _pools.pop(_pool_key(), None)  # its connections may be broken: the next send builds a new one
+        return False
+    return True
+
+
+# Producers whose connections give up at the first refusal. Celery's pooled ones retry connecting for
+# about 6 s (kombu's default_channel, within broker_connection_timeout) even with retry=False: a page
+# would wait that long on a broker that is down. A connection made per send costs ~15 ms; pooled, ~1 ms.
+_pools: dict[tuple, ProducerPool] = {}
+_pools_lock = threading.Lock()
+
+
+def _pool_key() -> tuple:
+    return (os.getpid(), app.conf.broker_url)  # a forked process, or a test that moved the broker, gets its own
+
+
+def _pool_without_retries() -> ProducerPool:
+    key = _pool_key()
+    with _pools_lock:
+        if key not in _pools:
+            options = {**(app.conf.broker_transport_options or {}), "max_retries": 0}
+            connections = app.connection_for_write(transport_options=options).Pool(limit=app.pool.limit)
+            _pools[key] = ProducerPool(connections, Producer=app.amqp.Producer)
+        return _pools[key]

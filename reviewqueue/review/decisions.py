@@ -39,7 +39,8 @@ from django.utils.html import escape
 from reviewqueue.audit.services import Actor, RequestOrigin, audit_record
 from reviewqueue.review import enqueue
 from reviewqueue.review.claims import _lock_pending_draft, locked_claim
-from reviewqueue.review.clients import intercom_client, multimail_client
+from reviewqueue.review.clients import multimail_client
+from reviewqueue.review.context import conversation_reread
 from reviewqueue.review.edits import EditPlan, edit_audit_payload, edit_plan, edit_record
 from reviewqueue.review.errors import (
     ConversationChangedSinceOpened,
@@ -49,7 +50,6 @@ from reviewqueue.review.errors import (
     InvalidDecision,
 )
 from reviewqueue.review.flags import conversation_changes
-from reviewqueue.review.ingest import drafts_context_changed
 from reviewqueue.review.models import Claim, Decision, Draft, OutboxItem
 from reviewqueue.review.redline import edit_summary
 from reviewqueue.review.signals import send_decision_recorded
@@ -154,6 +154,8 @@ def _conversation_recheck(draft: Draft) -> str:
     """Before an approval, re-read a conversation whose latest snapshot was last confirmed by Intercom
     more than CONTEXT_MAX_AGE ago.
 
+    Opening the draft queued a refresh of its conversation ahead of this (review/context.py), so this
+    usually finds a recently confirmed snapshot and asks Intercom nothing; it stays as the safety net.
     The check against the snapshot shown trusts Intercom's webhooks to say the customer wrote
     again; a lost webhook leaves a stale snapshot that looks current. A new state is stored as the
     latest snapshot (its drafts re-flagged), so the check that follows refuses the approval and
@@ -162,7 +164,6 @@ def _conversation_recheck(draft: Draft) -> str:
     """
     from reviewqueue.integrations.intercom.client import IntercomError
     from reviewqueue.integrations.intercom.models import ConversationSnapshot
-    from reviewqueue.integrations.intercom.services import snapshot_store
 
     if not draft.conversation_id or not draft.is_pending or draft.fetched_at is None:
         return ""  # nothing to re-check, or the decision is refused anyway
@@ -171,13 +172,11 @@ def _conversation_recheck(draft: Draft) -> str:
     )
     if checked_at is None or timezone.now() - checked_at < timedelta(seconds=settings.CONTEXT_MAX_AGE):
         return ""  # no conversation was shown (the page said so), or what was shown is recent enough
-    try:
-        conversation = intercom_client().quick(timeout=CONTEXT_RECHECK_TIMEOUT).get_conversation(draft.conversation_id)
+    try:  # stored as the background refresh stores it (review/context.py), which usually came first
+        conversation_reread(draft.conversation_id, timeout=CONTEXT_RECHECK_TIMEOUT)
     except IntercomError as error:
         log.warning("conversation re-check failed", extra={"draft_id": draft.pk, "error": repr(error)})
         return f"Intercom could not re-check conversation {draft.conversation_id}: {error}"
-    snapshot = snapshot_store(conversation=conversation)
-    drafts_context_changed(conversation_id=draft.conversation_id, snapshot_id=snapshot.pk)
     return ""
 
 

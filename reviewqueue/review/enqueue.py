@@ -6,7 +6,7 @@ its own (no CELERY_TASK_ROUTES, no `queue=`), so sending by name is what `.delay
 """
 
 from reviewqueue.celery import app
-from reviewqueue.queueing import send_committed
+from reviewqueue.queueing import send_best_effort, send_committed
 
 
 def draft_fetch(draft_id: int, refresh: bool = False, *, producer=None) -> None:
@@ -20,6 +20,13 @@ def publishing():
 
 def outbox_run(item_id: int, *, countdown: float | None = None) -> None:
     _send("review.outbox_run", (item_id,), countdown=countdown)
+
+
+def context_refresh(draft_ids: list[int], *, expires: float) -> bool:
+    """Re-read these drafts' conversations in the background (review/context.py). Committed nowhere and
+    needed by nothing: one attempt, False when the broker could not take it (logged); a worker drops it
+    unrun after `expires` seconds, when the reviewer has moved on."""
+    return send_best_effort("review.context_refresh", (list(draft_ids),), expires=expires)
 
 
 def _send(name: str, args: tuple, **options) -> None:

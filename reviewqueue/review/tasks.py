@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from reviewqueue.review import ingest, linking, outbox, poll
+from reviewqueue.review import context, ingest, linking, outbox, poll
 
 FETCH_MAX_RETRIES = 8
 
@@ -16,6 +16,13 @@ def draft_fetch_task(self, draft_id: int, refresh: bool = False) -> str:
             return f"gave up: {error}"  # the sweeper and the next poll try again later
         raise self.retry(countdown=min(300, 2 ** (self.request.retries + 1))) from None
     return draft.status
+
+
+# Best effort, no retries: a refresh that fails is left to the approval's own re-check, and a late
+# one is of no use (the next page view queues another).
+@shared_task(name="review.context_refresh", soft_time_limit=30, time_limit=40)
+def context_refresh_task(draft_ids: list[int]) -> int:
+    return context.drafts_context_refresh(draft_ids=draft_ids)
 
 
 @shared_task(name="review.pending_sync")

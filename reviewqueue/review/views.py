@@ -18,6 +18,7 @@ from reviewqueue.accounts.decorators import role_required
 from reviewqueue.accounts.http import request_origin
 from reviewqueue.review import selectors
 from reviewqueue.review.claims import draft_claim, draft_release
+from reviewqueue.review.context import QUEUE_HEAD, context_refresh_from, context_refresh_of
 from reviewqueue.review.decisions import draft_decide
 from reviewqueue.review.errors import (
     ConversationChangedSinceOpened,
@@ -60,6 +61,7 @@ def queue(request):
         if _queue_version(state) == polled_version:
             return HttpResponse(status=204)  # polled and nothing changed: htmx keeps the table as it is
     page = selectors.queue_page(user=request.user, filters=filters, page=number)
+    context_refresh_of(draft_ids=[draft.pk for draft in page.drafts[:QUEUE_HEAD]])  # `j`, Enter opens these
     version = _queue_version(selectors.QueueState.of(page))
     now = timezone.now()
     rows = queue_rows(page.drafts, viewer_id=request.user.pk, draft_url_prefix=_draft_url_prefix(), now=now)
@@ -108,6 +110,8 @@ def _draft_page(request, draft_id: int, *, status: int = 200, error: str = "", c
         raise Http404("No such draft")
     draft = detail.draft
     next_id, previous_id = selectors.queue_neighbours(draft=draft)
+    if draft.is_pending:  # its conversation and the next drafts', read again by a worker before the approval
+        context_refresh_from(draft=draft)
     context = {
         "detail": detail,
         "draft": draft,
