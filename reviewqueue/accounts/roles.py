@@ -35,6 +35,26 @@ def user_roles(user) -> list[str]:
     return list(roles)
 
 
+def role_codenames_sql(user_id_sql: str) -> str:
+    """SQL for an array of the role permissions' codenames the user whose id is `user_id_sql` holds, directly or
+    through a group (what _granted_roles reads), for a statement that reads the user to read the roles with it."""
+    codenames = ", ".join(f"'{codename}'" for codename in ROLE_PERMISSIONS.values())  # ours, no quotes in them
+    return (
+        "SELECT ARRAY(SELECT p.codename FROM auth_permission p"  # noqa: S608 (our own codenames and a column)
+        " JOIN django_content_type ct ON ct.id = p.content_type_id"
+        f" WHERE ct.app_label = 'accounts' AND p.codename IN ({codenames})"
+        f" AND (p.id IN (SELECT permission_id FROM auth_user_user_permissions WHERE user_id = {user_id_sql})"
+        " OR p.id IN (SELECT gp.permission_id FROM auth_group_permissions gp"
+        f" JOIN auth_user_groups ug ON ug.group_id = gp.group_id WHERE ug.user_id = {user_id_sql})))"
+    )
+
+
+def remember_roles(user, codenames: list[str]) -> None:
+    """Keep the roles read with `role_codenames` on this user object, as user_roles would read them."""
+    held = set(codenames)
+    user._role_cache = ROLES if user.is_superuser else tuple(r for r in ROLES if ROLE_PERMISSIONS[r] in held)
+
+
 def forget_roles(user) -> None:
     """Drop the roles read for this user object (after granting or revoking one)."""
     user.__dict__.pop("_role_cache", None)

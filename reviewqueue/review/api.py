@@ -72,7 +72,7 @@ from reviewqueue.review.errors import (
     InvalidDecision,
 )
 from reviewqueue.review.models import Decision, Draft
-from reviewqueue.review.revisions import revision_chain
+from reviewqueue.review.revisions import revision_total
 from reviewqueue.sla.errors import AwaitingSecondApproval, SameApproverTwice
 from reviewqueue.text import UNSTORABLE_MESSAGE, is_storable
 
@@ -164,7 +164,7 @@ def draft_detail_json(detail: selectors.DraftDetail) -> dict:
         **_edit_json(detail.decision),
         "revision": {
             "number": draft.revision_number,
-            "total": len(revision_chain(draft)),
+            "total": revision_total(draft, detail.decision),
             "revision_of": draft.revision_of_id,
         },
     }

@@ -89,6 +89,14 @@ def revision_chain(draft: Draft) -> list[Draft]:
     return chain
 
 
+def revision_total(draft: Draft, decision: Decision | None) -> int:
+    """How many versions the draft's chain has; no query for a draft that is neither a revision nor revised
+    (only changes requested can be revised: revision_check), as most are."""
+    if draft.revision_of_id is None and (decision is None or decision.action != Decision.Action.REQUEST_CHANGES):
+        return 1
+    return len(revision_chain(draft))
+
+
 @dataclass(frozen=True)
 class RevisionView:
     """What a revision's page shows: "revision 2 of 2", the feedback it answers, the redline."""
