@@ -138,7 +138,8 @@ def _edit_json(decision: Decision | None) -> dict:
     """edited, final_email_id and diff: what an approval with edits adds (review/edits.py)."""
     if decision is None:
         return {"edited": False, "final_email_id": None, "diff": None}
-    edit = decision.edit if decision.is_edited else None
+    # Only an approval carries an edit (decisions._check_action): no query for a rejection's.
+    edit = decision.edit if decision.action == Decision.Action.APPROVE and decision.is_edited else None
     if edit is None:
         return {"edited": False, "final_email_id": decision.draft.email_id, "diff": None}
     return {"edited": True, "final_email_id": edit.edited_email_id or None, "diff": edit.diff}

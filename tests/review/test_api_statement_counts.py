@@ -17,8 +17,8 @@ pytestmark = pytest.mark.django_db
 # The token with its user and roles; the draft with its decision and claim.
 DRAFT_GET_STATEMENTS = 2
 # The token; the draft; the decision's transaction (lock, read, decision, status, outbox, audit); the answer's
-# draft, outbox items and edit. Savepoints left out.
-DECISION_POST_STATEMENTS = 12
+# draft and outbox items (a rejection has no edit to read). Savepoints left out.
+DECISION_POST_STATEMENTS = 11
 
 
 def reviewer_api(user) -> Client:
