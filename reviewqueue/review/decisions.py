@@ -172,7 +172,10 @@ def _conversation_recheck(draft: Draft) -> str:
     )
     if checked_at is None or timezone.now() - checked_at < timedelta(seconds=settings.CONTEXT_MAX_AGE):
         return ""  # no conversation was shown (the page said so), or what was shown is recent enough
-    try:  # stored as the background refresh stores it (review/context.py), which usually came first
+    # The background refresh (review/context.py) did not reach it in time: said in the log, since how
+    # often the reviewer waits on Intercom here is what that refresh is for.
+    log.info("conversation re-read at approval", extra={"draft_id": draft.pk, "checked_at": checked_at.isoformat()})
+    try:  # stored as the background refresh stores it
         conversation_reread(draft.conversation_id, timeout=CONTEXT_RECHECK_TIMEOUT)
     except IntercomError as error:
         log.warning("conversation re-check failed", extra={"draft_id": draft.pk, "error": repr(error)})
