@@ -165,7 +165,8 @@ class DraftDetail:
 
 def draft_detail(*, draft_id: int) -> DraftDetail | None:
     """Everything the draft page shows: three queries (draft+decision+claim, snapshot, outbox)."""
-    draft = Draft.objects.select_related("decision", "claim__holder").filter(pk=draft_id).first()
+    # [:1] rather than first(): one row by its key needs no ORDER BY, whose compiling was a sixth of an API GET's CPU.
+    draft = next(iter(Draft.objects.select_related("decision", "claim__holder").filter(pk=draft_id)[:1]), None)
     if draft is None:
         return None
     _annotate_claim(draft, timezone.now())
