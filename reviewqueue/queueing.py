@@ -14,12 +14,13 @@ publish retries, so a page that queues it is not held up while the broker is awa
 Neutral on purpose: review/, callbacks/ and slack/ all queue through it, and it imports none of them.
 """
 
+import contextlib
 import logging
 import os
 import threading
 
 import kombu.exceptions
-from kombu.exceptions import LimitExceeded
+import redis
 from kombu.pools import ProducerPool
 
 from reviewqueue.celery import app
@@ -46,9 +47,11 @@ def send_best_effort(name: str, args: tuple, **options) -> bool:
     try:
         with pool.acquire(block=True, timeout=1) as producer:
             app.send_task(name, args=args, producer=producer, retry=False, **options)
-    except (kombu.exceptions.OperationalError, OSError, LimitExceeded) as error:
+    # Any failure of the broker's: kombu's own, and redis-py's that its transport lets through (a
+    # Redis at maxmemory answers the push with a ResponseError).
+    except (kombu.exceptions.KombuError, redis.RedisError, OSError) as error:
         log.warning("not queued (best effort): %s%s: %s", name, args, error)
-        _pools.pop(_pool_key(), None)  # its connections may be broken: the next send builds a new one
+        _pool_drop()  # its connections may be broken: the next send builds a new one
         return False
     return True
 
@@ -72,3 +75,11 @@ def _pool_without_retries() -> ProducerPool:
             connections = app.connection_for_write(transport_options=options).Pool(limit=app.pool.limit)
             _pools[key] = ProducerPool(connections, Producer=app.amqp.Producer)
         return _pools[key]
+
+
+def _pool_drop() -> None:
+    with _pools_lock:
+        dropped = _pools.pop(_pool_key(), None)
+    if dropped is not None:
+        with contextlib.suppress(Exception):  # closing what is already broken may fail too; nothing to do then
+            dropped.force_close_all()

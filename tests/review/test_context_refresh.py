@@ -62,12 +62,16 @@ def drafts(vendors) -> list[Draft]:
 
 @pytest.fixture
 def broker_down():
-    """Celery's broker unreachable (a closed port, what a stopped redis-server answers) until the test ends."""
+    """Celery's broker unreachable (a closed port, what a stopped redis-server answers) until `back()`."""
     saved = app.conf.broker_url, app._pool, app.amqp._producer_pool
+
+    def back():
+        app.conf.broker_url, app._pool, app.amqp._producer_pool = saved
+
     app.conf.broker_url = f"redis://127.0.0.1:{free_port()}/0"
     app._pool = app.amqp._producer_pool = None
-    yield
-    app.conf.broker_url, app._pool, app.amqp._producer_pool = saved
+    yield back
+    back()
 
 
 def confirmed_ago(seconds: float) -> None:
@@ -215,6 +219,9 @@ def test_a_broker_outage_does_not_break_the_page_nor_hold_it_up(drafts, reviewer
     assert time.monotonic() - started < 1.0
     # Not queued, so not marked as queued: the next view, once the broker is back, queues it.
     assert not broker.redis.exists(DEDUPE_PREFIX + "c_6")
+    broker_down()
+    open_draft(client, drafts[5])
+    assert refreshes(broker) == [[d.pk for d in drafts[5:]]]
 
 
 def test_with_no_context_max_age_nothing_is_queued(drafts, reviewer, broker, settings):
