@@ -29,6 +29,7 @@ its client); with a sandbox send on top it gives the ratio no intake could pass 
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import sys
@@ -223,7 +224,7 @@ def start_followup_worker(live) -> None:
     """A Celery worker running intake's follow-up tasks, its CPU counted with the rest. The draft
     fetches they queue are review's work, the same whichever way a draft arrives: they go to a queue
     no worker here reads (FETCH_QUEUE, counted and dropped at the end)."""
-    routes = {"review.draft_fetch": {"queue": FETCH_QUEUE}}
+    routes = {"review.draft_fetch": {"queue": FETCH_QUEUE}, "review.draft_fetches": {"queue": FETCH_QUEUE}}
     code = (
         f"import sys; from reviewqueue.celery import app; app.conf.task_routes = {routes!r};"
         " app.worker_main(sys.argv[1:])"
@@ -241,15 +242,28 @@ def followups_done(redis_url: str, drafts: int) -> None:
     from tests.livesystem import wait_for
 
     client = redis.Redis.from_url(redis_url)
-    wait_for(lambda: client.llen(FETCH_QUEUE) >= drafts, timeout=120, what=f"{drafts} intake follow-ups")
+    wait_for(lambda: queued_fetches(client) >= drafts, timeout=120, what=f"{drafts} intake follow-ups")
+
+
+def queued_fetches(client) -> int:
+    """Drafts whose fetch waits in FETCH_QUEUE: one per review.draft_fetch, a list per review.draft_fetches."""
+    count = 0
+    for raw in client.lrange(FETCH_QUEUE, 0, -1):
+        message = json.loads(raw)
+        if message["headers"]["task"] == "review.draft_fetches":
+            args, _kwargs, _embed = json.loads(base64.b64decode(message["body"]))
+            count += len(args[0])
+        else:
+            count += 1
+    return count
 
 
 def drop_fetch_queue(redis_url: str) -> int:
-    """Drop the fetches the follow-ups queued (their database is dropped); how many there were."""
+    """Drop the fetches the follow-ups queued (their database is dropped); how many drafts they were for."""
     import redis
 
     client = redis.Redis.from_url(redis_url)
-    fetches = client.llen(FETCH_QUEUE)
+    fetches = queued_fetches(client)
     client.delete(FETCH_QUEUE)
     return fetches
 

@@ -5,17 +5,21 @@ tasks call the services, the services only name the tasks. No task of ours is ro
 its own (no CELERY_TASK_ROUTES, no `queue=`), so sending by name is what `.delay()` did.
 """
 
-from reviewqueue.celery import app
 from reviewqueue.queueing import send_best_effort, send_committed
 
-
-def draft_fetch(draft_id: int, refresh: bool = False, *, producer=None) -> None:
-    _send("review.draft_fetch", (draft_id, refresh), producer=producer)
+FETCHES_PER_MESSAGE = 20
 
 
-def publishing():
-    """One broker producer for many sends (`producer=`), instead of one taken from the pool per send."""
-    return app.producer_or_acquire()
+def draft_fetch(draft_id: int, refresh: bool = False, **options) -> None:
+    _send("review.draft_fetch", (draft_id, refresh), **options)
+
+
+def draft_fetches(drafts: list[tuple[int, bool]]) -> None:
+    """Queue many drafts' fetches ((draft id, refresh) each), FETCHES_PER_MESSAGE to a message: a message
+    costs Celery and the broker about what a fetch of its own did, and a batch in several messages is
+    still spread over the worker's processes."""
+    for start in range(0, len(drafts), FETCHES_PER_MESSAGE):
+        _send("review.draft_fetches", ([list(draft) for draft in drafts[start : start + FETCHES_PER_MESSAGE]],))
 
 
 def outbox_run(item_id: int, *, countdown: float | None = None) -> None:

@@ -1,8 +1,12 @@
 """Celery tasks of the review queue: thin, by id; the retry policy lives here (and in outbox.py)."""
 
+import logging
+
 from celery import shared_task
 
-from reviewqueue.review import context, ingest, linking, outbox, poll
+from reviewqueue.review import context, enqueue, ingest, linking, outbox, poll
+
+logger = logging.getLogger(__name__)
 
 FETCH_MAX_RETRIES = 8
 
@@ -14,8 +18,32 @@ def draft_fetch_task(self, draft_id: int, refresh: bool = False) -> str:
     except ingest.FetchTransientError as error:
         if self.request.retries >= FETCH_MAX_RETRIES:
             return f"gave up: {error}"  # the sweeper and the next poll try again later
-        raise self.retry(countdown=min(300, 2 ** (self.request.retries + 1))) from None
+        raise self.retry(countdown=_fetch_retry_delay(self.request.retries)) from None
     return draft.status
+
+
+@shared_task(name="review.draft_fetches", ignore_result=True)
+def draft_fetches_task(drafts: list[list]) -> int:
+    """Several drafts' fetches from one message ([draft id, refresh] each); how many were fetched.
+
+    Each draft keeps draft_fetch_task's retries: one that fails transiently is queued on its own as that
+    task's first retry. One that fails otherwise is logged and left to the outbox sweeper, as a failed
+    draft_fetch_task would be, and the others are still fetched."""
+    fetched = 0
+    for draft_id, refresh in drafts:
+        try:
+            ingest.draft_fetch(draft_id=draft_id, refresh=refresh)
+        except ingest.FetchTransientError:
+            enqueue.draft_fetch(draft_id, refresh, countdown=_fetch_retry_delay(0), retries=1)
+        except Exception:
+            logger.exception("review.draft_fetches: draft %s not fetched, left to the sweeper", draft_id)
+        else:
+            fetched += 1
+    return fetched
+
+
+def _fetch_retry_delay(retries_so_far: int) -> int:
+    return min(300, 2 ** (retries_so_far + 1))
 
 
 # Best effort, no retries: a refresh that fails is left to the approval's own re-check, and a late

@@ -58,18 +58,18 @@ def intake_followups() -> int:
     client = _redis()
     client.delete(FOLLOWUPS_SCHEDULED)  # from now on a new intake queues the next batch
     done = 0
-    with review_enqueue.publishing() as producer:  # one broker producer for the batch's fetches
-        while pending := client.lpop(FOLLOWUPS_PENDING, FOLLOWUPS_BATCH):
-            refresh_by_id = dict(_pending_item(item) for item in pending)
-            records = list(IntakeRecord.objects.filter(pk__in=refresh_by_id).order_by("pk"))
-            # The fetches of these records leave together, one Redis pipeline when the last is tagged,
-            # instead of a Redis client and a round trip each. Should a record fail unexpectedly, those
-            # not yet sent are dropped with it: the outbox sweeper fetches what nobody fetched.
-            with producer.batch():
-                for record in records:
-                    refresh = refresh_by_id[record.pk]
-                    _follow_up(record, refresh=refresh, producer=producer)
-                    done += 1
+    while pending := client.lpop(FOLLOWUPS_PENDING, FOLLOWUPS_BATCH):
+        refresh_by_id = dict(_pending_item(item) for item in pending)
+        records = list(IntakeRecord.objects.filter(pk__in=refresh_by_id).order_by("pk"))
+        # The fetches of these records leave together once the last is tagged, a few to a message
+        # (review's draft_fetches), instead of a message each. Should a record fail unexpectedly, those
+        # not yet sent are dropped with it: the outbox sweeper fetches what nobody fetched.
+        fetches = []
+        for record in records:
+            _tag(record)
+            fetches.append((record.draft_id, refresh_by_id[record.pk]))
+            done += 1
+        review_enqueue.draft_fetches(fetches)
     return done
 
 
@@ -79,20 +79,24 @@ def _pending_item(item: bytes) -> tuple[int, bool]:
 
 
 def intake_followup(*, record_id: int, refresh: bool = False) -> None:
-    """One record's follow-up (see _follow_up)."""
-    _follow_up(IntakeRecord.objects.get(pk=record_id), refresh=refresh)
+    """One record's follow-up: its tag, then its draft's fetch, queued whatever happened to the tag
+    (`refresh` when the draft existed before this intake); had this task been lost, the outbox
+    sweeper would still fetch it."""
+    record = IntakeRecord.objects.get(pk=record_id)
+    try:
+        _tag(record)
+    finally:
+        review_enqueue.draft_fetch(record.draft_id, refresh)
 
 
-def _follow_up(record: IntakeRecord, *, refresh: bool, producer=None) -> None:
-    """After commit: tag the email with its conversation at MultiMail, then queue the draft's fetch.
+def _tag(record: IntakeRecord) -> None:
+    """After commit: tag the email with its conversation at MultiMail, before its draft's fetch is queued.
 
     Tagging first puts the tag on before the draft is fetched, so before a reviewer normally sees it.
     The email's other tags are kept (add_tags reads them first, under the email's tag lock): even a draft
     this intake made may have been fetched, decided and tagged by the outbox while the batch was on its
     way (the soak saw such decision tags overwritten). A failed tag is only logged, as it always
-    was: the IntakeRecord links email and conversation on our side. The fetch is queued whatever
-    happens (`refresh` when the draft existed before this intake); had this task been lost, the
-    outbox sweeper would still fetch it.
+    was: the IntakeRecord links email and conversation on our side.
     """
     from reviewqueue.integrations.multimail.client import MultiMailError, add_tags, get_multimail_client
 
@@ -101,5 +105,3 @@ def _follow_up(record: IntakeRecord, *, refresh: bool, producer=None) -> None:
         add_tags(client, mailbox_id=record.mailbox_id, email_id=record.email_id, tags=tags)
     except MultiMailError:
         logger.warning("intake: tagging email %s failed", record.email_id, exc_info=True)
-    finally:
-        review_enqueue.draft_fetch(record.draft_id, refresh, producer=producer)

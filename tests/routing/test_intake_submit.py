@@ -103,34 +103,34 @@ def test_intakes_share_one_follow_up_task_until_it_starts(
     assert intake_followups() == 2
     tags = [email["tags"] for email in multimail.emails.values()]
     assert tags == [{"intercom_conversation_id": "215467"}, {"intercom_conversation_id": "215468"}]
-    assert broker.queued()[1:] == [("review.draft_fetch", [first, False]), ("review.draft_fetch", [second, False])]
+    assert broker.queued()[1:] == [("review.draft_fetches", [[[first, False], [second, False]]])]
     assert pending_followups(broker) == []
     with django_capture_on_commit_callbacks(execute=True):  # the batch has started: the next intake queues another
         third = post(client, {**GOOD, "intercom_conversation_id": "215469"}, raw).json()["id"]
-    assert broker.names()[3:] == ["routing.intake_followups"]
-    assert intake_followups() == 1 and broker.queued()[4:] == [("review.draft_fetch", [third, False])]
+    assert broker.names()[2:] == ["routing.intake_followups"]
+    assert intake_followups() == 1 and broker.queued()[3:] == [("review.draft_fetches", [[[third, False]]])]
 
 
 def test_a_batch_sends_its_fetches_together_once_its_records_are_tagged(
     client, routed, multimail, broker, django_capture_on_commit_callbacks, monkeypatch
 ):
-    """One Redis pipeline for a batch's fetches (kombu's Producer.batch), not a Redis client and round trip each."""
+    """One message for a batch's fetches (review's draft_fetches), not a message each."""
     from reviewqueue.routing import followups
 
     raw = intake_token()[1]
     with django_capture_on_commit_callbacks(execute=True):
         first = post(client, GOOD, raw).json()["id"]
         second = post(client, {**GOOD, "intercom_conversation_id": "215468"}, raw).json()["id"]
-    queued_before_each, follow_up = [], followups._follow_up
+    queued_before_each, tag = [], followups._tag
 
-    def watched(record, **options):
+    def watched(record):
         queued_before_each.append(len(broker.queued()))
-        follow_up(record, **options)
+        tag(record)
 
-    monkeypatch.setattr(followups, "_follow_up", watched)
+    monkeypatch.setattr(followups, "_tag", watched)
     assert intake_followups() == 2
     assert queued_before_each == [1, 1]  # the batch task's own message only: no fetch left between the tags
-    assert broker.queued()[1:] == [("review.draft_fetch", [first, False]), ("review.draft_fetch", [second, False])]
+    assert broker.queued()[1:] == [("review.draft_fetches", [[[first, False], [second, False]]])]
 
 
 def test_a_failed_tag_still_queues_the_fetch(client, routed, multimail, broker, django_capture_on_commit_callbacks):
@@ -369,7 +369,7 @@ def test_the_batch_keeps_a_decisions_tags_put_on_a_draft_it_made_while_the_batch
         "review_decision_id": "7",
         "intercom_conversation_id": "215467",
     }
-    assert broker.queued()[1:] == [("review.draft_fetch", [draft_id, False])]
+    assert broker.queued()[1:] == [("review.draft_fetches", [[[draft_id, False]]])]
 
 
 @pytest.mark.parametrize("seen_before", ["fetched", "polled"])
