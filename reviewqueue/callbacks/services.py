@@ -15,7 +15,7 @@ For other engineers
 
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from reviewqueue import outbound
@@ -113,16 +113,38 @@ def token_of(draft: Draft) -> IntakeToken | None:
     return record.token if record is not None else None
 
 
+# The token that submitted a draft (token_of's: its first intake record), whether it is not revoked, whether it
+# has a callback, and whether the draft's event is already queued: one statement, written out because the
+# ORM's compiling of the same query (two EXISTS) cost more CPU than running it, on every decision and email
+# event of every draft.
+_TOKEN_TO_TELL = (
+    "SELECT r.token_id, t.revoked_at IS NULL, "
+    "EXISTS (SELECT 1 FROM callbacks_callbackendpoint e WHERE e.token_id = r.token_id), "
+    "EXISTS (SELECT 1 FROM callbacks_callbackdelivery d WHERE d.draft_id = r.draft_id AND d.event = %s) "
+    "FROM routing_intakerecord r JOIN routing_intaketoken t ON t.id = r.token_id "
+    "WHERE r.draft_id = %s ORDER BY r.created_at LIMIT 1"
+)
+
+
+def _token_to_tell(draft: Draft, event: str) -> int | None:
+    """The id of the token that submitted `draft`, when its agent is to be told `event`: the token not
+    revoked (its agent is told nothing more; delivery.py fails its pending ones), with a callback, and
+    no delivery of `event` for the draft yet."""
+    with connection.cursor() as cursor:
+        cursor.execute(_TOKEN_TO_TELL, [event, draft.pk])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    token_id, not_revoked, has_callback, already_queued = row
+    return token_id if not_revoked and has_callback and not already_queued else None
+
+
 def callback_queue(*, draft_id: int, event: str, happened_at: datetime | None = None) -> CallbackDelivery | None:
     """Queue `event` for the agent whose draft this is, if its token has a callback. Idempotent per
     (draft, event): the signals behind it are sent at least once. Returns the new delivery, or None."""
-    draft = payloads.agent_draft(Draft.objects.get(pk=draft_id))
-    token = token_of(draft)
-    if token is None or token.revoked_at is not None:
-        return None  # a revoked token's agent is no longer told anything (delivery.py fails its pending ones)
-    if not CallbackEndpoint.objects.filter(token=token).exists():
-        return None
-    if CallbackDelivery.objects.filter(draft=draft, event=event).exists():
+    draft = payloads.agent_draft(payloads.with_decision(Draft.objects).get(pk=draft_id))
+    token_id = _token_to_tell(draft, event)
+    if token_id is None:
         return None
     happened_at = happened_at or timezone.now()
     sent_at = happened_at if event == CallbackDelivery.Event.SENT else None
@@ -130,7 +152,7 @@ def callback_queue(*, draft_id: int, event: str, happened_at: datetime | None = 
     try:
         with transaction.atomic():
             delivery = CallbackDelivery.objects.create(
-                token=token,
+                token_id=token_id,
                 draft=draft,
                 event=event,
                 webhook_id=signing.webhook_id_new(),

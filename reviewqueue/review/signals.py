@@ -125,7 +125,11 @@ def decision_facts(decision_id: int) -> dict:
     """
     from reviewqueue.review.models import Decision
 
-    decision = Decision.objects.select_related("draft").get(pk=decision_id)
+    return decision_facts_of(Decision.objects.select_related("draft", "edit").get(pk=decision_id))
+
+
+def decision_facts_of(decision) -> dict:
+    """decision_facts for a Decision already loaded (its draft and edit read when not loaded with it)."""
     draft = decision.draft
     edit = getattr(decision, "edit", None)
     final_email_id = (edit.edited_email_id if edit else "") or draft.email_id
