@@ -115,7 +115,7 @@ def context_refresh_of(*, draft_ids: list[int]) -> None:
 
 
 def _refresh_queued(sql: str, params: dict) -> None:
-    """Never raises: a page must not fail, nor wait long, because a refresh could not be queued."""
+    """Never raises for Redis or the broker: a page must not fail, nor wait long, for a refresh not queued."""
     age = refresh_age()
     if age is None:
         return
