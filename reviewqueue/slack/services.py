@@ -6,8 +6,8 @@ least once) and the sweep may ask any number of times. The task is queued after 
 
 from datetime import timedelta
 
-from django.db import transaction
-from django.db.models import Exists, OuterRef, Subquery
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from reviewqueue import leases
@@ -25,21 +25,39 @@ def post_queue(*, draft_id: int) -> SlackDelivery | None:
     """A held draft whose content is in, in a mailbox with a channel: its one review request."""
     if not slack_configured():
         return None
-    # One query on every committed fetch (draft_ready): the channel of a held, fetched draft's mailbox.
-    channel_q = SlackChannel.objects.filter(mailbox_id=OuterRef("mailbox_id")).values("channel")[:1]
-    held = Draft.objects.filter(pk=draft_id, status=Draft.Status.PENDING, fetched_at__isnull=False)
-    channel = held.annotate(channel=Subquery(channel_q)).values_list("channel", flat=True).first()
+    channel = _first_value(_CHANNEL_OF_HELD_DRAFT, [draft_id, Draft.Status.PENDING])
     if not channel:
         return None
     return _queue(draft_id, SlackDelivery.Kind.POST, channel)
 
 
 def update_queue(*, draft_id: int) -> SlackDelivery | None:
-    """A decided draft whose request was posted (or is being posted): the edit in place."""
-    post = SlackDelivery.objects.filter(draft_id=draft_id, kind=SlackDelivery.Kind.POST).first()
-    if post is None:
+    """A decided draft whose request was posted (or is being posted): the edit in place. Nothing while
+    Slack is not configured (as the sweep: an update could not be sent)."""
+    if not slack_configured():
         return None
-    return _queue(draft_id, SlackDelivery.Kind.UPDATE, post.channel)
+    channel = _first_value(_CHANNEL_OF_POST, [draft_id, SlackDelivery.Kind.POST])
+    if channel is None:
+        return None
+    return _queue(draft_id, SlackDelivery.Kind.UPDATE, channel)
+
+
+# The two lookups above run on every committed fetch and decision (review's signals), Slack channels or
+# not: written out because the ORM's compiling of them cost more CPU than running them.
+_CHANNEL_OF_HELD_DRAFT = (  # the channel of a held, fetched draft's mailbox
+    "SELECT (SELECT c.channel FROM slack_app_slackchannel c WHERE c.mailbox_id = d.mailbox_id LIMIT 1) "
+    "FROM review_draft d WHERE d.id = %s AND d.status = %s AND d.fetched_at IS NOT NULL"
+)
+_CHANNEL_OF_POST = (  # the channel of the draft's post delivery
+    "SELECT channel FROM slack_app_slackdelivery WHERE draft_id = %s AND kind = %s ORDER BY id LIMIT 1"
+)
+
+
+def _first_value(sql: str, params: list):
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return row[0] if row else None
 
 
 def _queue(draft_id: int, kind: str, channel: str) -> SlackDelivery:
