@@ -14,10 +14,11 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from reviewqueue.audit.services import Actor, RequestOrigin, audit_record
+from reviewqueue.review.draft_reads import draft_with_decision_and_claim
 from reviewqueue.review.errors import DraftAlreadyDecided, DraftClaimedByOther, DraftNotPending
 from reviewqueue.review.models import Claim, Draft
 
@@ -34,14 +35,26 @@ def _lock_pending_draft(draft: Draft) -> Draft:
     decider or claimer that committed meanwhile would go unseen. Claims are only made under this
     lock, so `locked_claim(locked)` stays true until commit.
     """
-    Draft.objects.select_for_update().filter(pk=draft.pk).values_list("pk", flat=True).get()
-    locked = Draft.objects.select_related("decision", "claim__holder").get(pk=draft.pk)
+    _lock_draft_row(draft.pk)
+    locked = draft_with_decision_and_claim(draft.pk)  # the select_related read, written out once
     decision = _related_or_none(locked, "decision")
     if decision is not None:
         raise DraftAlreadyDecided(decision)
     if not locked.is_pending:
         raise DraftNotPending(locked)
     return locked
+
+
+# Written out: the ORM's select_for_update().values_list().get() compiled on every decision and claim.
+_LOCK_SQL = "SELECT id FROM review_draft WHERE id = %s FOR UPDATE"
+
+
+def _lock_draft_row(draft_id: int) -> None:
+    """Lock the draft's row until commit; Draft.DoesNotExist when it is gone (as the ORM's get() raised)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_LOCK_SQL, [draft_id])
+        if cursor.fetchone() is None:
+            raise Draft.DoesNotExist("Draft matching query does not exist.")
 
 
 def locked_claim(locked: Draft) -> Claim | None:

@@ -167,8 +167,10 @@ def _conversation_recheck(draft: Draft) -> str:
 
     if not draft.conversation_id or not draft.is_pending or draft.fetched_at is None:
         return ""  # nothing to re-check, or the decision is refused anyway
-    checked_at = (
-        ConversationSnapshot.objects.filter(pk=draft.latest_snapshot_id).values_list("checked_at", flat=True).first()
+    # [:1] rather than first(): one row by its key needs no ORDER BY (compiled on every approval).
+    checked_at = next(
+        iter(ConversationSnapshot.objects.filter(pk=draft.latest_snapshot_id).values_list("checked_at", flat=True)[:1]),
+        None,
     )
     if checked_at is None or timezone.now() - checked_at < timedelta(seconds=settings.CONTEXT_MAX_AGE):
         return ""  # no conversation was shown (the page said so), or what was shown is recent enough

@@ -27,8 +27,9 @@ class Gate:
 
 
 def approvals_required(mailbox_id: str) -> int:
-    found = MailboxPolicy.objects.filter(mailbox_id=mailbox_id).values_list("approvals_required", flat=True).first()
-    return found or 1
+    # [:1] rather than first(): mailbox_id is unique, and the ORDER BY first() adds is compiled on every approval.
+    policy = MailboxPolicy.objects.filter(mailbox_id=mailbox_id).values_list("approvals_required", flat=True)[:1]
+    return next(iter(policy), None) or 1
 
 
 def four_eyes_gate(

@@ -16,19 +16,28 @@ from django.urls import reverse
 from django.utils import timezone
 
 from reviewqueue.review.claims import draft_claim
-from reviewqueue.review.models import Claim, Decision, OutboxItem
+from reviewqueue.review.models import Claim, Decision, Draft, OutboxItem
 from reviewqueue.review.reasons import PRESET_REJECT_REASONS
 from reviewqueue.review.redline import edit_preview, redline_html, word_diff
 from tests.conftest import make_user
 from tests.review.conftest import received_draft
+from tests.review.page_helpers import customer_part, make_conversation, store_snapshot
 
 pytestmark = pytest.mark.django_db
 
 # Session and user, the reviewer's roles, the draft; in the transaction: the lock, the draft read again
 # with its decision and claim, the decision, the draft's status, the outbox rows, the audit append
-# (its lock and last event, then the event); after commit: the Slack app's signal receiver; the next
-# draft. Savepoints and transaction control are left out.
-DECISION_POST_STATEMENTS = 12
+# (its lock and last event, then the event); the next draft. After commit, nothing while Slack is not
+# configured (d29cf6a). Savepoints and transaction control are left out.
+DECISION_POST_STATEMENTS = 11
+# The roles, the lock and the draft's read with its decision and claim are statements written out once
+# (accounts/roles.py, review/claims.py, review/draft_reads.py): compiling them as ORM queries on every
+# request cost more CPU than running them (issue 18).
+WRITTEN_OUT = ("SELECT ARRAY(SELECT p.codename", "SELECT id FROM review_draft WHERE id = ", 'SELECT d."id"')
+# The draft page of a pending draft with a conversation: session and user, roles, the draft with its
+# decision and claim, the snapshot, the j/k neighbours, the context refresh's look at the next drafts,
+# the four-eyes notice's first approval.
+DRAFT_PAGE_STATEMENTS = 7
 
 
 @pytest.fixture
@@ -69,10 +78,22 @@ def test_a_decision_post_takes_a_fixed_number_of_statements_and_queues_its_decid
     assert response.status_code == 302 and response["Location"] == reverse("review:draft", args=[second.pk])
     assert len(sql) == DECISION_POST_STATEMENTS, "\n".join(sql)
     assert sum("FOR UPDATE" in s for s in sql) == 1
+    assert [any(s.startswith(start) for s in sql) for start in WRITTEN_OUT] == [True, True, True], "\n".join(sql)
     assert not any(s.startswith("SELECT") and '"review_outboxitem"' in s for s in sql)  # not read back
     assert not any(s.startswith("DELETE") and '"review_claim"' in s for s in sql)  # there was no claim
     decide = OutboxItem.objects.get(decision__draft=first, kind=OutboxItem.Kind.DECIDE)
     assert broker.queued() == [("review.outbox_run", [decide.pk])]  # after commit, the decide alone
+
+
+def test_the_draft_page_takes_a_fixed_number_of_statements_written_out_where_they_repeat(reviewer_client, counted):
+    at = timezone.now() - timedelta(hours=1)
+    snapshot = store_snapshot(make_conversation("c_1", parts=[customer_part("p1", "Where is it?", at=at)]))
+    first, _ = two_drafts()
+    Draft.objects.filter(pk=first.pk).update(conversation_id="c_1", latest_snapshot_id=snapshot.pk)
+    response, sql = counted(reviewer_client, lambda: reviewer_client.get(reverse("review:draft", args=[first.pk])))
+    assert response.status_code == 200 and "Where is it?" in response.content.decode()
+    assert len(sql) == DRAFT_PAGE_STATEMENTS, "\n".join(sql)
+    assert sum(s.startswith(WRITTEN_OUT[0]) for s in sql) == sum(s.startswith(WRITTEN_OUT[2]) for s in sql) == 1
 
 
 def test_an_approval_costs_one_more_statement_for_the_four_eyes_policy(reviewer_client, broker, counted):

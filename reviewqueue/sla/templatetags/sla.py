@@ -25,6 +25,7 @@ def mailbox_policy_card(context, mailbox, form=None):
 @register.inclusion_tag("sla/_four_eyes_notice.html", takes_context=True)
 def four_eyes_notice(context, draft):
     """On the draft page of a pending draft with a first approval: who gave it, and that a second is needed."""
-    first = FirstApproval.objects.filter(draft_id=draft.pk).first() if draft.is_pending else None
+    # [:1] rather than first(): one per draft, and the ORDER BY first() adds is compiled on every draft page.
+    first = next(iter(FirstApproval.objects.filter(draft_id=draft.pk)[:1]), None) if draft.is_pending else None
     user = getattr(context.get("request"), "user", None)
     return {"first": first, "mine": first is not None and user is not None and first.approver_id == user.pk}
