@@ -76,6 +76,24 @@ def broker():
     broker.flush()
 
 
+@pytest.fixture
+def broker_down():
+    """Celery's broker unreachable (a closed port, what a stopped redis-server answers) until the
+    returned `back()` is called, and again after the test."""
+    from reviewqueue.celery import app
+    from tests.livesystem import free_port
+
+    saved = app.conf.broker_url, app._pool, app.amqp._producer_pool
+
+    def back():
+        app.conf.broker_url, app._pool, app.amqp._producer_pool = saved
+
+    app.conf.broker_url = f"redis://127.0.0.1:{free_port()}/0"
+    app._pool = app.amqp._producer_pool = None
+    yield back
+    back()
+
+
 @pytest.fixture(autouse=True)
 def fast_passwords(settings):
     # The personas are made with real passwords; the production hasher costs about a second each.

@@ -15,7 +15,6 @@ from reviewqueue.audit.services import Actor
 from reviewqueue.callbacks import delivery as callback_delivery
 from reviewqueue.callbacks.models import CallbackDelivery
 from reviewqueue.callbacks.services import callback_queue, delivery_redeliver
-from reviewqueue.celery import app
 from reviewqueue.review.decisions import draft_decide
 from reviewqueue.slack.delivery import delivery_run as slack_delivery_run
 from reviewqueue.slack.models import SlackDelivery
@@ -23,7 +22,6 @@ from reviewqueue.slack.services import slack_sweep
 from tests.callbacks import conftest as callback_fixtures
 from tests.callbacks.conftest import issued_token, submitted_draft, with_callback
 from tests.http_receiver import Receiver
-from tests.livesystem import free_port
 from tests.slack import conftest as slack_fixtures
 
 pytestmark = pytest.mark.django_db
@@ -32,20 +30,6 @@ pytestmark = pytest.mark.django_db
 lenient = callback_fixtures.lenient
 slack, channel, vendors = slack_fixtures.slack, slack_fixtures.channel, slack_fixtures.vendors
 review_request = slack_fixtures.review_request
-
-
-@pytest.fixture
-def broker_down():
-    """Celery's broker unreachable (a closed port) until the returned `back()` is called."""
-    saved = app.conf.broker_url, app._pool, app.amqp._producer_pool
-
-    def back():
-        app.conf.broker_url, app._pool, app.amqp._producer_pool = saved
-
-    app.conf.broker_url = f"redis://127.0.0.1:{free_port()}/0"
-    app._pool = app.amqp._producer_pool = None
-    yield back
-    back()
 
 
 def test_a_callback_queued_while_the_broker_is_down_is_delivered_once_after_the_sweep(

@@ -17,14 +17,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from reviewqueue.audit.services import Actor
-from reviewqueue.celery import app
 from reviewqueue.integrations.intercom.models import ConversationSnapshot
 from reviewqueue.review.context import DEDUPE_PREFIX, drafts_context_refresh
 from reviewqueue.review.ingest import draft_fetch, draft_receive
 from reviewqueue.review.models import Decision, Draft
 from reviewqueue.review.tasks import context_refresh_task
 from tests.conftest import logged_in_client
-from tests.livesystem import free_port
 from tests.review.test_draft_fetch import WRITTEN
 from tests.surfaces import vendors_patched
 
@@ -58,20 +56,6 @@ def drafts(vendors) -> list[Draft]:
         held.append(draft_fetch(draft_id=received.pk))
     assert [d.conversation_id for d in Draft.objects.order_by("waiting_since", "id")] == [f"c_{n}" for n in range(1, 9)]
     return held
-
-
-@pytest.fixture
-def broker_down():
-    """Celery's broker unreachable (a closed port, what a stopped redis-server answers) until `back()`."""
-    saved = app.conf.broker_url, app._pool, app.amqp._producer_pool
-
-    def back():
-        app.conf.broker_url, app._pool, app.amqp._producer_pool = saved
-
-    app.conf.broker_url = f"redis://127.0.0.1:{free_port()}/0"
-    app._pool = app.amqp._producer_pool = None
-    yield back
-    back()
 
 
 def confirmed_ago(seconds: float) -> None:
