@@ -11,6 +11,10 @@ Work that is committed nowhere and whose loss costs nothing but a little speed (
 refresh of a conversation ahead of the reviewer) goes through send_best_effort: one attempt, no
 publish retries, so a page that queues it is not held up while the broker is away.
 
+When the broker itself loses its messages (Redis restarted without persistence, or flushed), the
+sweepers learn when from broker_messages_kept_since: anything due before that time has no message left,
+so they re-drive it at once instead of waiting out the grace they give work that may still be queued.
+
 Neutral on purpose: review/, callbacks/ and slack/ all queue through it, and it imports none of them.
 """
 
@@ -18,6 +22,7 @@ import contextlib
 import logging
 import os
 import threading
+from datetime import UTC, datetime
 
 import kombu.exceptions
 import redis
@@ -54,6 +59,60 @@ def send_best_effort(name: str, args: tuple, **options) -> bool:
         _pool_drop()  # its connections may be broken: the next send builds a new one
         return False
     return True
+
+
+# In the broker's own database, so whatever drops the messages (a restart without persistence, a FLUSHDB)
+# drops these keys with them.
+KEPT_SINCE_KEY = "reviewqueue:broker:messages-kept-since"
+_REDRIVEN_KEY = "reviewqueue:broker:redriven-after-loss:{}"
+
+
+def broker_messages_kept_since() -> datetime | None:
+    """Since when the broker has kept its messages: the time this sentinel was first set in its database
+    (set to now when missing, i.e. the first ask after a loss). Work queued before it may have lost its
+    message; work queued after it has one, unless lost since. None (logged) when the broker is unreachable.
+
+    The first ask after a loss sets it up to a sweep's interval late: work queued in between is re-driven
+    once too many, which the guarded takes make harmless."""
+    try:
+        with _broker_redis().pipeline(transaction=False) as pipe:
+            pipe.set(KEPT_SINCE_KEY, datetime.now(UTC).timestamp(), nx=True)
+            pipe.get(KEPT_SINCE_KEY)
+            _, since = pipe.execute()
+    except redis.RedisError as error:
+        log.warning("broker unreachable, no loss of its messages known: %s", error)
+        return None
+    return datetime.fromtimestamp(float(since), tz=UTC)
+
+
+def lost_with_the_broker(sweeper: str, rows, *, queued_at: str, limit: int) -> list[int]:
+    """Ids of `rows` (a queryset) queued (their field `queued_at`) before the broker last lost its messages
+    and not yet handed out by `sweeper` since that loss, at most `limit`, lowest first; [] when the broker
+    is unreachable. For rows with no due time of their own to push forward: the broker keeps the last id
+    handed out (lost with its messages), so each row is handed out once per loss. The caller re-drives them."""
+    lost_before = broker_messages_kept_since()
+    if lost_before is None:
+        return []
+    key = _REDRIVEN_KEY.format(sweeper)
+    try:
+        after = int(_broker_redis().get(key) or 0)
+        ids = list(
+            rows.filter(**{f"{queued_at}__lt": lost_before}, pk__gt=after)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:limit]
+        )
+        if ids:
+            _broker_redis().set(key, ids[-1])
+    except redis.RedisError as error:
+        log.warning("broker unreachable, %s re-drives nothing lost with it: %s", sweeper, error)
+        return []
+    return ids
+
+
+def _broker_redis() -> redis.Redis:
+    # Celery names a Unix socket redis+socket://; redis-py, unix://. A short timeout: a sweep must not hang.
+    url = app.conf.broker_url.replace("redis+socket://", "unix://", 1)
+    return redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
 
 
 # Producers whose connections give up at the first refusal. Celery's pooled ones retry connecting for

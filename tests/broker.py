@@ -10,6 +10,8 @@ import json
 import redis
 from django.conf import settings
 
+from reviewqueue.queueing import KEPT_SINCE_KEY
+
 QUEUE = "celery"  # Celery's default queue: a Redis list, newest message pushed on the left
 
 
@@ -19,6 +21,11 @@ class Broker:
 
     def flush(self):
         self.redis.flushdb()  # only the test run's own database (REDIS_URL points at it)
+
+    def kept_messages_since(self, when):
+        """As if the broker had kept its messages since `when` (the sweepers' date of its last loss of
+        them, reviewqueue/queueing.py): without it, the first sweep after the fixture's flush dates the loss."""
+        self.redis.set(KEPT_SINCE_KEY, when.timestamp())
 
     def queued(self) -> list[tuple[str, list]]:
         """(task name, positional args) of every message waiting, oldest first."""

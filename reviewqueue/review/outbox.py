@@ -19,6 +19,7 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from reviewqueue.audit.services import Actor, audit_record
+from reviewqueue.queueing import broker_messages_kept_since, lost_with_the_broker
 from reviewqueue.review import enqueue
 from reviewqueue.review.models import Draft, OutboxItem
 from reviewqueue.review.outbox_steps import HANDLERS as _HANDLERS
@@ -217,14 +218,31 @@ def outbox_sweep(*, grace: timedelta = SWEEP_GRACE) -> int:
     re-driving it then only lengthens the queue (every sweep added a copy of every waiting item,
     which at scale was most of the work). So while the queue holds messages, only items due for
     longer than SWEEP_GRACE_BACKLOGGED are re-driven, and each is re-driven once per that time.
-    Drafts whose fetch message was lost are re-driven the same way, once the queue is empty (the
-    pending poll fetches them too).
+    Except what was due before the broker last lost its messages (restarted without persistence,
+    flushed; reviewqueue/queueing.py broker_messages_kept_since): no message of it can be waiting, so it is
+    re-driven at once, backlog or not; being due since now afterwards, it is re-driven once per loss.
+    Drafts whose fetch message was lost are re-driven the same way: every one once the queue is empty
+    (the pending poll fetches them too), and while it holds messages those created before the loss.
     """
-    now = timezone.now()
     backlogged = _broker_backlog() > 0
-    if backlogged:
-        grace = max(grace, SWEEP_GRACE_BACKLOGGED)
-    stale = Q(status=OutboxItem.Status.PENDING, next_attempt_at__lte=now - grace) | Q(
+    lost_before = broker_messages_kept_since()  # asked every sweep, so a loss is dated within a sweep of it
+    now = timezone.now()  # after the loss's date: what this sweep re-drives is due after it, not re-driven again
+    ids = _outbox_redrive(now, grace, backlogged, lost_before)
+    unfetched = Draft.objects.filter(status=Draft.Status.PENDING, fetched_at__isnull=True)
+    if not backlogged:
+        draft_ids = unfetched.filter(created_at__lte=now - grace).values_list("pk", flat=True)[:SWEEP_BATCH]
+    else:  # only those whose fetch message went with the broker's: at once, once per loss
+        draft_ids = lost_with_the_broker("review.draft_fetch", unfetched, queued_at="created_at", limit=SWEEP_BATCH)
+    for draft_id in draft_ids:
+        enqueue.draft_fetch(draft_id)
+    return len(ids)
+
+
+def _outbox_redrive(now: datetime, grace: timedelta, backlogged: bool, lost_before: datetime | None) -> list[int]:
+    waited_out = now - (max(grace, SWEEP_GRACE_BACKLOGGED) if backlogged else grace)
+    if lost_before is not None:  # due before the loss: its message went with the broker's
+        waited_out = max(waited_out, min(lost_before, now - grace))
+    stale = Q(status=OutboxItem.Status.PENDING, next_attempt_at__lte=waited_out) | Q(
         status=OutboxItem.Status.RUNNING, locked_until__lt=now
     )
     rows = list(
@@ -245,13 +263,7 @@ def outbox_sweep(*, grace: timedelta = SWEEP_GRACE) -> int:
     OutboxItem.objects.filter(pk__in=ids, status=OutboxItem.Status.PENDING).update(next_attempt_at=now)
     for item_id in ids:
         enqueue.outbox_run(item_id)
-    if not backlogged:
-        unfetched = Draft.objects.filter(
-            status=Draft.Status.PENDING, fetched_at__isnull=True, created_at__lte=now - grace
-        ).values_list("pk", flat=True)[:SWEEP_BATCH]
-        for draft_id in unfetched:
-            enqueue.draft_fetch(draft_id)
-    return len(ids)
+    return ids
 
 
 def _broker_backlog() -> int:

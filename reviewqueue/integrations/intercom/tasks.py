@@ -17,6 +17,7 @@ from reviewqueue.integrations.intercom.client import (
     IntercomUnavailable,
 )
 from reviewqueue.integrations.intercom.notifications import notification_handle
+from reviewqueue.queueing import lost_with_the_broker
 
 logger = logging.getLogger(__name__)
 
@@ -58,19 +59,20 @@ def intercom_webhooks_fan_out(record_ids: list[int]) -> int:
 
 @shared_task(name="intercom_webhooks_redrive")
 def intercom_webhooks_redrive() -> int:
-    """Re-enqueue notifications still `received` long after arrival (their enqueue was lost)."""
+    """Re-enqueue notifications still `received` long after arrival (their enqueue was lost).
+
+    Those stored before the broker last lost its messages (reviewqueue/queueing.py) at once, once per loss:
+    their task message went with it."""
     now = timezone.now()
-    stale = (
-        InboundWebhook.objects.filter(
-            source=InboundWebhook.Source.INTERCOM, status=InboundWebhook.Status.RECEIVED, attempts__lt=MAX_RETRIES
-        )
-        .filter(
-            Q(attempts=0, received_at__lt=now - REDRIVE_UNSTARTED_AFTER)
-            | Q(received_at__lt=now - REDRIVE_STALLED_AFTER)
-        )
-        .values_list("pk", flat=True)[:500]
+    stored = InboundWebhook.objects.filter(
+        source=InboundWebhook.Source.INTERCOM, status=InboundWebhook.Status.RECEIVED, attempts__lt=MAX_RETRIES
     )
+    stale = stored.filter(
+        Q(attempts=0, received_at__lt=now - REDRIVE_UNSTARTED_AFTER) | Q(received_at__lt=now - REDRIVE_STALLED_AFTER)
+    ).values_list("pk", flat=True)[:500]
     ids = list(stale)
+    lost = lost_with_the_broker("intercom_webhooks_redrive", stored, queued_at="received_at", limit=500)
+    ids += sorted(set(lost) - set(ids))
     for record_id in ids:
         intercom_webhook_handle.delay(record_id)
     return len(ids)

@@ -9,6 +9,7 @@ from django.utils import timezone
 from reviewqueue.integrations.inbound.models import InboundWebhook
 from reviewqueue.integrations.inbound.services import inbound_settle
 from reviewqueue.integrations.multimail.events import webhook_event_handle
+from reviewqueue.queueing import lost_with_the_broker
 
 logger = logging.getLogger(__name__)
 
@@ -37,16 +38,19 @@ REDRIVE_GIVE_UP_AFTER = timedelta(days=1)
 
 @shared_task(name="multimail_webhooks_redrive")
 def multimail_webhooks_redrive() -> int:
-    """Re-enqueue MultiMail deliveries left `received`; handling is idempotent, so a repeat is harmless."""
+    """Re-enqueue MultiMail deliveries left `received`; handling is idempotent, so a repeat is harmless.
+
+    Those stored before the broker last lost its messages (reviewqueue/queueing.py) at once, once per loss:
+    their task message went with it. The rest after REDRIVE_AFTER, when their own retries are over."""
     now = timezone.now()
-    ids = list(
-        InboundWebhook.objects.filter(
-            source=InboundWebhook.Source.MULTIMAIL,
-            status=InboundWebhook.Status.RECEIVED,
-            received_at__lt=now - REDRIVE_AFTER,
-            received_at__gt=now - REDRIVE_GIVE_UP_AFTER,
-        ).values_list("pk", flat=True)[:500]
+    stored = InboundWebhook.objects.filter(
+        source=InboundWebhook.Source.MULTIMAIL,
+        status=InboundWebhook.Status.RECEIVED,
+        received_at__gt=now - REDRIVE_GIVE_UP_AFTER,
     )
+    ids = list(stored.filter(received_at__lt=now - REDRIVE_AFTER).values_list("pk", flat=True)[:500])
+    lost = lost_with_the_broker("multimail_webhooks_redrive", stored, queued_at="received_at", limit=500)
+    ids += sorted(set(lost) - set(ids))
     for record_id in ids:
         multimail_webhook_handle.delay(record_id)
     return len(ids)

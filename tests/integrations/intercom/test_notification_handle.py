@@ -95,13 +95,14 @@ def test_unknown_topic_reaching_the_task_is_ignored(customer_conversation):
 
 
 @pytest.mark.django_db
-def test_redrive_re_enqueues_only_old_unstarted_notifications(customer_conversation):
+def test_redrive_re_enqueues_only_old_unstarted_notifications(customer_conversation, broker):
     from datetime import timedelta
 
     from django.utils import timezone
 
     from tests.integrations.intercom.helpers import queued_handle_tasks
 
+    broker.kept_messages_since(timezone.now() - timedelta(days=1))  # no loss: only time tells a lost message
     _, created = customer_conversation
     fresh = stored("conversation.user.created", created, created_at=created["created_at"])
     lost = stored("conversation.user.replied", created, created_at=created["updated_at"])
@@ -109,6 +110,30 @@ def test_redrive_re_enqueues_only_old_unstarted_notifications(customer_conversat
     assert intercom_webhooks_redrive() == 1
     assert queued_handle_tasks(lost.pk, remove=True) == 1
     assert queued_handle_tasks(fresh.pk) == 0
+
+
+@pytest.mark.django_db
+def test_notifications_stored_before_the_broker_lost_its_messages_are_redriven_at_once_and_once(
+    customer_conversation, broker
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.integrations.intercom.helpers import queued_handle_tasks
+
+    broker.kept_messages_since(timezone.now() - timedelta(minutes=5))  # the loss, five minutes ago
+    _, created = customer_conversation
+    lost = stored("conversation.user.created", created, created_at=created["created_at"])
+    after = stored("conversation.user.replied", created, created_at=created["updated_at"])
+    # Attempted once, its retry's message then lost with the broker: without the loss known, 30 minutes' wait.
+    InboundWebhook.objects.filter(pk=lost.pk).update(received_at=timezone.now() - timedelta(minutes=6), attempts=1)
+    InboundWebhook.objects.filter(pk=after.pk).update(received_at=timezone.now() - timedelta(minutes=1))
+
+    assert intercom_webhooks_redrive() == 1
+    assert intercom_webhooks_redrive() == 0  # once per loss
+    assert queued_handle_tasks(lost.pk) == 1
+    assert queued_handle_tasks(after.pk) == 0  # received after the loss: its own message may be on the way
 
 
 @pytest.mark.django_db

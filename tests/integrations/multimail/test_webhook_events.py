@@ -155,6 +155,7 @@ def test_redrive_re_enqueues_only_deliveries_left_received_too_long(db, broker):
     from reviewqueue.integrations.inbound.models import InboundWebhook
     from reviewqueue.integrations.multimail.tasks import multimail_webhooks_redrive
 
+    broker.kept_messages_since(timezone.now() - timedelta(days=1))  # no loss: only time tells a lost message
     lost = stored("oversight.pending")
     fresh = stored("message.delivered")
     settled = stored("message.bounced")
@@ -163,3 +164,22 @@ def test_redrive_re_enqueues_only_deliveries_left_received_too_long(db, broker):
     assert multimail_webhooks_redrive() == 1
     assert broker.queued() == [("multimail_webhook_handle", [lost.pk])]
     assert fresh.status == "received"  # too recent: its own task may still be on the way
+
+
+def test_deliveries_stored_before_the_broker_lost_its_messages_are_redriven_at_once_and_once(db, broker):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from reviewqueue.integrations.inbound.models import InboundWebhook
+    from reviewqueue.integrations.multimail.tasks import multimail_webhooks_redrive
+
+    broker.kept_messages_since(timezone.now() - timedelta(minutes=5))  # the loss, five minutes ago
+    lost = stored("oversight.pending")
+    after = stored("message.delivered")
+    InboundWebhook.objects.filter(pk=lost.pk).update(received_at=timezone.now() - timedelta(minutes=6))
+    InboundWebhook.objects.filter(pk=after.pk).update(received_at=timezone.now() - timedelta(minutes=4))
+
+    assert multimail_webhooks_redrive() == 1  # six minutes, not the ten it waits for a message that may come
+    assert multimail_webhooks_redrive() == 0  # once per loss
+    assert broker.queued() == [("multimail_webhook_handle", [lost.pk])]  # `after` has its own message
