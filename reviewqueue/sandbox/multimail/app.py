@@ -103,9 +103,12 @@ def _cursor(request: Request) -> int | None:
     if raw in (None, ""):
         return None
     try:
-        return int(raw)
+        cursor = int(raw)
     except ValueError:
         raise SandboxError(400, "cursor is not valid") from None
+    if cursor < 0:
+        raise SandboxError(400, "cursor is not valid")
+    return cursor
 
 
 class MultiMailSandbox:

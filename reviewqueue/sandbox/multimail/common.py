@@ -41,10 +41,13 @@ def new_id(prefix: str) -> str:
 
 
 def newest_first_page(items: list[dict], limit: int, cursor: int | None, view) -> dict:
-    """A page of `items` (stored oldest first) listed newest first; the cursor counts from the newest.
-    Only the page's own items are viewed: a page costs the same however long the list has grown."""
-    start = cursor or 0
-    end = max(0, len(items) - start)
-    page = [view(item) for item in reversed(items[max(0, end - limit) : end])]
-    following = start + limit
-    return {"items": page, "cursor": str(following) if following < len(items) else None}
+    """A page of `items` (stored oldest first, only ever appended to) listed newest first.
+
+    The cursor is the position, counted from the oldest, where the next page ends: items appended
+    while a reader pages through (new audit entries, new deliveries) never shift it, so no item is
+    listed twice nor skipped. Only the page's own items are viewed: a page costs the same however
+    long the list has grown."""
+    end = len(items) if cursor is None else min(cursor, len(items))
+    start = max(0, end - limit)
+    page = [view(item) for item in reversed(items[start:end])]
+    return {"items": page, "cursor": str(start) if start > 0 else None}
