@@ -56,3 +56,12 @@ def use_fakes(multimail, intercom, monkeypatch):
     monkeypatch.setattr("reviewqueue.integrations.multimail.client.get_multimail_client", lambda: mm_client)
     monkeypatch.setattr("reviewqueue.integrations.intercom.client.get_intercom_client", lambda **_: ic_client)
     return mm_client, ic_client
+
+
+@pytest.fixture
+def linked_draft(db, multimail, intercom, use_fakes):
+    """A received draft whose email is tagged with its Intercom conversation, both known to the fakes."""
+    contact = intercom.add_contact("customer@example.com")
+    intercom.add_conversation("c_7", contact=contact)
+    multimail.add_email("em_1", tags={"intercom_conversation_id": "c_7"})
+    return received_draft(conversation_id="c_7", conversation_link="tag", subject="Your refund")

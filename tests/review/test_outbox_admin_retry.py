@@ -6,17 +6,8 @@ from reviewqueue.review.decisions import draft_decide
 from reviewqueue.review.models import OutboxItem
 from reviewqueue.review.outbox import MAX_ATTEMPTS, outbox_run
 from reviewqueue.review.outbox_admin import outbox_retry
-from tests.review.conftest import received_draft
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def linked_draft(db, multimail, intercom, use_fakes):
-    contact = intercom.add_contact("customer@example.com")
-    intercom.add_conversation("c_7", contact=contact)
-    multimail.add_email("em_1", tags={"intercom_conversation_id": "c_7"})
-    return received_draft(conversation_id="c_7", conversation_link="tag", subject="Your refund")
 
 
 def test_an_admin_retry_of_a_note_intercom_already_wrote_does_not_write_it_twice(

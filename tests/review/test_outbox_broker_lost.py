@@ -21,14 +21,6 @@ from tests.review.test_outbox import decide
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def linked_draft(db, multimail, intercom, use_fakes):
-    contact = intercom.add_contact("customer@example.com")
-    intercom.add_conversation("c_7", contact=contact)
-    multimail.add_email("em_1", tags={"intercom_conversation_id": "c_7"})
-    return received_draft(conversation_id="c_7", conversation_link="tag", subject="Your refund")
-
-
 def test_an_item_whose_message_the_broker_lost_is_redriven_at_once_in_a_busy_queue_and_once(
     broker, linked_draft, reviewer
 ):
