@@ -19,6 +19,7 @@ Neutral on purpose: review/, callbacks/ and slack/ all queue through it, and it 
 """
 
 import contextlib
+import functools
 import logging
 import os
 import threading
@@ -110,8 +111,13 @@ def lost_with_the_broker(sweeper: str, rows, *, queued_at: str, limit: int) -> l
 
 
 def _broker_redis() -> redis.Redis:
-    # Celery names a Unix socket redis+socket://; redis-py, unix://. A short timeout: a sweep must not hang.
-    url = app.conf.broker_url.replace("redis+socket://", "unix://", 1)
+    # Celery names a Unix socket redis+socket://; redis-py, unix://.
+    return _redis_for(app.conf.broker_url.replace("redis+socket://", "unix://", 1))
+
+
+@functools.cache
+def _redis_for(url: str) -> redis.Redis:
+    # One client (one connection pool) per broker URL, not one per sweep's call. Short timeouts: a sweep must not hang.
     return redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
 
 

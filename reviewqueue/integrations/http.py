@@ -12,10 +12,10 @@ effect is sent once. Auth headers are never logged: only method, path and status
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 import ssl
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -44,10 +44,7 @@ class RetryPolicy:
 NO_RETRY = RetryPolicy(max_attempts=1)
 
 
-_ssl_context: ssl.SSLContext | None = None
-_ssl_context_lock = threading.Lock()
-
-
+@functools.cache
 def shared_ssl_context() -> ssl.SSLContext:
     """The process's one TLS client context, built on first use: httpx's default (certificates and host
     names verified against certifi's CA bundle, or SSL_CERT_FILE / SSL_CERT_DIR when set).
@@ -56,12 +53,7 @@ def shared_ssl_context() -> ssl.SSLContext:
     delivery, a Slack post) would pay that every time. An SSLContext is safe to share across threads
     and clients: each connection gets its own SSL object from it.
     """
-    global _ssl_context
-    if _ssl_context is None:
-        with _ssl_context_lock:
-            if _ssl_context is None:
-                _ssl_context = httpx.create_ssl_context()
-    return _ssl_context
+    return httpx.create_ssl_context()
 
 
 def default_timeout(*, connect: float = 3.0, read: float = 10.0) -> httpx.Timeout:
