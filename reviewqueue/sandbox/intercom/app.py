@@ -325,8 +325,8 @@ class IntercomSandbox:
 
     def view_contacts_search(self, request, body):
         indexed_before = self.state.now() - self.knobs.search_lag  # Intercom indexes new contacts late
-        searchable = [c for c in self.state.contacts() if c["created_at"] <= indexed_before]
-        found = [c for c in searchable if matches(c, body.get("query"))]
+        query = body.get("query")
+        found = self.state.contacts(lambda c: c["created_at"] <= indexed_before and matches(c, query))
         items, pages = page(found, body.get("pagination"))
         return _json({"type": "list", "data": items, "total_count": len(found), "pages": pages})
 
@@ -355,7 +355,8 @@ class IntercomSandbox:
         return _json(self.state.conversation(conversation_id))
 
     def view_conversations_search(self, request, body):
-        found = [c for c in self.state.conversations() if matches(c, body.get("query"))]
+        query = body.get("query")
+        found = self.state.conversations(lambda c: matches(c, query))
         found.sort(key=lambda c: c["updated_at"], reverse=True)
         items, pages = page([_summary(c) for c in found], body.get("pagination"))
         return _json({"type": "conversation.list", "conversations": items, "total_count": len(found), "pages": pages})

@@ -252,3 +252,20 @@ def test_inbox_page_escapes_customer_content(sandbox, api):
     page = httpx.get(f"{sandbox.url}/a/inbox/{defaults.APP_ID}/inbox/conversation/{conversation_id}")
     assert page.status_code == 200
     assert "<script>alert" not in page.text and "&lt;script&gt;" in page.text
+
+
+def test_a_search_copies_only_what_it_finds_and_its_answer_is_a_copy(sandbox, api):
+    contact, conversation_id = customer_writes_in(api)
+    customer_writes_in(api, email="sam@example.com")
+    examined = []
+
+    def only_dana(conversation):
+        examined.append(conversation["id"])
+        return conversation["id"] == conversation_id
+
+    found = sandbox.state.conversations(only_dana)
+    found[0]["title"] = "changed by the caller"
+
+    assert [c["id"] for c in found] == [conversation_id] and len(examined) == 2
+    assert api.get(f"/conversations/{conversation_id}").json()["title"] is None
+    assert [c["id"] for c in sandbox.state.contacts(lambda c: c["email"] == "dana@example.com")] == [contact["id"]]
