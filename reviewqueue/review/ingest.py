@@ -423,6 +423,10 @@ def drafts_context_changed(*, conversation_id: str, snapshot_id: int) -> int:
         for draft in drafts:
             if draft.latest_snapshot_id is not None and draft.latest_snapshot_id > snapshot.pk:
                 continue  # an older snapshot arriving late never replaces a newer one
+            if draft.latest_snapshot_id == snapshot.pk and draft.snapshot_id is not None:
+                # Already stored from this snapshot (a re-read that found the conversation unchanged):
+                # the same flags again, and a bumped updated_at would send the row to every open queue page.
+                continue
             flags = draft_flags(
                 to=draft.to,
                 markdown=draft.markdown,

@@ -77,3 +77,17 @@ def test_rejecting_after_the_conversation_changed_needs_no_confirmation(fetched,
         shown_snapshot_id=shown,
     )
     assert decision.action == "reject"
+
+
+def test_the_same_snapshot_again_leaves_the_draft_untouched(fetched, intercom):
+    """A re-read that found the conversation unchanged (the background refresh) writes no draft: the
+    queue page's poll sends rows whose updated_at moved, so every such re-read re-sent them."""
+    snapshot = customer_replies(intercom)
+    drafts_context_changed(conversation_id="c_7", snapshot_id=snapshot.pk)
+    before = Draft.objects.get(pk=fetched.pk)
+
+    drafts_context_changed(conversation_id="c_7", snapshot_id=snapshot.pk)
+
+    after = Draft.objects.get(pk=fetched.pk)
+    assert after.updated_at == before.updated_at
+    assert (after.latest_snapshot_id, after.flag_customer_replied) == (snapshot.pk, True)
