@@ -79,6 +79,7 @@ class FaultInjector:
     redis: object | None
     redis_url: str
     seed: int
+    worker_concurrency: int = 1  # pool processes of a worker started again after a kill or a crash
     injected: list[Injected] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -117,7 +118,7 @@ class FaultInjector:
             process = self.system.processes.pop(name)
             process.kill()  # SIGKILL to the whole group: the master and its pool, mid-task
             process.stop()
-            self.system.start_worker(name=name, concurrency=1, wait=False)
+            self.system.start_worker(name=name, concurrency=self.worker_concurrency, wait=False)
         return name
 
     def supervise(self) -> None:
@@ -138,7 +139,7 @@ class FaultInjector:
                 elif name == "beat":
                     self.system.start_beat()
                 else:
-                    self.system.start_worker(name=name, concurrency=1, wait=False)
+                    self.system.start_worker(name=name, concurrency=self.worker_concurrency, wait=False)
 
     def supervising(self, stop: threading.Event, every: float = 2.0) -> threading.Thread:
         def loop():

@@ -36,7 +36,7 @@ def table(
         (
             "run",
             f"{args.drafts:,} drafts over {args.minutes:g} min, seed {args.seed}, {args.kills} worker kills, "
-            f"{args.workers} worker processes",
+            f"{args.workers} workers x {args.concurrency} pool processes",
         ),
         ("machine", f"{os.cpu_count()} CPUs, load average at the end {os.getloadavg()[0]:.1f}"),
         ("drafts submitted", f"{len(run.draft_ids):,} ({run.counts['unsubmitted']} never got in)"),
@@ -128,7 +128,7 @@ def write(path: str, text: str, args) -> None:
         "# Reliability: the soak under faults (bench/soak.py)\n\n"
         f"Written by `bench/soak.py` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. "
         f"Rerun: `.venv/bin/python bench/soak.py --drafts {args.drafts} --minutes {args.minutes:g} "
-        f"--kills {args.kills} --workers {args.workers} --seed {args.seed}"
+        f"--kills {args.kills} --workers {args.workers} --concurrency {args.concurrency} --seed {args.seed}"
         f"{' --no-extras' if args.no_extras else ''}` (`make soak` is the default run: 10,000 drafts over "
         "30 minutes; `make soak SOAK_ARGS=--quick` 1,000 over 5).\n\n"
     )

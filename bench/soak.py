@@ -6,9 +6,9 @@ sandboxes fail on a seeded schedule; then every decision checked against the san
     .venv/bin/python bench/soak.py --drafts 200 --minutes 3 --kills 10 --seed 7
     make soak SOAK_ARGS=--quick
 
-The system: gunicorn (2 web processes), 4 Celery worker processes (--workers), beat, the MultiMail and Intercom
-sandboxes, PostgreSQL and Redis: private ones started here in a temporary folder (pgserver's
-PostgreSQL, a redis-server), or DATABASE_URL / REDIS_URL when set (the machine's servers are never
+The system: gunicorn (2 web processes), 4 Celery workers (--workers) of 2 pool processes each (--concurrency),
+beat, the MultiMail and Intercom sandboxes, PostgreSQL and Redis: private ones started here in a temporary
+folder (pgserver's PostgreSQL, a redis-server), or DATABASE_URL / REDIS_URL when set (the machine's servers are never
 restarted: those faults are skipped, and said). A process of ours that exits by itself is started
 again, as a supervisor would (counted in the table).
 
@@ -84,10 +84,13 @@ SANDBOX_WEBHOOK_CHAOS = {"webhook_duplicate_rate": 0.3, "webhook_reorder_rate": 
 # a second keep their pace while faults stall some calls for tens of seconds.
 SUBMITTERS, DECIDERS = 32, 24
 QUIET_SECONDS = 40.0  # how long the system must stay quiet to count as settled: over 2 poll intervals (15 s)
-# Worker processes (one task at a time each, as bench/scale.py counts them): the full flow carries about
-# 1.8 drafts/s per process on 2 CPUs (bench/RESULTS.md, scale), so the default run's 5.6 drafts/s needs 4
-# (the issue allows 2 to 4); fewer leave a backlog that only settles after driving.
+# Celery workers (the issue allows 2 to 4): the full flow carries about 1.8 drafts/s per task slot on 2 CPUs
+# (bench/RESULTS.md, scale), so the default run's 5.6 drafts/s needs 4 without faults.
 WORKERS = 4
+# Pool processes per worker (prefork, as the Procfile's worker; it runs 4). Most of a task's time is spent
+# waiting on MultiMail and Intercom, and under the faults (5 s stalls, leases of killed tasks) 4 slots in all
+# carried 18-21 outbox items/s at a third of the CPUs idle: the backlog the faults left did not drain.
+WORKER_CONCURRENCY = 2
 # Figure sections other modules add to the table, each run (when its file exists) after the system stopped:
 # soak_rows(seed, workdir) -> (rows [(figure, value)], ok).
 EXTRAS = ("_soak_tamper", "_soak_hostile", "_soak_fuzz")
@@ -103,7 +106,13 @@ def parse_args(argv=None):
     parser.add_argument("--quick", action="store_true", help="1,000 drafts over 5 minutes")
     parser.add_argument("--settle-minutes", type=float, default=10.0, help="longest wait to settle (default 10)")
     parser.add_argument("--report", default=str(BASE_DIR / "bench" / "RELIABILITY.md"), help="where the table goes")
-    parser.add_argument("--workers", type=int, default=WORKERS, help=f"Celery worker processes (default {WORKERS})")
+    parser.add_argument("--workers", type=int, default=WORKERS, help=f"Celery workers (default {WORKERS})")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=WORKER_CONCURRENCY,
+        help=f"pool processes per worker (default {WORKER_CONCURRENCY}); a worker kill takes them all",
+    )
     parser.add_argument("--no-extras", action="store_true", help="skip the tamper, hostile-content and fuzz sections")
     args = parser.parse_args(argv)
     if args.quick:
@@ -150,7 +159,9 @@ class Servers:
             self.postgres.stop()
 
 
-def start_system(servers: Servers, workdir: Path, workers: int = WORKERS) -> LiveSystem:
+def start_system(
+    servers: Servers, workdir: Path, workers: int = WORKERS, concurrency: int = WORKER_CONCURRENCY
+) -> LiveSystem:
     system = LiveSystem(
         database_url=servers.database_url,
         redis_url=servers.redis_url,
@@ -167,7 +178,7 @@ def start_system(servers: Servers, workdir: Path, workers: int = WORKERS) -> Liv
     system.start_intercom("--latency", "0.02", *intercom_chaos, wait=False)
     system.start_web(workers=2, threads=8, wait=False)
     for number in range(workers):
-        system.start_worker(name=f"worker{number}", concurrency=1, wait=False)
+        system.start_worker(name=f"worker{number}", concurrency=concurrency, wait=False)
     system.start_beat()
     system.wait_ready()
     faults._knobs(f"{system.multimail_url}/_sandbox/knobs", SANDBOX_WEBHOOK_CHAOS)
@@ -702,8 +713,10 @@ def main(argv=None) -> int:
     receiver = callbacks.CallbackReceiver(args.seed)
     supervisor_stop = threading.Event()
     try:
-        system = start_system(servers, workdir, args.workers)
-        injector = faults.FaultInjector(system, servers.postgres, servers.redis, servers.redis_url, args.seed)
+        system = start_system(servers, workdir, args.workers, args.concurrency)
+        injector = faults.FaultInjector(
+            system, servers.postgres, servers.redis, servers.redis_url, args.seed, worker_concurrency=args.concurrency
+        )
         # The sandboxes' clocks are set back before they hold anything: from here on they only step forward.
         injector.start_skewed(sum(1 for _, kind in schedule if kind == faults.CLOCK_SKEW))
         scale.django_on(servers.database_url, servers.redis_url, servers.secret, system.multimail_url)
