@@ -150,9 +150,11 @@ class FakeMultiMail:
     def _audit_page(self, request):
         if request.headers.get("Authorization") != f"Bearer {MULTIMAIL_KEYS['admin_api_key']}":
             return _json(401, {"error": "unauthorized"})
-        start = int(request.url.params.get("cursor") or 0)
+        # The cursor counts entries from the oldest, as the sandbox's: a page stays put while entries arrive.
+        total = len(self.audit_log)
+        start = total - int(request.url.params["cursor"]) if request.url.params.get("cursor") else 0
         following = start + int(request.url.params.get("limit") or 50)
-        cursor = str(following) if following < len(self.audit_log) else None
+        cursor = str(total - following) if following < total else None
         return _json(200, {"entries": self.audit_log[start:following], "cursor": cursor})
 
     def _create_mailbox(self, body):

@@ -121,6 +121,10 @@ class ReconciliationState(models.Model):
 
     source = models.CharField(max_length=32, primary_key=True)
     cursor = models.CharField(max_length=512, blank=True)
+    # A read that ran out of pages before the mark (`cursor`): the page to go on from, and the newest entry of
+    # that read (the mark once the rest is read). Empty when the last read was complete.
+    resume_cursor = models.CharField(max_length=512, blank=True, default="")
+    resume_newest = models.CharField(max_length=512, blank=True, default="")
     last_run_at = models.DateTimeField(null=True, blank=True)
     # Our decisions made up to here have been checked against MultiMail's log (reconcile.py).
     checked_through = models.DateTimeField(null=True, blank=True)

@@ -7,7 +7,12 @@ decide entries, and list two kinds of disagreement for auditors:
 
 The audit-log order is not documented; the sandbox (and what we have seen) lists newest first, so
 each run reads from the top until it reaches the newest entry of the previous complete run (the
-stored mark), bounded by MAX_PAGES. Entries are stored once (unique entry id), so re-reading is safe.
+stored mark), bounded by MAX_PAGES. A read that runs out of pages first keeps the page it stopped at, and
+the next run goes on from there down to the mark before it reads the top again: read from the top each
+time, a backlog over MAX_PAGES pages (runs lost to a broker restart at 5.6 drafts/s) was never read
+again (the soak: 526 decisions reported missing that MultiMail had). This needs cursors that stay put
+while entries arrive, as the sandbox's do (positions from the oldest entry). Entries are stored once
+(unique entry id), so re-reading is safe.
 
 Each run looks only at what is new, so it costs the same after a million decisions as after ten:
 MultiMail decisions not yet checked against ours (each is checked once: our draft.decided event
@@ -66,8 +71,10 @@ def reconciliation_run(*, client=None, now: datetime | None = None, grace: timed
     client = client or get_multimail_client()
     if not client.has_key("admin"):
         return ReconciliationReport(skipped="MULTIMAIL_ADMIN_API_KEY is not set: MultiMail's audit log is unavailable")
+    start = ReconciliationState.objects.filter(source=SOURCE).first() or ReconciliationState(source=SOURCE)
+    position = _Position(start.cursor, start.resume_cursor, start.resume_newest)
     try:
-        read, stored, complete, newest = _read_new_entries(client)
+        read, stored, position, complete = _read_new_entries(client, position)
     except MultiMailNotConfigured as error:
         return ReconciliationReport(skipped=str(error))
 
@@ -75,8 +82,8 @@ def reconciliation_run(*, client=None, now: datetime | None = None, grace: timed
         state, _ = ReconciliationState.objects.select_for_update().get_or_create(source=SOURCE)
         outside = _find_outside_decisions(now)
         missing, resolved = _find_unrecorded_decisions(now, grace, since=state.checked_through)
+        state.cursor, state.resume_cursor, state.resume_newest = position
         if complete:
-            state.cursor = newest or state.cursor
             state.checked_through = now - grace  # an incomplete read may have missed entries: look again
         state.last_run_at = now
         state.save()
@@ -91,22 +98,44 @@ def reconciliation_run(*, client=None, now: datetime | None = None, grace: timed
     return report
 
 
-def _read_new_entries(client) -> tuple[int, int, bool, str]:
-    mark = ReconciliationState.objects.filter(source=SOURCE).values_list("cursor", flat=True).first() or ""
-    cursor = None
+@dataclass(frozen=True)
+class _Position:
+    """How far MultiMail's log has been read: `mark`, the newest entry read through; while a read is
+    unfinished, the page it goes on from and the newest entry it read (the mark once it is finished)."""
+
+    mark: str
+    resume_cursor: str = ""
+    resume_newest: str = ""
+
+    def __iter__(self):
+        return iter((self.mark, self.resume_cursor, self.resume_newest))
+
+
+def _read_new_entries(client, position: _Position) -> tuple[int, int, _Position, bool]:
+    """Read down to the mark, at most MAX_PAGES pages: first the rest of an unfinished read, then from the
+    top. Returns entries read, decisions stored, where the next run goes on from, and whether this run
+    read everything there was (down from the top)."""
     read = stored = 0
-    newest = ""
-    for _ in range(MAX_PAGES):
-        page = client.audit_log(limit=PAGE_LIMIT, cursor=cursor)
-        new = list(itertools.takewhile(lambda entry: entry.id != mark, page.entries))  # newest first
-        newest = newest or (new[0].id if new else "")
-        read += len(new)
-        stored += _store_decisions([entry for entry in new if is_decision_entry(entry)])
-        reached_mark = len(new) < len(page.entries)
-        if reached_mark or not page.cursor or not page.entries:
-            return read, stored, True, newest or mark
-        cursor = page.cursor
-    return read, stored, False, newest or mark
+    pages_left = MAX_PAGES
+    while pages_left:
+        resuming, mark = bool(position.resume_cursor), position.mark
+        cursor, newest = (position.resume_cursor, position.resume_newest) if resuming else (None, "")
+        while pages_left:
+            pages_left -= 1
+            page = client.audit_log(limit=PAGE_LIMIT, cursor=cursor)
+            new = list(itertools.takewhile(lambda entry, mark=mark: entry.id != mark, page.entries))  # newest first
+            newest = newest or (new[0].id if new else "")
+            read += len(new)
+            stored += _store_decisions([entry for entry in new if is_decision_entry(entry)])
+            if len(new) < len(page.entries) or not page.cursor or not page.entries:  # down to the mark
+                position = _Position(newest or mark)
+                break
+            cursor = page.cursor
+        else:
+            return read, stored, _Position(mark, cursor, newest), False
+        if not resuming:
+            return read, stored, position, True
+    return read, stored, position, False  # the unfinished read is done; the top is read next run
 
 
 def _store_decisions(entries) -> int:
