@@ -82,7 +82,11 @@ def reconciliation_run(*, client=None, now: datetime | None = None, grace: timed
         state, _ = ReconciliationState.objects.select_for_update().get_or_create(source=SOURCE)
         outside = _find_outside_decisions(now)
         missing, resolved = _find_unrecorded_decisions(now, grace, since=state.checked_through)
-        state.cursor, state.resume_cursor, state.resume_newest = position
+        state.cursor, state.resume_cursor, state.resume_newest = (
+            position.mark,
+            position.resume_cursor,
+            position.resume_newest,
+        )
         if complete:
             state.checked_through = now - grace  # an incomplete read may have missed entries: look again
         state.last_run_at = now
@@ -107,9 +111,6 @@ class _Position:
     resume_cursor: str = ""
     resume_newest: str = ""
 
-    def __iter__(self):
-        return iter((self.mark, self.resume_cursor, self.resume_newest))
-
 
 def _read_new_entries(client, position: _Position) -> tuple[int, int, _Position, bool]:
     """Read down to the mark, at most MAX_PAGES pages: first the rest of an unfinished read, then from the
@@ -118,24 +119,42 @@ def _read_new_entries(client, position: _Position) -> tuple[int, int, _Position,
     read = stored = 0
     pages_left = MAX_PAGES
     while pages_left:
-        resuming, mark = bool(position.resume_cursor), position.mark
-        cursor, newest = (position.resume_cursor, position.resume_newest) if resuming else (None, "")
-        while pages_left:
-            pages_left -= 1
-            page = client.audit_log(limit=PAGE_LIMIT, cursor=cursor)
-            new = list(itertools.takewhile(lambda entry, mark=mark: entry.id != mark, page.entries))  # newest first
-            newest = newest or (new[0].id if new else "")
-            read += len(new)
-            stored += _store_decisions([entry for entry in new if is_decision_entry(entry)])
-            if len(new) < len(page.entries) or not page.cursor or not page.entries:  # down to the mark
-                position = _Position(newest or mark)
-                break
-            cursor = page.cursor
-        else:
-            return read, stored, _Position(mark, cursor, newest), False
+        resuming = bool(position.resume_cursor)
+        segment = _read_down_to_mark(client, position, pages_left)
+        read, stored, pages_left = read + segment.read, stored + segment.stored, pages_left - segment.pages
+        if segment.cursor is not None:  # out of pages before the mark
+            return read, stored, _Position(position.mark, segment.cursor, segment.newest), False
+        position = _Position(segment.newest or position.mark)
         if not resuming:
             return read, stored, position, True
     return read, stored, position, False  # the unfinished read is done; the top is read next run
+
+
+@dataclass(frozen=True)
+class _Segment:
+    read: int
+    stored: int
+    pages: int
+    cursor: str | None  # where to go on from; None once the mark (or the log's end) was reached
+    newest: str
+
+
+def _read_down_to_mark(client, position: _Position, pages: int) -> _Segment:
+    """From the unfinished read's page (or the top), page down to the mark, at most `pages` pages."""
+    mark, cursor = position.mark, position.resume_cursor or None
+    newest = position.resume_newest if cursor else ""
+    read = stored = used = 0
+    while used < pages:
+        used += 1
+        page = client.audit_log(limit=PAGE_LIMIT, cursor=cursor)
+        new = list(itertools.takewhile(lambda entry: entry.id != mark, page.entries))  # newest first
+        newest = newest or (new[0].id if new else "")
+        read += len(new)
+        stored += _store_decisions([entry for entry in new if is_decision_entry(entry)])
+        if len(new) < len(page.entries) or not page.cursor or not page.entries:
+            return _Segment(read, stored, used, None, newest)
+        cursor = page.cursor
+    return _Segment(read, stored, used, cursor, newest)
 
 
 def _store_decisions(entries) -> int:

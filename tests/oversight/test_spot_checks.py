@@ -57,7 +57,7 @@ def test_sends_are_learned_once_and_sampled_at_least_five_a_day(sandbox, monitor
     assert sends_learn(monitored) == 0  # a second sweep finds nothing new
     sampled = MonitoredSend.objects.filter(mailbox_id=monitored, sampled=True)
     # Exactly the emails whose fixed draw (their id hashed) falls in the 10%, and the first ones learned until
-    # 5 are sampled. The sandbox's email ids are random, so a bound on the count alone failed 1 run in ~200.
+    # 5 are sampled. The sandbox's email ids are random, so a bound on the count alone failed now and then (12 of 30).
     policy, expected = spot_policy(monitored), set()
     for send in MonitoredSend.objects.filter(mailbox_id=monitored).order_by("id"):
         if _in_sample(send.email_id, policy.sample_rate) or len(expected) < policy.daily_minimum:
