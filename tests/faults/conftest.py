@@ -1,9 +1,13 @@
-"""The fault suite (`make test-faults`; every test here is marked slow, so `make test` leaves them out).
+"""The fault suite (`make test-faults` runs all of it).
 
-Each test runs the real system — gunicorn, Celery worker(s) and beat, both sandboxes — against a
-PRIVATE PostgreSQL (pgserver, in a temporary folder) and a PRIVATE redis-server on free loopback
-ports, so it can restart, kill and flush them without touching the machine's shared servers. The
-test process reads the outcome straight from that private database over psycopg.
+A test that runs the real system — gunicorn, Celery worker(s) and beat, both sandboxes — takes the
+`stack` fixture: a PRIVATE PostgreSQL (pgserver, in a temporary folder) and a PRIVATE redis-server on
+free loopback ports, so it can restart, kill and flush them without touching the machine's shared
+servers; the test process reads the outcome straight from that private database over psycopg. Those,
+and the few others that start processes of their own (marked slow in their module), take minutes and
+are left to `make test-faults`. The rest reproduce one fault each in process (a lost signal, a broker
+gone, a sweeper's batch filled, a read cut short), with MultiMail and Intercom faked at the HTTP
+boundary: `make test` runs them too, so a fault once found stays fixed on every push.
 """
 
 import os
@@ -21,7 +25,8 @@ from tests.livesystem import BASE_DIR, PYTHON, LiveSystem, PrivatePostgres, Priv
 
 def pytest_collection_modifyitems(items):
     for item in items:
-        if "tests/faults/" in str(item.fspath).replace(os.sep, "/"):
+        in_faults = "tests/faults/" in str(item.fspath).replace(os.sep, "/")
+        if in_faults and "stack" in getattr(item, "fixturenames", ()):  # the real system: minutes each
             item.add_marker(pytest.mark.slow)
 
 

@@ -10,7 +10,11 @@ import signal
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.livesystem import BASE_DIR, PYTHON, wait_for
+
+pytestmark = pytest.mark.slow  # starts make run: the whole system
 
 MAKE_RUN = """
 import sys, time

@@ -5,12 +5,14 @@ decision, note, tag, callback and customer reply is checked against MultiMail's,
 agent's own records. The tamper, hostile-content and fuzz sections are left out (--no-extras).
 
 Runs on private PostgreSQL and Redis (DATABASE_URL and REDIS_URL are left out so the soak starts its
-own: it restarts them). Slow, like the whole fault suite: `make test-faults`.
+own: it restarts them). The soak itself is slow: `make test-faults`; the schedule's tests run in `make test`.
 """
 
 import os
 import re
 import subprocess
+
+import pytest
 
 from tests.livesystem import BASE_DIR, PYTHON
 
@@ -23,6 +25,7 @@ def _figure(table: str, name: str) -> str:
     return match.group(1)
 
 
+@pytest.mark.slow  # the real system for 4 minutes, then its checks
 def test_a_short_soak_under_faults_loses_doubles_and_forges_nothing(tmp_path):
     report = tmp_path / "RELIABILITY.md"
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}

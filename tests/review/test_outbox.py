@@ -189,25 +189,6 @@ def test_in_a_busy_queue_a_long_lost_item_is_redriven_once_per_backlogged_grace(
     assert broker.names() == ["review.draft_fetch", "review.outbox_run"]
 
 
-def test_items_waiting_on_their_decide_do_not_fill_the_sweepers_batch(broker, linked_draft, reviewer, monkeypatch):
-    """The items after a decide wait for it, and are the oldest due (a re-driven decide is due again from
-    now): a batch that took them and left them out afterwards re-drove nothing while the decides that
-    would free them waited behind (the soak: 4 items a sweep, 4,700 waiting)."""
-    from reviewqueue.review import outbox
-
-    decide(linked_draft, reviewer)
-    decide_item = OutboxItem.objects.get(kind="decide")
-    waiting = OutboxItem.objects.exclude(pk=decide_item.pk)
-    assert waiting.count() > 2
-    waiting.update(next_attempt_at=timezone.now() - timedelta(minutes=9))
-    OutboxItem.objects.filter(pk=decide_item.pk).update(next_attempt_at=timezone.now() - timedelta(minutes=5))
-    broker.flush()
-    monkeypatch.setattr(outbox, "SWEEP_BATCH", 2)  # fewer than the items waiting on the decide
-
-    assert outbox_sweep() == 1
-    assert broker.queued() == [("review.outbox_run", [decide_item.pk])]
-
-
 def test_the_sweeper_takes_back_items_of_a_dead_worker(broker, linked_draft, reviewer):
     decide(linked_draft, reviewer)
     item = OutboxItem.objects.get(kind="decide")

@@ -354,24 +354,6 @@ def test_intercom_failing_routes_without_the_conversation(client, db, multimail,
     assert response.json()["mailbox_id"] == "mb_support"
 
 
-def test_the_batch_keeps_a_decisions_tags_put_on_a_draft_it_made_while_the_batch_was_on_its_way(
-    client, routed, multimail, broker, django_capture_on_commit_callbacks
-):
-    """The soak's find: a draft this intake made, not fetched when its batch started, was fetched, decided and
-    tagged by the outbox before the batch's PUT, which (set without a read) wrote the decision's tags over."""
-    with django_capture_on_commit_callbacks(execute=True):
-        draft_id = post(client, GOOD, intake_token()[1]).json()["id"]
-    email_id = IntakeRecord.objects.get().email_id
-    multimail.emails[email_id]["tags"] = {"reviewed_by": "maya@acme.test", "review_decision_id": "7"}
-    assert intake_followups() == 1
-    assert multimail.emails[email_id]["tags"] == {
-        "reviewed_by": "maya@acme.test",
-        "review_decision_id": "7",
-        "intercom_conversation_id": "215467",
-    }
-    assert broker.queued()[1:] == [("review.draft_fetches", [[[draft_id, False]]])]
-
-
 @pytest.mark.parametrize("seen_before", ["fetched", "polled"])
 def test_the_batch_keeps_the_tags_of_an_email_seen_before(
     seen_before, client, routed, multimail, broker, django_capture_on_commit_callbacks

@@ -1,4 +1,9 @@
-"""The MultiMail sandbox's newest-first lists (audit log, webhook deliveries) paged while they grow."""
+"""The MultiMail sandbox's newest-first lists (audit log, webhook deliveries) paged while they grow.
+
+Found by the 10,000-draft soak (bench/soak.py, 2026-12-07): its end checks read MultiMail's audit log
+while decisions were still being carried out, and an offset cursor shifted by the entries appended
+meanwhile read some twice (59 decides and 52 tags counted "doubled" that were not). Fixed in 0478d75:
+the cursor is the position, from the oldest, where the next page ends."""
 
 import pytest
 from werkzeug.test import EnvironBuilder

@@ -15,9 +15,10 @@ from django.utils import timezone
 from reviewqueue.review.models import Draft, OutboxItem
 from reviewqueue.review.outbox import outbox_sweep
 from reviewqueue.review.tasks import draft_fetch_task
-from tests.review.conftest import received_draft
+from tests.review.conftest import intercom, linked_draft, multimail, received_draft, use_fakes
 from tests.review.test_outbox import decide
 
+__all__ = ["intercom", "linked_draft", "multimail", "use_fakes"]  # fixtures, imported to be found here
 pytestmark = pytest.mark.django_db
 
 
