@@ -692,15 +692,17 @@ def extra_sections(seed: int, workdir: Path, directory: Path = BASE_DIR / "bench
     return rows, ok
 
 
-def _stopped(*_):
+def _stopped(signum, _frame):
     STOP.set()  # the driving threads return, so the executors' shutdown does not wait out the schedule
-    sys.exit(143)
+    sys.exit(128 + signum)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    # Stopped from outside (a test's timeout, kill): still stop every process started here.
-    signal.signal(signal.SIGTERM, _stopped)
+    # Stopped from outside (Ctrl-C, a test's timeout, kill): still stop every process started here, at once.
+    # Python's own KeyboardInterrupt would not set STOP: the drive's threads would wait out the schedule.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _stopped)
     workdir = Path(tempfile.mkdtemp(prefix="rq-soak-"))
     schedule = faults.fault_schedule(args.seed, args.minutes * 60, args.kills)
     print(
@@ -732,6 +734,7 @@ def main(argv=None) -> int:
         run = Run(system, args, tokens, conversations)
         injector.supervising(supervisor_stop)
         started = time.monotonic()
+        print(f"  driving: {args.drafts} drafts over {args.minutes:g} min (Ctrl-C stops the run)", flush=True)
         drive(run, injector, schedule, args.minutes * 60)
         elapsed = {"drive": time.monotonic() - started}
         print(f"  driving done in {elapsed['drive']:.0f} s; settling", flush=True)

@@ -9,8 +9,12 @@ own: it restarts them). The soak itself is slow: `make test-faults`; the schedul
 """
 
 import os
+import queue
 import re
+import signal
 import subprocess
+import threading
+import time
 
 import pytest
 
@@ -93,3 +97,67 @@ def test_the_extra_sections_that_exist_add_their_rows_and_their_ok_joins_the_ver
     for name in ("_soak_tamper", "_soak_fuzz"):
         sys.modules.pop(name, None)
     sys.path.remove(str(tmp_path))
+
+
+@pytest.mark.slow  # starts the real system, then stops it
+def test_ctrl_c_stops_the_soak_and_every_process_it_started(tmp_path):
+    """Ctrl-C (SIGINT) while the drive runs: the soak stops at once, not after its schedule, and leaves no
+    process of its run behind (the drive's threads used to wait out the schedule: a 30-minute run ran on)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.setdefault("SECRET_KEY", "tests-only-secret-key-not-for-production-0123456789")
+    argv = [PYTHON, "bench/soak.py", "--drafts", "300", "--minutes", "10", "--seed", str(SEED), "--no-extras"]
+    soak = subprocess.Popen(
+        [*argv, "--report", str(tmp_path / "RELIABILITY.md")],
+        cwd=BASE_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        lines = _lines_of(soak)
+        workdir = _wait_for_line(lines, r"logs in (\S+)", timeout=60).group(1)
+        _wait_for_line(lines, r"^  driving: ", timeout=300)
+        time.sleep(5)  # drafts in flight, reviewers deciding
+        soak.send_signal(signal.SIGINT)
+        assert soak.wait(timeout=120) == 128 + signal.SIGINT
+    finally:
+        if soak.poll() is None:  # still running: SIGTERM stops it and what it started
+            soak.terminate()
+            soak.wait(timeout=120)
+    assert not (tmp_path / "RELIABILITY.md").exists()  # a stopped run writes no table
+    left = [process.split(":", 1)[0] for process in _processes() if workdir in process]  # their pids
+    assert left == [], f"processes of the run left behind: {left}"
+
+
+def _lines_of(process: subprocess.Popen) -> queue.Queue:
+    lines = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True).start()
+    return lines
+
+
+def _wait_for_line(lines: queue.Queue, pattern: str, *, timeout: float) -> re.Match:
+    deadline, seen = time.monotonic() + timeout, []
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
+        except queue.Empty:
+            break
+        seen.append(line)
+        if match := re.search(pattern, line):
+            return match
+    raise AssertionError(f"no line matching {pattern!r} within {timeout} s:\n{''.join(seen[-40:])}")
+
+
+def _processes() -> list[str]:
+    """Every process's command line and environment (the run's processes name its folder in one or the other:
+    the workers by their DATABASE_URL, PostgreSQL by its data directory)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as cmdline, open(f"/proc/{entry}/environ", "rb") as environ:
+                    found.append(f"{entry}: {(cmdline.read() + b' ' + environ.read()).decode(errors='replace')}")
+            except OSError:  # gone meanwhile, or not ours to read
+                continue
+    return found
