@@ -83,6 +83,11 @@ SANDBOX_WEBHOOK_CHAOS = {"webhook_duplicate_rate": 0.3, "webhook_reorder_rate": 
 # Threads: each mostly waits on HTTP (or a draft's webhook); enough that the 10,000-draft run's 5.6 drafts
 # a second keep their pace while faults stall some calls for tens of seconds.
 SUBMITTERS, DECIDERS = 32, 24
+# After the schedule: a draft in flight at the end may still get in for SUBMIT_GRACE seconds; reviewers go on
+# through what is queued for up to DECIDE_GRACE (the system first catches up on the faults' backlog, so drafts
+# queued late have no content for a while) and stop as soon as nothing is left. With 180 s for both, the
+# default run left 405 drafts queued and never decided.
+SUBMIT_GRACE, DECIDE_GRACE = 180.0, 900.0
 QUIET_SECONDS = 40.0  # how long the system must stay quiet to count as settled: over 2 poll intervals (15 s)
 # Celery workers (the issue allows 2 to 4): the full flow carries about 1.8 drafts/s per task slot on 2 CPUs
 # (bench/RESULTS.md, scale), so the default run's 5.6 drafts/s needs 4 without faults.
@@ -548,7 +553,7 @@ class Run:
 def drive(run: Run, injector, schedule, seconds: float) -> None:
     """Drafts at a steady rate over `seconds`, decided as they arrive, while the schedule's faults fire."""
     start = time.monotonic()
-    deadline = start + seconds + 180  # a draft in flight at the end may still finish
+    submit_deadline, decide_deadline = start + seconds + SUBMIT_GRACE, start + seconds + DECIDE_GRACE
     interval = seconds / max(1, run.args.drafts)
 
     def faults_thread():
@@ -563,12 +568,12 @@ def drive(run: Run, injector, schedule, seconds: float) -> None:
     def paced(number):
         if STOP.wait(max(0.0, start + number * interval - time.monotonic())):
             return
-        run.submit(number, deadline)
+        run.submit(number, submit_deadline)
 
     injecting = threading.Thread(target=faults_thread, daemon=True)
     injecting.start()
     with ThreadPoolExecutor(SUBMITTERS) as submitters, ThreadPoolExecutor(DECIDERS) as deciders:
-        deciding = [deciders.submit(run.decide_loop, deadline) for _ in range(DECIDERS)]
+        deciding = [deciders.submit(run.decide_loop, decide_deadline) for _ in range(DECIDERS)]
         list(submitters.map(paced, range(run.args.drafts)))
         for _ in deciding:
             run.to_decide.put(None)
