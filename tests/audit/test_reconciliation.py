@@ -122,4 +122,3 @@ def test_auditors_see_the_findings(auditor_client, db, multimail):
     response = auditor_client.get("/audit/reconciliation/")
     assert response.status_code == 200
     assert "em_77" in response.content.decode() and "Decided outside reviewqueue" in response.content.decode()
-
