@@ -47,6 +47,36 @@ def django_db_setup(django_db_setup, django_db_blocker):
         cursor.execute("SET reviewqueue.allow_audit_truncate = 'on'")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def flush_retried_on_deadlock():
+    """Between transactional tests Django empties every table with one TRUNCATE. A live system's worker or
+    web process (tests/livesystem.py) may still be finishing the test just ended (an outbox item, a webhook):
+    PostgreSQL may then find a deadlock and cancel the TRUNCATE, and the rows left behind break the next test
+    (seen once in CI: "duplicate key ... auth_user_username_key"). Tried again, it goes through as soon as
+    that writer's transaction ends."""
+    import time
+
+    from django.db import OperationalError
+    from django.db.backends.postgresql.operations import DatabaseOperations
+    from psycopg.errors import DeadlockDetected
+
+    flush = DatabaseOperations.execute_sql_flush
+
+    def execute_sql_flush(self, sql_list, attempts=5):
+        for attempt in range(1, attempts + 1):
+            try:
+                return flush(self, sql_list)
+            except OperationalError as error:
+                if attempt == attempts or not isinstance(error.__cause__, DeadlockDetected):
+                    raise
+                time.sleep(0.2 * attempt)
+        return None
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(DatabaseOperations, "execute_sql_flush", execute_sql_flush)
+        yield
+
+
 @pytest.fixture(autouse=True)
 def fresh_process_memos():
     """Start each test without what earlier ones left in the process-wide memos: the token's `GET /me`,

@@ -80,7 +80,7 @@ def test_the_same_seed_replays_the_same_fault_schedule_with_every_kind_in_propor
     assert all(0 < offset < 0.9 * 30 * 60 + 1 for offset, _ in schedule)
 
 
-def test_the_extra_sections_that_exist_add_their_rows_and_their_ok_joins_the_verdict(tmp_path):
+def test_the_extra_sections_that_exist_add_their_rows_and_their_ok_joins_the_verdict(tmp_path, monkeypatch):
     import sys
 
     sys.path.insert(0, str(BASE_DIR / "bench"))
@@ -91,12 +91,17 @@ def test_the_extra_sections_that_exist_add_their_rows_and_their_ok_joins_the_ver
     )
     (tmp_path / "_soak_fuzz.py").write_text("def soak_rows(seed, workdir):\n    return [('fuzz: 5xx', '1')], False\n")
     # _soak_hostile.py does not exist there: skipped.
-    rows, ok = soak.extra_sections(7, tmp_path, directory=tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    stand_ins = ("_soak_tamper", "_soak_fuzz")
+    for name in stand_ins:  # the real sections, imported by an earlier test, come back after this one
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    try:
+        rows, ok = soak.extra_sections(7, tmp_path, directory=tmp_path)
+    finally:
+        for name in stand_ins:
+            sys.modules.pop(name, None)
     assert rows == [("tamper: detected", "100% (seed 7)"), ("fuzz: 5xx", "1")]
     assert ok is False
-    for name in ("_soak_tamper", "_soak_fuzz"):
-        sys.modules.pop(name, None)
-    sys.path.remove(str(tmp_path))
 
 
 @pytest.mark.slow  # starts the real system, then stops it
