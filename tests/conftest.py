@@ -62,15 +62,17 @@ def flush_retried_on_deadlock():
 
     flush = DatabaseOperations.execute_sql_flush
 
-    def execute_sql_flush(self, sql_list, attempts=5):
-        for attempt in range(1, attempts + 1):
+    attempts = 5
+
+    def execute_sql_flush(self, sql_list):
+        for attempt in range(1, attempts):
             try:
                 return flush(self, sql_list)
             except OperationalError as error:
-                if attempt == attempts or not isinstance(error.__cause__, DeadlockDetected):
+                if not isinstance(error.__cause__, DeadlockDetected):
                     raise
                 time.sleep(0.2 * attempt)
-        return None
+        return flush(self, sql_list)  # the last try: its error is the test's
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(DatabaseOperations, "execute_sql_flush", execute_sql_flush)

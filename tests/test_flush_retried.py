@@ -13,7 +13,7 @@ from django.core.management.color import no_style
 from django.db import connection
 
 from reviewqueue.routing.models import Mailbox
-from tests.livesystem import database_url
+from tests.livesystem import database_url, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -44,17 +44,13 @@ def _flush(tables: list[str]) -> None:
         connection.close()
 
 
-def _wait_until_blocked(writer, timeout: float = 10.0) -> None:
+def _wait_until_blocked(writer) -> None:
     """Until another backend waits on a lock `writer` holds (the TRUNCATE has the tables before it)."""
-    import time
 
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def blocked() -> int:
         writer.execute("SELECT pg_stat_clear_snapshot()")  # else the transaction sees its first look again
-        blocked = writer.execute(
+        return writer.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE pg_backend_pid() = ANY(pg_blocking_pids(pid))"
         ).fetchone()[0]
-        if blocked:
-            return
-        time.sleep(0.05)
-    raise AssertionError("the flush never waited on the writer's lock")
+
+    wait_for(blocked, timeout=10, what="the flush waiting on the writer's lock", interval=0.05)

@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from tests.livesystem import BASE_DIR, PYTHON
+from tests.livesystem import BASE_DIR, PYTHON, wait_for
 
 SEED = 23
 
@@ -29,11 +29,17 @@ def _figure(table: str, name: str) -> str:
     return match.group(1)
 
 
+def _soak_env() -> dict:
+    """This environment without DATABASE_URL and REDIS_URL: the soak starts its own servers, to restart them."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.setdefault("SECRET_KEY", "tests-only-secret-key-not-for-production-0123456789")
+    return env
+
+
 @pytest.mark.slow  # the real system for 4 minutes, then its checks
 def test_a_short_soak_under_faults_loses_doubles_and_forges_nothing(tmp_path):
     report = tmp_path / "RELIABILITY.md"
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.setdefault("SECRET_KEY", "tests-only-secret-key-not-for-production-0123456789")
+    env = _soak_env()
     argv = [PYTHON, "bench/soak.py", "--drafts", "200", "--minutes", "4", "--kills", "10", "--seed", str(SEED)]
     argv += ["--no-extras"]  # the tamper, hostile-content and fuzz sections have their own tests
     done = subprocess.run(
@@ -108,8 +114,7 @@ def test_the_extra_sections_that_exist_add_their_rows_and_their_ok_joins_the_ver
 def test_ctrl_c_stops_the_soak_and_every_process_it_started(tmp_path):
     """Ctrl-C (SIGINT) while the drive runs: the soak stops at once, not after its schedule, and leaves no
     process of its run behind (the drive's threads used to wait out the schedule: a 30-minute run ran on)."""
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.setdefault("SECRET_KEY", "tests-only-secret-key-not-for-production-0123456789")
+    env = _soak_env()
     argv = [PYTHON, "bench/soak.py", "--drafts", "300", "--minutes", "10", "--seed", str(SEED), "--no-extras"]
     soak = subprocess.Popen(
         [*argv, "--report", str(tmp_path / "RELIABILITY.md")],
@@ -142,16 +147,18 @@ def _lines_of(process: subprocess.Popen) -> queue.Queue:
 
 
 def _wait_for_line(lines: queue.Queue, pattern: str, *, timeout: float) -> re.Match:
-    deadline, seen = time.monotonic() + timeout, []
-    while time.monotonic() < deadline:
-        try:
-            line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
-        except queue.Empty:
-            break
-        seen.append(line)
-        if match := re.search(pattern, line):
-            return match
-    raise AssertionError(f"no line matching {pattern!r} within {timeout} s:\n{''.join(seen[-40:])}")
+    """The first line of the output still unread that matches `pattern` (the lines before it are read too)."""
+
+    def matched() -> re.Match | None:
+        while True:
+            try:
+                line = lines.get_nowait()
+            except queue.Empty:
+                return None
+            if match := re.search(pattern, line):
+                return match
+
+    return wait_for(matched, timeout=timeout, what=f"a line of the soak's output matching {pattern!r}")
 
 
 def _processes() -> list[str]:
